@@ -1,0 +1,53 @@
+# Two commands on a fresh machine: `make serve` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+INDEX_DIR ?= var/index
+ARTICLES ?= data/articles
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+
+export INDEX_DIR PORT
+
+.PHONY: serve test lint index openapi lock clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --upgrade pip
+
+# The lock pins every package to the set the tests ran with (see `make lock`).
+$(VENV)/.runtime: $(PY) pyproject.toml requirements.lock
+	$(PIP_INSTALL) -c requirements.lock -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	$(PIP_INSTALL) -c requirements.lock -e '.[test]'
+	touch $@
+
+$(INDEX_DIR)/CURRENT: | $(VENV)/.runtime
+	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
+
+serve: $(VENV)/.runtime $(INDEX_DIR)/CURRENT
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py service.wsgi:app
+
+test: $(VENV)/.test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Rebuild the sample index (the running service keeps the old one until restarted).
+index: $(VENV)/.runtime
+	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
+
+# Regenerate openapi.yaml from the schemas (a test fails when it drifts).
+openapi: $(VENV)/.runtime
+	$(PY) scripts/export_openapi.py > openapi.yaml
+
+# Re-resolve the locked set after changing dependencies in pyproject.toml.
+lock: $(VENV)/.test
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

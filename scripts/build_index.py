@@ -1,0 +1,70 @@
+"""Build (or rebuild) the claim index from article files and folders.
+
+    python scripts/build_index.py --out var/index data/articles more.jsonl
+
+The new version becomes live atomically at the end; until then the previous
+version keeps serving, and a crash leaves it untouched. Skipped inputs are
+reported as `path:line: reason`; the exit status is 1 if nothing was indexed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the claim index from article files and folders.")
+    parser.add_argument("paths", nargs="+", help="article files (.txt, .md, .jsonl) or folders")
+    parser.add_argument("--out", required=True, help="index directory (e.g. var/index)")
+    parser.add_argument(
+        "--model", default=os.environ.get("EMBEDDING_MODEL"), help="local sentence-transformers model directory"
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    from tqdm import tqdm
+
+    from index.builder import NothingToIndex, build_index
+    from index.embedder import load_embedder
+
+    try:
+        embedder = load_embedder(args.model, batch_size=args.batch_size)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot load the embedding model: {exc}", file=sys.stderr)
+        return 1
+    with tqdm(unit="sentence", disable=True if args.no_progress else None, file=sys.stderr) as bar:
+        try:
+            report = build_index(
+                args.paths, args.out, embedder, progress=bar.update, on_total=lambda n: setattr(bar, "total", n)
+            )
+        except NothingToIndex as exc:
+            _print_problems(exc.problems)
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except (RuntimeError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    _print_problems(report.problems)
+    if report.truncated_sentences:
+        print(
+            f"warning: {report.truncated_sentences} sentences are longer than the model reads; "
+            "only their beginning is embedded",
+            file=sys.stderr,
+        )
+    print(report.summary())
+    return 0
+
+
+def _print_problems(problems) -> None:
+    for problem in problems:
+        print(f"skipped {problem}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Service configuration: one object, read from the environment (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+from index.verify import DEFAULT_SUPPORT_THRESHOLD
+
+
+def _bool(value: str) -> bool:
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: str = "var/index"
+    embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
+    support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
+    max_request_bytes: int = 1024 * 1024
+    torch_threads: int = 1  # per worker: workers × threads should not exceed the cores
+    load_in_background: bool = True  # answer /healthz at once; /readyz turns 200 when loaded
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Each field from the upper-case environment variable of the same name, if set."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            try:
+                if kind.startswith("bool"):
+                    values[f.name] = _bool(raw)
+                elif kind.startswith("int"):
+                    values[f.name] = int(raw)
+                elif kind.startswith("float"):
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError as exc:
+                raise ValueError(f"invalid {f.name.upper()}={raw!r}: {exc}") from exc
+        return cls(**values)

@@ -1,0 +1,63 @@
+"""The process's one `ClaimVerifier`: loaded once per worker, after fork, optionally in the background."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import current_app
+
+from index.embedder import load_embedder
+from index.verify import ClaimVerifier, load_index
+from service.config import Settings
+from service.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+class VerifierHolder:
+    """Holds the verifier once loaded, or the reason it could not be."""
+
+    def __init__(self, verifier: ClaimVerifier | None = None):
+        self.verifier = verifier
+        self.error: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self.verifier is not None
+
+    def reason(self) -> str:
+        return self.error or "loading the model and index"
+
+    def load(self, settings: Settings) -> None:
+        """Load the model and the index; on failure keep the reason for /readyz and log it."""
+        with self._lock:
+            if self.verifier is not None:
+                return
+            try:
+                embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
+                index = load_index(settings.index_dir)
+                self.verifier = ClaimVerifier(embedder, index, support_threshold=settings.support_threshold)
+            except Exception as exc:  # any failure must leave the process up and not ready
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.error("index not loaded, service not ready: %s", self.error)
+                return
+            m = index.manifest
+            log.info("ready: index %s (%d articles, %d sentences), model %s", m.version, m.articles, m.sentences, m.model)
+
+    def start(self, settings: Settings, background: bool) -> None:
+        if self.verifier is not None:
+            return
+        if background:
+            threading.Thread(target=self.load, args=(settings,), name="load-index", daemon=True).start()
+        else:
+            self.load(settings)
+
+
+def get_verifier() -> ClaimVerifier:
+    """The loaded verifier, or a 503 with Retry-After while it is loading or failed to load."""
+    holder: VerifierHolder = current_app.extensions["verifier"]
+    if holder.verifier is None:
+        raise ApiError(503, "not_ready", "The service is not ready yet; see /readyz.", headers={"Retry-After": "5"})
+    return holder.verifier

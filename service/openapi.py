@@ -1,0 +1,70 @@
+"""The OpenAPI document, generated from the marshmallow schemas and the views' docstrings."""
+
+from __future__ import annotations
+
+import yaml
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec_webframeworks.flask import FlaskPlugin
+from flask import Blueprint, Flask, Response, current_app
+
+from service import schemas
+
+bp = Blueprint("docs", __name__)
+
+TITLE = "Claim verification API"
+VERSION = "1.0.0"
+
+_ERROR_RESPONSES = {
+    "InvalidJson": "The body is not valid JSON.",
+    "PayloadTooLarge": "The body is larger than the configured limit (1 MB by default).",
+    "UnsupportedMediaType": "The body is not sent as application/json.",
+    "ValidationError": "The body is JSON but breaks the schema; `errors` maps each field to its messages.",
+    "NotReady": "The model or index is not loaded (yet); retry after `Retry-After` seconds.",
+}
+
+
+def build_spec(app: Flask) -> dict:
+    """The OpenAPI 3 document for every route the app serves."""
+    spec = APISpec(
+        title=TITLE,
+        version=VERSION,
+        openapi_version="3.0.3",
+        info={
+            "description": "Finds the sentences in a newsroom's own archive that support a claim, "
+            "with similarity scores, a verdict and full provenance."
+        },
+        plugins=[FlaskPlugin(), MarshmallowPlugin()],
+    )
+    for name in ("ErrorSchema",):
+        spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
+    for name, description in _ERROR_RESPONSES.items():
+        spec.components.response(
+            name, {"description": description, "content": {"application/json": {"schema": "ErrorSchema"}}}
+        )
+    with app.test_request_context():
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            view = app.view_functions[rule.endpoint]
+            if rule.endpoint != "static" and view.__doc__ and "---" in view.__doc__:
+                spec.path(view=view, app=app)
+    return spec.to_dict()
+
+
+def spec_yaml(app: Flask) -> str:
+    return yaml.safe_dump(build_spec(app), sort_keys=False, allow_unicode=True)
+
+
+@bp.get("/openapi.yaml")
+def openapi_yaml():
+    """The API description.
+    ---
+    get:
+      summary: This document
+      responses:
+        200:
+          description: OpenAPI 3 in YAML.
+          content:
+            application/yaml: {}
+    """
+    cached = current_app.extensions.setdefault("openapi_yaml", spec_yaml(current_app))
+    return Response(cached, mimetype="application/yaml")

@@ -1,0 +1,122 @@
+"""Request and response bodies (marshmallow): the API contract, also the source of openapi.yaml."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+MAX_CLAIM_CHARS = 1000
+MAX_TOP_K = 50
+DEFAULT_TOP_K = 5
+MAX_BATCH_CLAIMS = 64
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def _claim_field(**kwargs) -> fields.String:
+    return fields.String(
+        validate=[validate.Length(min=1, max=MAX_CLAIM_CHARS), _not_blank],
+        metadata={"description": f"A factual claim, 1 to {MAX_CLAIM_CHARS} characters.", "example": "Russia launched 133 drones"},
+        **kwargs,
+    )
+
+
+def _top_k_field() -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        load_default=DEFAULT_TOP_K,
+        validate=validate.Range(min=1, max=MAX_TOP_K),
+        metadata={"description": "How many evidence sentences to return."},
+    )
+
+
+def _min_score_field() -> fields.Float:
+    return fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=-1.0, max=1.0),
+        metadata={"description": "Drop evidence whose cosine similarity is below this."},
+    )
+
+
+class VerifyRequestSchema(Schema):
+    claim = _claim_field(required=True)
+    top_k = _top_k_field()
+    min_score = _min_score_field()
+
+
+class BatchVerifyRequestSchema(Schema):
+    claims = fields.List(
+        _claim_field(),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH_CLAIMS),
+        metadata={"description": f"1 to {MAX_BATCH_CLAIMS} claims, embedded in one batch."},
+    )
+    top_k = _top_k_field()
+    min_score = _min_score_field()
+
+
+class ArticleRefSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    url = fields.String(allow_none=True, required=True)
+    published = fields.String(allow_none=True, required=True, metadata={"description": "ISO date (YYYY-MM-DD)."})
+
+
+class ContextSchema(Schema):
+    before = fields.String(allow_none=True, required=True, metadata={"description": "The previous sentence."})
+    after = fields.String(allow_none=True, required=True, metadata={"description": "The next sentence."})
+
+
+class EvidenceSchema(Schema):
+    text = fields.String(required=True)
+    score = fields.Float(required=True, metadata={"description": "Cosine similarity to the claim, -1 to 1."})
+    article = fields.Nested(ArticleRefSchema, required=True)
+    start = fields.Integer(required=True, metadata={"description": "Offset of the sentence in the article body."})
+    end = fields.Integer(required=True, metadata={"description": "body[start:end] is the sentence."})
+    context = fields.Nested(ContextSchema, required=True)
+
+
+class IndexRefSchema(Schema):
+    version = fields.String(required=True)
+    articles = fields.Integer(required=True)
+    sentences = fields.Integer(required=True)
+
+
+class VerifyResponseSchema(Schema):
+    claim = fields.String(required=True, metadata={"description": "The claim, whitespace normalised."})
+    verdict = fields.String(
+        required=True,
+        validate=validate.OneOf(["supported", "not_found"]),
+        metadata={"description": "`supported` when the best evidence clears the calibrated threshold."},
+    )
+    evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
+    warnings = fields.List(fields.String(), required=True)
+    index = fields.Nested(IndexRefSchema, required=True)
+    took_ms = fields.Float(required=True)
+
+
+class BatchVerifyResponseSchema(Schema):
+    results = fields.List(fields.Nested(VerifyResponseSchema), required=True)
+
+
+class IndexStatsSchema(Schema):
+    version = fields.String(required=True)
+    articles = fields.Integer(required=True)
+    sentences = fields.Integer(required=True)
+    model = fields.String(required=True)
+    dimension = fields.Integer(required=True)
+    built_at = fields.String(required=True)
+
+
+class StatusSchema(Schema):
+    status = fields.String(required=True)
+    reason = fields.String(metadata={"description": "Why the service is not ready."})
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "Machine-readable error code."})
+    message = fields.String(required=True)
+    errors = fields.Dict(required=True, metadata={"description": "Field → messages, for validation errors."})

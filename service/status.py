@@ -1,0 +1,67 @@
+"""Liveness, readiness and index statistics."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from service.engine import get_verifier
+from service.schemas import IndexStatsSchema, StatusSchema
+
+bp = Blueprint("status", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness.
+    ---
+    get:
+      summary: The process is up (it may still be loading)
+      responses:
+        200:
+          description: Always, while the process answers.
+          content:
+            application/json:
+              schema: StatusSchema
+    """
+    return StatusSchema().dump({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness.
+    ---
+    get:
+      summary: The model and index are loaded and claims can be verified
+      responses:
+        200:
+          description: Ready.
+          content:
+            application/json:
+              schema: StatusSchema
+        503:
+          description: Not ready; `reason` says why (still loading, or the index is missing or corrupt).
+          content:
+            application/json:
+              schema: StatusSchema
+    """
+    holder = current_app.extensions["verifier"]
+    if holder.ready:
+        return StatusSchema().dump({"status": "ready"})
+    return StatusSchema().dump({"status": "not_ready", "reason": holder.reason()}), 503, {"Retry-After": "5"}
+
+
+@bp.get("/v1/index")
+def index_stats():
+    """Index statistics.
+    ---
+    get:
+      summary: What the service is answering from
+      responses:
+        200:
+          description: The live index version, its size and the embedding model.
+          content:
+            application/json:
+              schema: IndexStatsSchema
+        503: {$ref: '#/components/responses/NotReady'}
+    """
+    return IndexStatsSchema().dump(get_verifier().stats())

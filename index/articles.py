@@ -18,7 +18,7 @@ RELATED = "related"
 
 # A paragraph that ends in one of these is complete; anything else continues in
 # the next paragraph (extraction breaks lines mid-sentence).
-_TERMINAL = tuple('.!?…:;"\'”’)]')
+_TERMINAL = tuple(".!?…:;\"'”’)]")
 
 _TITLE_RE = re.compile(r"^#\s+(?P<title>.+?)\s*$")
 _HEADING_RE = re.compile(r"^#{2,6}\s+(?P<text>.+?)\s*$")
@@ -160,10 +160,10 @@ def parse_article_text(text: str, source: str | None = None) -> Article:
     """
     title = byline = published = url = None
     blocks: list[tuple[str, str]] = []
-    expecting_url = False
+    expecting_url: int | None = None  # line of an "Original url:" label still waiting for its <url>
     for line_no, paragraph in _paragraphs(text):
         if expecting_url:
-            expecting_url = False
+            expecting_url = None
             match = _ANGLE_URL_RE.match(paragraph) or re.match(r"^(?P<url>https?://\S+)$", paragraph)
             if match:
                 url = match.group("url")
@@ -177,7 +177,7 @@ def parse_article_text(text: str, source: str | None = None) -> Article:
             if inline:
                 url = inline
             else:
-                expecting_url = True
+                expecting_url = line_no
         elif _RELATED_RE.match(paragraph):
             blocks.append((RELATED, _clean_inline(paragraph)))
         elif not blocks and byline is None and (m := _BYLINE_RE.match(paragraph)):
@@ -189,7 +189,7 @@ def parse_article_text(text: str, source: str | None = None) -> Article:
         else:
             blocks.append((EVIDENCE, _clean_inline(paragraph)))
     if expecting_url:
-        raise ArticleError("'Original url:' is not followed by a <url> line")
+        raise ArticleError("'Original url:' is not followed by a <url> line", line=expecting_url)
     if not title:
         raise ArticleError("no '# Title' line found", line=1)
     body, body_blocks = assemble_body(blocks)

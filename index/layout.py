@@ -79,7 +79,9 @@ def current_version_dir(index_dir: str | Path) -> Path:
     try:
         version = pointer.read_text("utf-8").strip()
     except FileNotFoundError as exc:
-        raise IndexMissing(f"no index at {index_dir} (missing {pointer}); build one with scripts/build_index.py") from exc
+        raise IndexMissing(
+            f"no index at {index_dir} (missing {pointer}); build one with scripts/build_index.py"
+        ) from exc
     path = index_dir / VERSIONS / version
     if not version or not path.is_dir():
         raise IndexMissing(f"{pointer} names version {version!r}, but {path} does not exist")

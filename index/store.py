@@ -74,7 +74,7 @@ class SentenceStore:
         self._local = threading.local()
         if read_only and not self.path.is_file():
             raise FileNotFoundError(f"sentence store not found: {self.path}")
-        self.connection  # open now so a broken file fails at load, not on first request
+        _ = self.connection  # open now so a broken file fails at load, not on first request
 
     @classmethod
     def create(cls, path: str | Path) -> SentenceStore:

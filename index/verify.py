@@ -77,10 +77,16 @@ def load_index(index_dir: str | Path) -> LoadedIndex:
         raise ValueError(f"vector index is corrupt: {vectors_path}: {str(exc).splitlines()[0]}") from exc
     store = SentenceStore(directory / layout.STORE)
     articles, sentences = store.counts()
-    if vectors.ntotal != manifest.sentences or sentences != manifest.sentences or vectors.d != manifest.dimension:
+    if (articles, sentences, vectors.ntotal, vectors.d) != (
+        manifest.articles,
+        manifest.sentences,
+        manifest.sentences,
+        manifest.dimension,
+    ):
         raise ValueError(
-            f"index files disagree in {directory}: manifest {manifest.sentences} sentences × {manifest.dimension}d, "
-            f"{vectors_path.name} {vectors.ntotal} × {vectors.d}d, {layout.STORE} {sentences} sentences"
+            f"index files disagree in {directory}: manifest {manifest.articles} articles, "
+            f"{manifest.sentences} sentences × {manifest.dimension}d; {vectors_path.name} {vectors.ntotal} × "
+            f"{vectors.d}d; {layout.STORE} {articles} articles, {sentences} sentences"
         )
     return LoadedIndex(manifest=manifest, vectors=vectors, store=store, directory=directory)
 
@@ -125,7 +131,9 @@ class ClaimVerifier:
                 if sid < 0 or sid not in sentences or (min_score is not None and score < min_score):
                     continue
                 s = sentences[sid]
-                evidence.append(Evidence(s.text, round(score, 4), s.article, s.start, s.end, Context(s.before, s.after)))
+                evidence.append(
+                    Evidence(s.text, round(score, 4), s.article, s.start, s.end, Context(s.before, s.after))
+                )
             best = evidence[0].score if evidence else 0.0
             warnings = []
             if truncated[row]:

@@ -11,7 +11,9 @@ from service.config import Settings
 from service.engine import VerifierHolder
 
 
-def create_app(config: Settings | None = None, verifier: ClaimVerifier | None = None, load_engine: bool = True) -> Flask:
+def create_app(
+    config: Settings | None = None, verifier: ClaimVerifier | None = None, load_engine: bool = True
+) -> Flask:
     """App factory. Loads the model and index for this process unless a `verifier` is given
     (tests) or `load_engine` is false (exporting the OpenAPI document)."""
     settings = config or Settings.from_env()

@@ -44,7 +44,9 @@ class VerifierHolder:
                 log.error("index not loaded, service not ready: %s", self.error)
                 return
             m = index.manifest
-            log.info("ready: index %s (%d articles, %d sentences), model %s", m.version, m.articles, m.sentences, m.model)
+            log.info(
+                "ready: index %s (%d articles, %d sentences), model %s", m.version, m.articles, m.sentences, m.model
+            )
 
     def start(self, settings: Settings, background: bool) -> None:
         if self.verifier is not None:

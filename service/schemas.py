@@ -18,7 +18,10 @@ def _not_blank(value: str) -> None:
 def _claim_field(**kwargs) -> fields.String:
     return fields.String(
         validate=[validate.Length(min=1, max=MAX_CLAIM_CHARS), _not_blank],
-        metadata={"description": f"A factual claim, 1 to {MAX_CLAIM_CHARS} characters.", "example": "Russia launched 133 drones"},
+        metadata={
+            "description": f"A factual claim, 1 to {MAX_CLAIM_CHARS} characters.",
+            "example": "Russia launched 133 drones",
+        },
         **kwargs,
     )
 

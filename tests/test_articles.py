@@ -88,16 +88,17 @@ def test_id_without_url_comes_from_content():
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "message", "line"),
     [
-        ("No title here.\n\nJust text.", "no '# Title' line"),
-        ("# Title only\n\nBy AFP\n\nFebruary 14, 2025", "no body text"),
-        ("# Title\n\nBody.\n\nOriginal url:", "not followed by a <url>"),
+        ("No title here.\n\nJust text.", "no '# Title' line", 1),
+        ("# Title only\n\nBy AFP\n\nFebruary 14, 2025", "no body text", None),
+        ("# Title\n\nBody.\n\nOriginal url:", "not followed by a <url>", 5),
     ],
 )
-def test_malformed_articles_are_rejected_with_a_reason(text, message):
-    with pytest.raises(ArticleError, match=message):
+def test_malformed_articles_are_rejected_with_a_reason(text, message, line):
+    with pytest.raises(ArticleError, match=message) as info:
         parse_article_text(text)
+    assert info.value.line == line
 
 
 def test_json_record():

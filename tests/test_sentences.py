@@ -18,7 +18,10 @@ def test_abbreviations_do_not_end_sentences():
 
 def test_quotes_stay_with_their_sentence():
     text = '"We are ready to move," Zelensky wrote. "Only in this case I\'m ready to meet," he said.'
-    assert _split(text) == ['"We are ready to move," Zelensky wrote.', '"Only in this case I\'m ready to meet," he said.']
+    assert _split(text) == [
+        '"We are ready to move," Zelensky wrote.',
+        '"Only in this case I\'m ready to meet," he said.',
+    ]
 
 
 def test_dashes_do_not_split():

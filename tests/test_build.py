@@ -1,0 +1,139 @@
+"""Building the index: layout, manifest, atomic publication, crash safety, the command-line script."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from index import layout
+from index.builder import NothingToIndex, build_index
+from index.verify import load_index
+from tests.conftest import ROOT, SAMPLE_ARTICLES
+
+
+def test_manifest_and_files(sample_index_dir):
+    version_dir = layout.current_version_dir(sample_index_dir)
+    manifest = layout.Manifest.read(version_dir)
+    assert (manifest.model, manifest.dimension, manifest.articles, manifest.sentences) == (
+        "all-MiniLM-L6-v2",
+        384,
+        1,
+        28,
+    )
+    assert manifest.version == version_dir.name
+    assert {p.name for p in version_dir.iterdir()} == {layout.MANIFEST, layout.VECTORS, layout.STORE}
+
+
+def test_rebuild_swaps_version_and_keeps_one_previous(tmp_path, embedder):
+    versions = [build_index([SAMPLE_ARTICLES], tmp_path, embedder).version for _ in range(3)]
+    assert layout.current_version_dir(tmp_path).name == versions[-1]
+    assert sorted(p.name for p in (tmp_path / layout.VERSIONS).iterdir()) == versions[1:]
+
+
+def test_nothing_to_index_raises_with_the_reasons(tmp_path, embedder):
+    bad = tmp_path / "bad.md"
+    bad.write_text("no title", "utf-8")
+    with pytest.raises(NothingToIndex) as info:
+        build_index([bad], tmp_path / "index", embedder)
+    assert [p.message for p in info.value.problems] == ["no '# Title' line found"]
+    assert not (tmp_path / "index" / layout.CURRENT).exists()
+
+
+class _CrashingEmbedder:
+    """Wraps the real embedder but fails part-way, like a build dying mid-encode."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def encode(self, texts):
+        raise MemoryError("simulated crash while embedding")
+
+
+def test_a_failed_build_leaves_the_previous_version_live(tmp_path, embedder):
+    good = build_index([SAMPLE_ARTICLES], tmp_path, embedder)
+    with pytest.raises(MemoryError):
+        build_index([SAMPLE_ARTICLES], tmp_path, _CrashingEmbedder(embedder))
+    assert layout.current_version_dir(tmp_path).name == good.version
+    assert load_index(tmp_path).manifest.sentences == 28
+    # The abandoned build directory is cleaned up by the next build.
+    build_index([SAMPLE_ARTICLES], tmp_path, embedder)
+    assert not list((tmp_path / layout.VERSIONS).glob(".building-*"))
+
+
+def _big_corpus(path, articles=150):
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(articles):
+            body = " ".join(f"Report {i} says officials counted {j * 7 + i} drones over region {j}." for j in range(20))
+            fh.write(json.dumps({"title": f"Article {i}", "url": f"https://example.test/{i}", "text": body}) + "\n")
+
+
+def test_build_killed_with_sigkill_leaves_the_previous_version_intact(tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    good = build_index([SAMPLE_ARTICLES], index_dir, embedder)
+    corpus = tmp_path / "big.jsonl"
+    _big_corpus(corpus)
+    proc = subprocess.Popen(
+        [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(index_dir), str(corpus)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list((index_dir / layout.VERSIONS).glob(".building-*/store.sqlite")):
+            assert proc.poll() is None, "build finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    loaded = load_index(index_dir)
+    assert (loaded.manifest.version, loaded.manifest.sentences) == (good.version, 28)
+
+
+def test_script_prints_summary_and_reports_skipped_files(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x"}\n', "utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "scripts/build_index.py",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "i"),
+            str(SAMPLE_ARTICLES),
+            str(bad),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"skipped {bad}:1: 'text' must be a non-empty string" in done.stderr
+    summary = done.stdout.strip().splitlines()[-1]
+    assert summary.startswith("indexed 1 articles, 28 sentences in ")
+    assert "sentences/s" in summary
+
+
+def test_script_exits_non_zero_when_nothing_is_indexed(tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("no title here", "utf-8")
+    done = subprocess.run(
+        [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(tmp_path / "i"), str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert f"skipped {bad}:1: no '# Title' line found" in done.stderr
+    assert "error: no article could be indexed" in done.stderr

@@ -1,0 +1,29 @@
+"""Configuration comes from the environment, with clear errors for bad values."""
+
+import pytest
+
+from service.config import Settings
+
+
+def test_defaults():
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert settings.index_dir == "var/index" and settings.max_request_bytes == 1024 * 1024
+
+
+def test_values_are_read_and_typed():
+    settings = Settings.from_env(
+        {"INDEX_DIR": "/srv/index", "SUPPORT_THRESHOLD": "0.7", "TORCH_THREADS": "2", "LOAD_IN_BACKGROUND": "no"}
+    )
+    assert (settings.index_dir, settings.support_threshold, settings.torch_threads, settings.load_in_background) == (
+        "/srv/index",
+        0.7,
+        2,
+        False,
+    )
+
+
+@pytest.mark.parametrize(("name", "value"), [("TORCH_THREADS", "two"), ("LOAD_IN_BACKGROUND", "maybe")])
+def test_invalid_values_name_the_variable(name, value):
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})

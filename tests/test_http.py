@@ -1,0 +1,153 @@
+"""The HTTP API through Flask's test client: every success and every error status."""
+
+import pytest
+
+from service import create_app
+from service.config import Settings
+
+SAMPLE_CLAIM = "Russia launched 133 drones"
+
+
+def test_verify_returns_verdict_evidence_and_provenance(client):
+    response = client.post("/v1/verify", json={"claim": SAMPLE_CLAIM})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert list(body) == ["claim", "verdict", "evidence", "warnings", "index", "took_ms"]
+    assert body["verdict"] == "supported"
+    assert len(body["evidence"]) == 5
+    best = body["evidence"][0]
+    assert "launched 133 drones" in best["text"]
+    assert best["score"] > 0.7
+    assert best["article"] == {
+        "id": best["article"]["id"],
+        "title": "Vance Tells Zelensky U.S. Wants 'Lasting' Peace",
+        "url": "https://www.themoscowtimes.com/2025/02/14/vance-tells-zelensky-us-wants-lasting-peace-a88025",
+        "published": "2025-02-14",
+    }
+    assert set(best["context"]) == {"before", "after"}
+    assert body["index"]["sentences"] == 28 and body["index"]["articles"] == 1
+
+
+def test_verify_options(client):
+    body = client.post("/v1/verify", json={"claim": SAMPLE_CLAIM, "top_k": 2, "min_score": 0.6}).get_json()
+    assert len(body["evidence"]) == 1
+
+
+def test_batch(client):
+    response = client.post("/v1/verify/batch", json={"claims": [SAMPLE_CLAIM, "Bananas are yellow"], "top_k": 1})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["claim"] for r in results] == [SAMPLE_CLAIM, "Bananas are yellow"]
+    assert [r["verdict"] for r in results] == ["supported", "not_found"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "claim"),
+        ({"claim": ""}, "claim"),
+        ({"claim": "   \n"}, "claim"),
+        ({"claim": 133}, "claim"),
+        ({"claim": None}, "claim"),
+        ({"claim": "x" * 1001}, "claim"),
+        ({"claim": SAMPLE_CLAIM, "colour": "red"}, "colour"),
+        ({"claim": SAMPLE_CLAIM, "top_k": 0}, "top_k"),
+        ({"claim": SAMPLE_CLAIM, "top_k": 51}, "top_k"),
+        ({"claim": SAMPLE_CLAIM, "top_k": "5"}, "top_k"),
+        ({"claim": SAMPLE_CLAIM, "top_k": 2.5}, "top_k"),
+        ({"claim": SAMPLE_CLAIM, "min_score": 2}, "min_score"),
+        ([SAMPLE_CLAIM], "_schema"),
+    ],
+)
+def test_invalid_verify_bodies_get_422_with_the_field(client, body, field):
+    response = client.post("/v1/verify", json=body)
+    assert response.status_code == 422
+    error = response.get_json()
+    assert error["code"] == "validation_error"
+    assert field in error["errors"]
+    assert error["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"claims": []}, {"claims": ["ok", ""]}, {"claims": ["x"] * 65}, {"claims": "one claim"}, {"claim": "x"}],
+)
+def test_invalid_batch_bodies_get_422(client, body):
+    response = client.post("/v1/verify/batch", json=body)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation_error"
+
+
+def test_invalid_json_is_400(client):
+    response = client.post("/v1/verify", data='{"claim": ', content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "code": "invalid_json",
+        "message": "The request body is not valid JSON.",
+        "errors": {},
+    }
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_non_json_content_type_is_415(client, content_type):
+    response = client.post("/v1/verify", data='{"claim": "x"}', content_type=content_type)
+    assert response.status_code == 415
+    assert response.get_json()["code"] == "unsupported_media_type"
+
+
+def test_body_over_one_megabyte_is_413(client):
+    response = client.post("/v1/verify", data="x" * (1024 * 1024 + 1), content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "payload_too_large"
+
+
+def test_unknown_route_and_wrong_method_are_json(client):
+    assert client.get("/v1/nothing").get_json()["code"] == "not_found"
+    response = client.get("/v1/verify")
+    assert response.status_code == 405
+    assert response.get_json()["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unexpected_errors_are_json_500_without_internals(app, monkeypatch):
+    verifier = app.extensions["verifier"].verifier
+    monkeypatch.setattr(verifier, "verify_claims", lambda *a, **k: 1 / 0)
+    response = app.test_client().post("/v1/verify", json={"claim": SAMPLE_CLAIM})
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["code"] == "internal_error"
+    assert "ZeroDivisionError" not in response.get_data(as_text=True)
+    assert "/" not in body["message"].replace("/readyz", "")
+
+
+def test_health_ready_and_index(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+    stats = client.get("/v1/index").get_json()
+    assert (stats["articles"], stats["sentences"], stats["model"], stats["dimension"]) == (
+        1,
+        28,
+        "all-MiniLM-L6-v2",
+        384,
+    )
+
+
+def test_not_ready_when_the_index_is_missing(tmp_path):
+    app = create_app(Settings(index_dir=str(tmp_path / "nowhere"), load_in_background=False))
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "no index at" in ready.get_json()["reason"]
+    response = client.post("/v1/verify", json={"claim": SAMPLE_CLAIM})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json()["code"] == "not_ready"
+    assert client.get("/v1/index").status_code == 503
+
+
+def test_openapi_is_served(client):
+    response = client.get("/openapi.yaml")
+    assert response.status_code == 200
+    assert response.mimetype == "application/yaml"
+    assert b"/v1/verify/batch" in response.data

@@ -62,7 +62,7 @@ class Manifest:
 
 
 def new_version_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:6]  # sorts by build time
 
 
 def new_version_dir(index_dir: Path, version: str) -> Path:

@@ -47,6 +47,7 @@ openapi: $(VENV)/.runtime
 
 # Re-resolve the locked set after changing dependencies in pyproject.toml.
 lock: $(VENV)/.test
+	$(PIP_INSTALL) -e '.[test,bench]'
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
 
 clean:

@@ -23,7 +23,9 @@ class Settings:
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
     max_request_bytes: int = 1024 * 1024
     torch_threads: int = 1  # per worker: workers × threads should not exceed the cores
-    load_in_background: bool = True  # answer /healthz at once; /readyz turns 200 when loaded
+    # False: a worker takes requests only once loaded, so no client sees a 503 while it boots.
+    # True: /healthz answers at once and /readyz turns 200 when loading is done.
+    load_in_background: bool = False
     log_level: str = "INFO"
 
     @classmethod

@@ -13,13 +13,13 @@ def test_defaults():
 
 def test_values_are_read_and_typed():
     settings = Settings.from_env(
-        {"INDEX_DIR": "/srv/index", "SUPPORT_THRESHOLD": "0.7", "TORCH_THREADS": "2", "LOAD_IN_BACKGROUND": "no"}
+        {"INDEX_DIR": "/srv/index", "SUPPORT_THRESHOLD": "0.7", "TORCH_THREADS": "2", "LOAD_IN_BACKGROUND": "yes"}
     )
     assert (settings.index_dir, settings.support_threshold, settings.torch_threads, settings.load_in_background) == (
         "/srv/index",
         0.7,
         2,
-        False,
+        True,
     )
 
 

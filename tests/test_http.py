@@ -1,5 +1,7 @@
 """The HTTP API through Flask's test client: every success and every error status."""
 
+import time
+
 import pytest
 
 from service import create_app
@@ -151,3 +153,15 @@ def test_openapi_is_served(client):
     assert response.status_code == 200
     assert response.mimetype == "application/yaml"
     assert b"/v1/verify/batch" in response.data
+
+
+def test_background_loading_turns_ready(sample_index_dir):
+    app = create_app(Settings(index_dir=str(sample_index_dir), load_in_background=True))
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # answers while the model loads
+    deadline = time.monotonic() + 120
+    while (ready := client.get("/readyz")).status_code != 200:
+        assert ready.get_json()["reason"] == "loading the model and index"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert client.post("/v1/verify", json={"claim": SAMPLE_CLAIM}).get_json()["verdict"] == "supported"

@@ -16,6 +16,7 @@ import numpy as np
 from index import layout
 from index.embedder import Embedder
 from index.ingest import IngestProblem, read_articles
+from index.lexical import LexicalIndex
 from index.sentences import article_sentences
 from index.store import SentenceStore
 
@@ -109,6 +110,7 @@ def build_index(
             if progress:
                 progress(len(chunk))
         faiss.write_index(vectors, str(building / layout.VECTORS))
+        LexicalIndex.build(texts).save(building / layout.LEXICAL)
 
         # Only texts longer than the token limit in characters can exceed it (a token spans ≥ 1 char).
         long_texts = [t for t in texts if len(t) > embedder.max_tokens - 2]

@@ -94,9 +94,9 @@ def calibrate_threshold(verifier: ClaimVerifier, claims: list[LabelledClaim]) ->
     widest margin, so the threshold sits in the middle of the gap, not at its edge.
     """
     labelled = [c for c in claims if c.label in (SUPPORTED, NOT_FOUND)]
-    results = verifier.verify_claims([c.claim for c in labelled], top_k=1)
+    results = verifier.verify_claims([c.claim for c in labelled], top_k=5)
     scored = sorted(
-        (r.evidence[0].score if r.evidence else 0.0, c.label == SUPPORTED)
+        (max((e.score for e in r.evidence), default=0.0), c.label == SUPPORTED)
         for c, r in zip(labelled, results, strict=True)
     )
     best = (-1.0, 0.0, 0.0)  # (accuracy, margin, threshold)

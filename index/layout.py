@@ -5,6 +5,7 @@
       versions/<version>/
         manifest.json          model, dimension, counts, build time, version id
         vectors.faiss          FAISS inner-product index, ids = sentence ids
+        lexical/               BM25 index (bm25s), document i = sentence id i
         store.sqlite           articles and sentences
 
 A build writes a new `versions/<version>/` beside the live one and only then
@@ -27,7 +28,8 @@ VERSIONS = "versions"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 STORE = "store.sqlite"
-FORMAT = 1
+LEXICAL = "lexical"  # bm25s files
+FORMAT = 2  # 2: adds the lexical (BM25) index
 
 
 class IndexMissing(FileNotFoundError):
@@ -90,7 +92,7 @@ def current_version_dir(index_dir: str | Path) -> Path:
 
 def publish(index_dir: Path, building_dir: Path, version: str, keep: int = 2) -> Path:
     """Make a finished build live: fsync it, rename it into place, swap CURRENT atomically."""
-    for file in building_dir.iterdir():
+    for file in building_dir.rglob("*"):
         _fsync_path(file)
     final = index_dir / VERSIONS / version
     os.rename(building_dir, final)

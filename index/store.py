@@ -90,7 +90,11 @@ class SentenceStore:
         if conn is None:
             if self.read_only:
                 conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
-                conn.execute("SELECT count(*) FROM sentences").fetchone()  # fails fast on a bad file
+                try:
+                    conn.execute("SELECT count(*) FROM sentences").fetchone()  # fails fast on a bad file
+                except sqlite3.DatabaseError as exc:
+                    conn.close()
+                    raise ValueError(f"sentence store is corrupt: {self.path}: {exc}") from exc
             else:
                 conn = sqlite3.connect(self.path)
                 conn.execute("PRAGMA foreign_keys = ON")

@@ -13,6 +13,7 @@ import numpy as np
 
 from index import layout
 from index.embedder import Embedder
+from index.lexical import LexicalIndex, reciprocal_rank_fusion
 from index.store import ArticleRef, SentenceStore
 
 SUPPORTED = "supported"
@@ -21,7 +22,12 @@ NOT_FOUND = "not_found"
 # Cosine similarity (all-MiniLM-L6-v2) at or above which the best sentence counts as
 # support. Calibrated on the supported and not_found claims of tests/data/dev_claims.jsonl
 # with `scripts/evaluate.py --calibrate` (midpoint of the widest best-accuracy gap); see README.
-DEFAULT_SUPPORT_THRESHOLD = 0.563
+DEFAULT_SUPPORT_THRESHOLD = 0.542
+
+
+RETRIEVAL_MODES = ("hybrid", "dense")
+# How deep each ranking (dense, lexical) goes before fusion.
+CANDIDATES = 50
 
 
 class IndexMismatch(ValueError):
@@ -61,6 +67,7 @@ class LoadedIndex:
 
     manifest: layout.Manifest
     vectors: faiss.Index
+    lexical: LexicalIndex
     store: SentenceStore
     directory: Path
 
@@ -69,6 +76,8 @@ def load_index(index_dir: str | Path) -> LoadedIndex:
     """Open the live version of an index; raises with the offending file's name on any problem."""
     directory = layout.current_version_dir(index_dir)
     manifest = layout.Manifest.read(directory)
+    if manifest.format != layout.FORMAT:
+        raise ValueError(f"index format {manifest.format} in {directory} is not {layout.FORMAT}; rebuild the index")
     vectors_path = directory / layout.VECTORS
     if not vectors_path.is_file():
         raise layout.IndexMissing(f"vector index not found: {vectors_path}")
@@ -89,13 +98,22 @@ def load_index(index_dir: str | Path) -> LoadedIndex:
             f"{manifest.sentences} sentences × {manifest.dimension}d; {vectors_path.name} {vectors.ntotal} × "
             f"{vectors.d}d; {layout.STORE} {articles} articles, {sentences} sentences"
         )
-    return LoadedIndex(manifest=manifest, vectors=vectors, store=store, directory=directory)
+    lexical = LexicalIndex.load(directory / layout.LEXICAL, size=manifest.sentences)
+    return LoadedIndex(manifest=manifest, vectors=vectors, lexical=lexical, store=store, directory=directory)
 
 
 class ClaimVerifier:
     """Answers claims against one loaded index with one embedder (both loaded once per process)."""
 
-    def __init__(self, embedder: Embedder, index: LoadedIndex, support_threshold: float = DEFAULT_SUPPORT_THRESHOLD):
+    def __init__(
+        self,
+        embedder: Embedder,
+        index: LoadedIndex,
+        support_threshold: float = DEFAULT_SUPPORT_THRESHOLD,
+        retrieval: str = "hybrid",
+    ):
+        if retrieval not in RETRIEVAL_MODES:
+            raise ValueError(f"retrieval must be one of {RETRIEVAL_MODES}, not {retrieval!r}")
         if index.manifest.dimension != embedder.dimension or index.manifest.model != embedder.name:
             raise IndexMismatch(
                 f"index {index.directory} was built with {index.manifest.model} ({index.manifest.dimension}d) "
@@ -104,6 +122,7 @@ class ClaimVerifier:
         self.embedder = embedder
         self.index = index
         self.support_threshold = support_threshold
+        self.retrieval = retrieval
         # A torch module is not guaranteed re-entrant across threads; serialise encodes.
         self._encode_lock = threading.Lock()
 
@@ -119,23 +138,20 @@ class ClaimVerifier:
         with self._encode_lock:
             vectors = self.embedder.encode(claims)
             truncated = self.embedder.truncated(claims)
-        k = min(top_k, self.index.vectors.ntotal)
-        scores, ids = self.index.vectors.search(vectors, k) if k else (np.zeros((len(claims), 0)), None)
-        wanted = sorted({int(i) for row in (ids if ids is not None else []) for i in row if i >= 0})
-        sentences = self.index.store.sentences(wanted)
+        candidates = self.retrieve(claims, vectors, top_k)
+        sentences = self.index.store.sentences(sorted({sid for row in candidates for sid, _ in row}))
         took_ms = (time.perf_counter() - started) * 1000
         results = []
         for row, claim in enumerate(claims):
             evidence = []
-            for col in range(k):
-                sid, score = int(ids[row, col]), float(scores[row, col])
-                if sid < 0 or sid not in sentences or (min_score is not None and score < min_score):
+            for sid, score in candidates[row]:
+                if sid not in sentences or (min_score is not None and score < min_score):
                     continue
                 s = sentences[sid]
                 evidence.append(
                     Evidence(s.text, round(score, 4), s.article, s.start, s.end, Context(s.before, s.after))
                 )
-            best = evidence[0].score if evidence else 0.0
+            best = max((e.score for e in evidence), default=0.0)
             warnings = []
             if truncated[row]:
                 warnings.append(
@@ -152,6 +168,33 @@ class ClaimVerifier:
                 )
             )
         return results
+
+    def retrieve(self, claims: Sequence[str], vectors: np.ndarray, top_k: int) -> list[list[tuple[int, float]]]:
+        """Per claim, up to `top_k` (sentence id, cosine) pairs, best first.
+
+        Hybrid: the FAISS and BM25 rankings (each `CANDIDATES` deep) are fused by
+        reciprocal rank, so a sentence naming the claim's figures or names is found
+        even where the embedding alone ranks it low. The score stays the cosine.
+        """
+        depth = min(max(top_k, CANDIDATES), self.index.vectors.ntotal)
+        if depth == 0:
+            return [[] for _ in claims]
+        scores, ids = self.index.vectors.search(vectors, depth)
+        dense = [
+            {int(i): float(s) for i, s in zip(ids[r], scores[r], strict=True) if i >= 0} for r in range(len(claims))
+        ]
+        if self.retrieval == "dense":
+            return [list(d.items())[:top_k] for d in dense]
+        lexical = self.index.lexical.search(claims, depth)
+        ranked = []
+        for row, cosines in enumerate(dense):
+            fused = reciprocal_rank_fusion([list(cosines), [sid for sid, _ in lexical[row]]])
+            order = sorted(fused, key=lambda sid: (-fused[sid], -cosines.get(sid, -1.0)))[:top_k]
+            for sid in order:
+                if sid not in cosines:  # found by BM25 only: score it like the rest
+                    cosines[sid] = float(self.index.vectors.reconstruct(sid) @ vectors[row])
+            ranked.append([(sid, cosines[sid]) for sid in order])
+        return ranked
 
     def stats(self) -> dict:
         m = self.index.manifest

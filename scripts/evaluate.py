@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", default=os.environ.get("INDEX_DIR", "var/index"), help="index directory")
     parser.add_argument("--model", default=os.environ.get("EMBEDDING_MODEL"), help="local model directory")
     parser.add_argument("--threshold", type=float, help="support threshold (default: the calibrated one)")
+    parser.add_argument("--retrieval", choices=["hybrid", "dense"], default="hybrid", help="retrieval mode")
     parser.add_argument("--labels", help="comma-separated gold labels to keep (default: all)")
     parser.add_argument("--calibrate", action="store_true", help="also search the best support threshold")
     parser.add_argument("--json", dest="json_out", help="write the figures as JSON to this file")
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         load_embedder(args.model),
         load_index(args.index),
         support_threshold=DEFAULT_SUPPORT_THRESHOLD if args.threshold is None else args.threshold,
+        retrieval=args.retrieval,
     )
     figures = evaluate(verifier, claims).as_dict()
     if args.calibrate:

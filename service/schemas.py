@@ -95,7 +95,14 @@ class VerifyResponseSchema(Schema):
         validate=validate.OneOf(["supported", "not_found"]),
         metadata={"description": "`supported` when the best evidence clears the calibrated threshold."},
     )
-    evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
+    evidence = fields.List(
+        fields.Nested(EvidenceSchema),
+        required=True,
+        metadata={
+            "description": "Best first, by the fusion of semantic (FAISS) and lexical (BM25) rank; "
+            "`score` is the cosine similarity."
+        },
+    )
     warnings = fields.List(fields.String(), required=True)
     index = fields.Nested(IndexRefSchema, required=True)
     took_ms = fields.Float(required=True)

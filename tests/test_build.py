@@ -25,7 +25,7 @@ def test_manifest_and_files(sample_index_dir):
         28,
     )
     assert manifest.version == version_dir.name
-    assert {p.name for p in version_dir.iterdir()} == {layout.MANIFEST, layout.VECTORS, layout.STORE}
+    assert {p.name for p in version_dir.iterdir()} == {layout.MANIFEST, layout.VECTORS, layout.STORE, layout.LEXICAL}
 
 
 def test_rebuild_swaps_version_and_keeps_one_previous(tmp_path, embedder):

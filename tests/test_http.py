@@ -1,9 +1,11 @@
 """The HTTP API through Flask's test client: every success and every error status."""
 
+import shutil
 import time
 
 import pytest
 
+from index import layout
 from service import create_app
 from service.config import Settings
 
@@ -165,3 +167,16 @@ def test_background_loading_turns_ready(sample_index_dir):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert client.post("/v1/verify", json={"claim": SAMPLE_CLAIM}).get_json()["verdict"] == "supported"
+
+
+@pytest.mark.parametrize(("name", "damage"), [("vectors.faiss", b"not a faiss index"), ("store.sqlite", b"\0" * 100)])
+def test_a_corrupt_index_file_keeps_the_service_not_ready_and_names_the_file(tmp_path, sample_index_dir, name, damage):
+    copy = tmp_path / "index"
+    shutil.copytree(sample_index_dir, copy)
+    version_dir = layout.current_version_dir(copy)
+    (version_dir / name).write_bytes(damage)
+    client = create_app(Settings(index_dir=str(copy), load_in_background=False)).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert name in ready.get_json()["reason"]
+    assert client.post("/v1/verify", json={"claim": SAMPLE_CLAIM}).status_code == 503

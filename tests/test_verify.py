@@ -21,10 +21,15 @@ def test_sample_claim_finds_the_drone_sentence_first(verifier, sample_article):
     assert best.context.after.startswith("Zelensky said the attack was evidence")
 
 
-def test_evidence_is_ranked_and_limited_by_top_k(verifier):
+def test_evidence_is_limited_by_top_k_and_never_repeats(verifier):
     result = verifier.verify_claim("Vance met Zelensky in Munich", top_k=7)
-    scores = [e.score for e in result.evidence]
-    assert len(scores) == 7 and scores == sorted(scores, reverse=True)
+    assert len({e.start for e in result.evidence}) == 7
+
+
+def test_dense_only_evidence_is_ordered_by_cosine(embedder, verifier):
+    dense = ClaimVerifier(embedder, verifier.index, retrieval="dense")
+    scores = [e.score for e in dense.verify_claim("Vance met Zelensky in Munich", top_k=7).evidence]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_top_k_larger_than_the_index_returns_every_sentence(verifier):

@@ -12,12 +12,29 @@ import faiss
 import numpy as np
 
 from index import layout
+from index.checks import BLOCKING_KINDS, CONTRADICTING_KINDS, Finding, run_checks
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, reciprocal_rank_fusion
 from index.store import ArticleRef, SentenceStore
 
 SUPPORTED = "supported"
+CONTRADICTED = "contradicted"
+MIXED = "mixed"
 NOT_FOUND = "not_found"
+
+SUPPORTS = "supports"
+CONTRADICTS = "contradicts"
+RELATED = "related"
+
+# Below this cosine a sentence is about something else: a differing figure in it
+# contradicts nothing. Set from the dev set: changed-figure claims score ≥ 0.51 against
+# their gold sentence; unrelated claims that carry figures share no unit with their hits.
+RELATED_THRESHOLD = 0.45
+# At or above this cosine a sentence is about the same event, so a different name in
+# it replaces the claim's name (a contradiction) rather than merely not mentioning it.
+SAME_TOPIC_THRESHOLD = 0.65
+# When the best supporting and contradicting evidence are this close, the verdict is mixed.
+MIXED_MARGIN = 0.03
 
 # Cosine similarity (all-MiniLM-L6-v2) at or above which the best sentence counts as
 # support. Calibrated on the supported and not_found claims of tests/data/dev_claims.jsonl
@@ -50,14 +67,18 @@ class Evidence:
     start: int  # article body[start:end] == text
     end: int
     context: Context
+    stance: str = RELATED
+    reasons: list[Finding] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Verification:
     claim: str
     verdict: str
+    confidence: float
     evidence: list[Evidence]
     took_ms: float
+    decided_by: int | None = None  # index into `evidence` of the item that decided the verdict
     warnings: list[str] = field(default_factory=list)
 
 
@@ -148,10 +169,21 @@ class ClaimVerifier:
                 if sid not in sentences or (min_score is not None and score < min_score):
                     continue
                 s = sentences[sid]
+                context = f"{s.article.title} {s.before or ''}"
+                reasons = run_checks(claim, s.text, context, same_topic=score >= SAME_TOPIC_THRESHOLD)
                 evidence.append(
-                    Evidence(s.text, round(score, 4), s.article, s.start, s.end, Context(s.before, s.after))
+                    Evidence(
+                        s.text,
+                        round(score, 4),
+                        s.article,
+                        s.start,
+                        s.end,
+                        Context(s.before, s.after),
+                        stance=self.stance(score, reasons),
+                        reasons=reasons,
+                    )
                 )
-            best = max((e.score for e in evidence), default=0.0)
+            verdict, confidence, decided_by = self.verdict(evidence)
             warnings = []
             if truncated[row]:
                 warnings.append(
@@ -161,13 +193,49 @@ class ClaimVerifier:
             results.append(
                 Verification(
                     claim=claim,
-                    verdict=SUPPORTED if best >= self.support_threshold else NOT_FOUND,
+                    verdict=verdict,
+                    confidence=confidence,
                     evidence=evidence,
+                    decided_by=decided_by,
                     took_ms=round(took_ms, 2),
                     warnings=warnings,
                 )
             )
         return results
+
+    def stance(self, score: float, reasons: list[Finding]) -> str:
+        """How one sentence bears on the claim: a stated difference about the same thing contradicts."""
+        if score >= RELATED_THRESHOLD and any(r.kind in CONTRADICTING_KINDS for r in reasons):
+            return CONTRADICTS
+        if score >= self.support_threshold and not any(r.kind in BLOCKING_KINDS for r in reasons):
+            return SUPPORTS
+        return RELATED
+
+    def verdict(self, evidence: list[Evidence]) -> tuple[str, float, int | None]:
+        """(verdict, confidence in [0, 1], index of the deciding evidence) from the evidence stances."""
+
+        def best(stance: str) -> int | None:
+            found = [i for i, e in enumerate(evidence) if e.stance == stance]
+            return max(found, key=lambda i: evidence[i].score) if found else None
+
+        support, contradict = best(SUPPORTS), best(CONTRADICTS)
+        if support is None and contradict is None:
+            top = max((e.score for e in evidence), default=0.0)
+            # Far below the threshold: confident nothing in the archive says this.
+            return NOT_FOUND, round(0.5 + 0.5 * max(0.0, 1 - top / self.support_threshold), 3), None
+        if support is not None and contradict is not None:
+            s, c = evidence[support].score, evidence[contradict].score
+            if abs(s - c) <= MIXED_MARGIN:
+                return MIXED, 0.5, support
+            if s > c:
+                contradict = None
+            else:
+                support = None
+        if support is not None:
+            gap = (evidence[support].score - self.support_threshold) / (1 - self.support_threshold)
+            return SUPPORTED, round(0.5 + 0.5 * min(1.0, gap), 3), support
+        gap = (evidence[contradict].score - RELATED_THRESHOLD) / (1 - RELATED_THRESHOLD)
+        return CONTRADICTED, round(0.5 + 0.5 * min(1.0, gap), 3), contradict
 
     def retrieve(self, claims: Sequence[str], vectors: np.ndarray, top_k: int) -> list[list[tuple[int, float]]]:
         """Per claim, up to `top_k` (sentence id, cosine) pairs, best first.

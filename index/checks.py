@@ -12,12 +12,15 @@ from dataclasses import dataclass
 QUANTITY_MISMATCH = "quantity_mismatch"
 DATE_MISMATCH = "date_mismatch"
 QUANTITY_MATCH = "quantity_match"
+QUANTITY_MISSING = "quantity_missing"
+DATE_MISSING = "date_missing"
 NOT_MENTIONED = "not_mentioned"
 ENTITY_MISSING = "entity_missing"
 ENTITY_MISMATCH = "entity_mismatch"
-CONTRADICTING_KINDS = frozenset({QUANTITY_MISMATCH, DATE_MISMATCH, ENTITY_MISMATCH})
+POLARITY_MISMATCH = "polarity_mismatch"
+CONTRADICTING_KINDS = frozenset({QUANTITY_MISMATCH, DATE_MISMATCH, ENTITY_MISMATCH, POLARITY_MISMATCH})
 # Findings that stop a sentence from counting as support.
-BLOCKING_KINDS = CONTRADICTING_KINDS | {ENTITY_MISSING}
+BLOCKING_KINDS = CONTRADICTING_KINDS | {ENTITY_MISSING, QUANTITY_MISSING, DATE_MISSING}
 CALENDAR_YEAR = "calendar year"
 
 _NUMBER_WORDS = {
@@ -38,6 +41,9 @@ _MONTHS = (
 )
 # Words between a number and its unit that do not change what is counted.
 _UNIT_SKIP = {"more", "than", "of", "the", "new", "attack", "russian", "ukrainian", "us", "u", "s", "about", "some"}
+
+# After "a"/"an", words that are not the thing counted ("a few", "a $2 billion", "a decade").
+_NOT_COUNTED = {"few", "lot", "number", "couple", "dozen", "half", "decade", "bit", "little", *_SCALES, *_NUMBER_WORDS}
 
 _NUMBER_RE = re.compile(
     r"(?P<currency>[$€£])?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
@@ -103,6 +109,11 @@ def extract_quantities(text: str) -> list[Quantity]:
                 continue
             start = i + 2 if word == "couple" and i + 1 < len(words) and words[i + 1] == "of" else i
             quantities.append(Quantity(float(_NUMBER_WORDS[word]), _unit_after(words, start), word))
+        elif word in ("a", "an") and i + 1 < len(words):
+            unit = _unit_after(words, i)
+            position = words.index(unit, i + 1) if unit in words[i + 1 : i + 4] else None
+            if unit and position is not None and unit not in _NOT_COUNTED:  # "a Russian drone"; not "a few drones"
+                quantities.append(Quantity(1.0, unit, word))
         elif word in ("decade", "decades") and (i == 0 or words[i - 1] not in _NUMBER_WORDS):
             quantities.append(Quantity(10.0, "year", "a decade"))
         elif word in _ORDINALS:
@@ -129,8 +140,13 @@ def check_quantities(claim: str, evidence: str) -> list[Finding]:
             continue
         same_unit = [e for e in found if e.unit == q.unit]
         if not same_unit:
+            if q.text.lower() not in ("a", "an") and q.text.lower() not in evidence.lower():
+                message = f"the source does not give the figure {_describe(q)}"
+                findings.append(Finding(QUANTITY_MISSING, q.text, "", message))
             continue
         if any(abs(e.value - q.value) <= 1e-9 * max(1.0, abs(q.value)) for e in same_unit):
+            if q.text.lower() in ("a", "an"):
+                continue  # "a venue" matching "a venue" is no news
             findings.append(Finding(QUANTITY_MATCH, q.text, q.text, f"the source also says {_describe(q)}"))
             continue
         other = same_unit[0]
@@ -154,7 +170,10 @@ def check_dates(claim: str, evidence: str) -> list[Finding]:
         said = [n for n in names if n.title() in claim_words]
         stated = [n for n in names if n.title() in evidence_words]
         for name in said:
-            if stated and name not in stated:
+            if not stated:
+                message = f"the source does not say {name.title()}"
+                findings.append(Finding(DATE_MISSING, name.title(), "", message))
+            elif name not in stated:
                 findings.append(
                     Finding(
                         DATE_MISMATCH,
@@ -172,6 +191,25 @@ _NOT_ENTITIES = {
     "His", "Her", "Their", "Our", "If", "While", "Amid", "After", "Before", "Only", "As", "Fears", "President",
     "Vice", "Chief", "Minister", "Leader", "Officials", *(d.title() for d in _WEEKDAYS), *(m.title() for m in _MONTHS),
 }  # fmt: skip
+
+
+# Names that refer to the same actor in news copy.
+_ALIASES = [
+    {"us", "united states", "washington", "america", "american"},
+    {"russia", "moscow", "kremlin", "russian"},
+    {"ukraine", "kyiv", "kiev", "ukrainian"},
+    {"uk", "britain", "united kingdom", "london", "british"},
+    {"eu", "european union", "brussels"},
+]
+
+
+def _mentioned(name: str, seen: str) -> bool:
+    """Whether every word of `name` (or an alias of the whole name) occurs in the normalised text."""
+    norm = _norm(name)
+    for group in _ALIASES:
+        if norm in group:
+            return any(re.search(rf"\b{re.escape(alias)}\b", seen) for alias in group)
+    return all(part in seen for part in norm.split())
 
 
 def _norm(text: str) -> str:
@@ -199,7 +237,7 @@ def check_entities(claim: str, evidence: str, context: str = "", same_topic: boo
     """
     seen = _norm(f"{context} {evidence}")
     claim_entities = named_entities(claim)
-    missing = [e for e in claim_entities if not all(part in seen for part in _norm(e).split())]
+    missing = [e for e in claim_entities if not _mentioned(e, seen)]
     if not missing:
         return []
     claim_norm = _norm(claim)
@@ -212,6 +250,86 @@ def check_entities(claim: str, evidence: str, context: str = "", same_topic: boo
         else:
             findings.append(Finding(ENTITY_MISSING, name, "", f"the source does not mention {name}"))
     return findings
+
+
+# Words that negate what follows them, and predicates that deny what they govern.
+_NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot"}
+_NEGATIVE_PREDICATES = {
+    "avoided", "avoid", "avoids", "denied", "deny", "denies", "refused", "refuse", "rejected", "reject",
+    "failed", "fail", "excluded", "exclude", "ruled", "rule", "dismissed",
+}  # fmt: skip
+# Pairs that state opposite facts about the same thing.
+_ANTONYMS = [
+    ({"involved", "included", "include", "includes", "invited"}, {"excluded", "exclude", "excludes", "left"}),
+    ({"normal", "safe", "stable"}, {"elevated", "abnormal", "high", "dangerous", "rising"}),
+    ({"increase", "increased", "rise", "rose", "raised"}, {"decrease", "decreased", "fall", "fell", "cut", "reduced"}),
+    ({"accepted", "accept", "agreed", "approved"}, {"rejected", "reject", "refused", "vetoed"}),
+    ({"won", "win"}, {"lost", "lose"}),
+]
+_STEM = 5  # compare words by their first letters: "announce" ~ "announced", "addressing" ~ "addressed"
+
+
+_AUXILIARIES = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "could",
+                "should", "can", "may", "might", "must", "been", "be"}  # fmt: skip
+
+
+def _negated(words: list[str], stems: set[str], predicates: bool = True) -> str | None:
+    """The first word of the span that negates the claim's content, if any.
+
+    A negation counts when one of the claim's words follows within three words ("not
+    preparing", "avoided addressing"), or when it negates a whole predicate ("did not
+    materialize"; only with `predicates`). "our first meeting, not last" negates neither.
+    """
+    for i, w in enumerate(words):
+        following = {x[:_STEM] for x in words[i + 1 : i + 4]}
+        governs_claim = bool(following & stems)
+        if w.endswith("n't") or (
+            w in _NEGATIONS and (governs_claim or (words[i - 1 : i] and words[i - 1] in _AUXILIARIES))
+        ):
+            return w
+        if w in _NEGATIVE_PREDICATES and governs_claim:
+            if w in ("ruled", "rule"):
+                if words[i + 1 : i + 2] == ["out"]:
+                    return f"{w} out"
+                continue
+            return w
+    return None
+
+
+def check_polarity(claim: str, evidence: str) -> list[Finding]:
+    """The claim asserts what the evidence denies (or the reverse), or uses the opposite word.
+
+    Only the part of the evidence that talks about the claim's words counts: from the
+    first to the last claim word it contains, plus a few words after ("… did not materialize").
+    """
+    from index.lexical import tokenize
+
+    claim_words = _WORD_RE.findall(claim.lower())
+    evidence_words = _WORD_RE.findall(evidence.lower())
+    stems = {w[:_STEM] for w in tokenize(claim) if not w.isdigit()}
+    hits = [i for i, w in enumerate(evidence_words) if w[:_STEM] in stems]
+    if len(hits) < 2:
+        return []
+    window = evidence_words[max(0, hits[0] - 3) : hits[-1] + 4]
+    # A claim's negation only counts on words the evidence shares ("won't reignite" says
+    # nothing the evidence can deny if it never mentions reigniting).
+    shared = stems & {w[:_STEM] for w in window}
+    claim_set, window_set = set(claim_words), set(window)
+    for left, right in _ANTONYMS:
+        for said_side, other_side in ((left, right), (right, left)):
+            said = claim_set & said_side
+            stated = (window_set & other_side) - claim_set
+            if said and stated and not (window_set & said_side):
+                a, b = sorted(said)[0], sorted(stated)[0]
+                return [Finding(POLARITY_MISMATCH, a, b, f"the claim says {a}; the source says {b}")]
+    claim_negation, evidence_negation = _negated(claim_words, shared, predicates=False), _negated(window, stems)
+    if bool(claim_negation) != bool(evidence_negation):
+        if evidence_negation:
+            message = f"the source says the opposite ('{evidence_negation}')"
+            return [Finding(POLARITY_MISMATCH, "", evidence_negation, message)]
+        message = f"the claim says '{claim_negation}'; the source says it did happen"
+        return [Finding(POLARITY_MISMATCH, claim_negation, "", message)]
+    return []
 
 
 def check_coverage(claim: str, evidence: str) -> list[Finding]:
@@ -231,6 +349,7 @@ def run_checks(claim: str, evidence: str, context: str = "", same_topic: bool = 
         check_quantities(claim, evidence)
         + check_dates(claim, evidence)
         + check_entities(claim, evidence, context, same_topic)
+        + check_polarity(claim, evidence)
     )
     # Coverage last, without the words a finding above already explains.
     explained = {_norm(f.claim) for f in findings}

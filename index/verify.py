@@ -169,7 +169,7 @@ class ClaimVerifier:
                 if sid not in sentences or (min_score is not None and score < min_score):
                     continue
                 s = sentences[sid]
-                context = f"{s.article.title} {s.before or ''}"
+                context = s.before or ""  # resolves "he" / "the talks" to the names one sentence back
                 reasons = run_checks(claim, s.text, context, same_topic=score >= SAME_TOPIC_THRESHOLD)
                 evidence.append(
                     Evidence(

@@ -4,14 +4,17 @@ import pytest
 
 from index.checks import (
     DATE_MISMATCH,
+    DATE_MISSING,
     ENTITY_MISMATCH,
     ENTITY_MISSING,
     NOT_MENTIONED,
     QUANTITY_MATCH,
     QUANTITY_MISMATCH,
+    QUANTITY_MISSING,
     check_coverage,
     check_dates,
     check_entities,
+    check_polarity,
     check_quantities,
     extract_quantities,
     named_entities,
@@ -85,8 +88,9 @@ def test_number_words_and_ordinals(claim, evidence, message):
     assert [f.message for f in check_quantities(claim, evidence)] == [message]
 
 
-def test_a_figure_for_another_unit_is_not_compared():
-    assert check_quantities("Russia fired 40 missiles", DRONES) == []
+def test_a_figure_for_another_unit_is_missing_not_contradicted():
+    (finding,) = check_quantities("Russia fired 40 missiles", DRONES)
+    assert (finding.kind, finding.message) == (QUANTITY_MISSING, "the source does not give the figure 40 missiles")
 
 
 def test_a_changed_weekday_is_a_date_mismatch():
@@ -125,3 +129,58 @@ def test_coverage_lists_the_claim_words_the_source_does_not_mention():
     (finding,) = check_coverage("Zelensky met Putin in Istanbul", VENUE)
     assert (finding.kind, finding.claim) == (NOT_MENTIONED, "zelensky, met, istanbul")
     assert check_coverage("Saudi Arabia would welcome talks", VENUE) == []
+
+
+TROOPS = (
+    "Fears that Vance could announce a major U.S. troop reduction in Europe did not materialize, but he repeated "
+    "warnings that Washington needs to focus more on other parts of the globe."
+)
+INVOLVED = (
+    "U.S. officials have insisted that Zelensky will be involved in negotiations — and the Ukrainian leader said he "
+    'would be prepared to sit down with Putin after agreeing a "common plan" with Trump.'
+)
+NOT_PREPARING = (
+    'Zelensky said the attack was evidence that "Putin is definitely not preparing for negotiations -- he is '
+    'preparing to continue deceiving the world."'
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "evidence", "message"),
+    [
+        ("Vance announced a major U.S. troop reduction in Europe", TROOPS, "the source says the opposite ('not')"),
+        ("Zelensky will be excluded from negotiations", INVOLVED, "the claim says excluded; the source says involved"),
+        ("Putin is preparing for negotiations", NOT_PREPARING, "the source says the opposite ('not')"),
+    ],
+)
+def test_polarity_mismatches(claim, evidence, message):
+    assert [f.message for f in check_polarity(claim, evidence)] == [message]
+
+
+@pytest.mark.parametrize(
+    ("claim", "evidence"),
+    [
+        ("Zelensky said it was their first meeting", FIRST_MEETING),  # "not last" negates nothing in the claim
+        ("Putin is definitely not preparing for negotiations", NOT_PREPARING),
+        ("Zelensky will be involved in negotiations", INVOLVED),
+    ],
+)
+def test_same_polarity_is_no_finding(claim, evidence):
+    assert check_polarity(claim, evidence) == []
+
+
+def test_a_single_thing_counts_as_one():
+    sentence = "A Russian drone had struck a cover built to contain radiation at the Chernobyl plant."
+    (finding,) = check_quantities("Two Russian drones struck the cover", sentence)
+    assert finding.message == "the claim says two drones; the source says a drone"
+
+
+def test_a_sentence_without_the_claims_figure_or_day_cannot_support_it():
+    assert [f.kind for f in check_quantities("Vance held his third meeting", "Vance met Zelensky.")] == [
+        QUANTITY_MISSING
+    ]
+    assert [f.kind for f in check_dates("They met on Thursday", "They met in Munich.")] == [DATE_MISSING]
+
+
+def test_aliases_name_the_same_actor():
+    assert check_entities("A US envoy would visit Kyiv", "An envoy from Washington would visit Kyiv") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,9 @@ RELATED_THRESHOLD = 0.45
 # At or above this cosine a sentence is about the same event, so a different name in
 # it replaces the claim's name (a contradiction) rather than merely not mentioning it.
 SAME_TOPIC_THRESHOLD = 0.65
+# Sentences this similar in different articles are the same report (wire copy, light edits).
+DUPLICATE_COSINE = 0.97
+DUPLICATE_HEADROOM = 3
 # When the best supporting and contradicting evidence are this close, the verdict is mixed.
 MIXED_MARGIN = 0.03
 
@@ -45,6 +49,10 @@ DEFAULT_SUPPORT_THRESHOLD = 0.542
 RETRIEVAL_MODES = ("hybrid", "dense")
 # How deep each ranking (dense, lexical) goes before fusion.
 CANDIDATES = 50
+
+
+def _normalise_text(text: str) -> str:
+    return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
 
 
 class IndexMismatch(ValueError):
@@ -69,6 +77,7 @@ class Evidence:
     context: Context
     stance: str = RELATED
     reasons: list[Finding] = field(default_factory=list)
+    also_in: list[ArticleRef] = field(default_factory=list)  # other articles carrying the same sentence
 
 
 @dataclass(frozen=True)
@@ -159,15 +168,19 @@ class ClaimVerifier:
         with self._encode_lock:
             vectors = self.embedder.encode(claims)
             truncated = self.embedder.truncated(claims)
-        candidates = self.retrieve(claims, vectors, top_k)
+        # Retrieve deeper than asked: near-duplicates collapse into one item below.
+        candidates = self.retrieve(claims, vectors, top_k * DUPLICATE_HEADROOM)
         sentences = self.index.store.sentences(sorted({sid for row in candidates for sid, _ in row}))
-        took_ms = (time.perf_counter() - started) * 1000
         results = []
         for row, claim in enumerate(claims):
+            kept = [
+                (sid, score)
+                for sid, score in candidates[row]
+                if sid in sentences and (min_score is None or score >= min_score)
+            ]
             evidence = []
-            for sid, score in candidates[row]:
-                if sid not in sentences or (min_score is not None and score < min_score):
-                    continue
+            for group in self._collapse_duplicates(kept, sentences)[:top_k]:
+                (sid, score), copies = group[0], group[1:]
                 s = sentences[sid]
                 context = s.before or ""  # resolves "he" / "the talks" to the names one sentence back
                 reasons = run_checks(claim, s.text, context, same_topic=score >= SAME_TOPIC_THRESHOLD)
@@ -181,6 +194,7 @@ class ClaimVerifier:
                         Context(s.before, s.after),
                         stance=self.stance(score, reasons),
                         reasons=reasons,
+                        also_in=[sentences[c].article for c, _ in copies],
                     )
                 )
             verdict, confidence, decided_by = self.verdict(evidence)
@@ -197,11 +211,31 @@ class ClaimVerifier:
                     confidence=confidence,
                     evidence=evidence,
                     decided_by=decided_by,
-                    took_ms=round(took_ms, 2),
+                    took_ms=0.0,
                     warnings=warnings,
                 )
             )
-        return results
+        took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return [dataclasses.replace(r, took_ms=took_ms) for r in results]
+
+    def _collapse_duplicates(self, ranked: list[tuple[int, float]], sentences: dict) -> list[list[tuple[int, float]]]:
+        """Group the same sentence appearing in several articles (wire copy): first occurrence leads."""
+        groups: list[list[tuple[int, float]]] = []
+        keys: list[str] = []
+        vectors: list[np.ndarray] = []
+        for sid, score in ranked:
+            key = _normalise_text(sentences[sid].text)
+            vector = self.index.vectors.reconstruct(sid)
+            for i, (other_key, other_vector) in enumerate(zip(keys, vectors, strict=True)):
+                same_article = sentences[groups[i][0][0]].article.id == sentences[sid].article.id
+                if not same_article and (key == other_key or float(vector @ other_vector) >= DUPLICATE_COSINE):
+                    groups[i].append((sid, score))
+                    break
+            else:
+                groups.append([(sid, score)])
+                keys.append(key)
+                vectors.append(vector)
+        return groups
 
     def stance(self, score: float, reasons: list[Finding]) -> str:
         """How one sentence bears on the claim: a stated difference about the same thing contradicts."""

@@ -97,6 +97,11 @@ class EvidenceSchema(Schema):
     context = fields.Nested(ContextSchema, required=True)
     stance = fields.String(required=True, validate=validate.OneOf(["supports", "contradicts", "related"]))
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    also_in = fields.List(
+        fields.Nested(ArticleRefSchema),
+        required=True,
+        metadata={"description": "Other articles that carry the same sentence (wire copy), collapsed into this item."},
+    )
 
 
 class IndexRefSchema(Schema):

@@ -73,3 +73,33 @@ def test_an_index_built_with_another_model_is_refused(embedder, sample_index_dir
     index.manifest = dataclasses.replace(index.manifest, model="other")
     with pytest.raises(IndexMismatch, match="rebuild the index"):
         ClaimVerifier(embedder, index)
+
+
+def test_wire_copy_in_several_articles_is_one_item_listing_each(tmp_path, embedder):
+    import json
+
+    from index.builder import build_index
+    from tests.conftest import SAMPLE_ARTICLES
+
+    drones = (
+        "The Ukrainian air force said Russia had launched 133 drones across the country overnight, including attack "
+        "drones, targeting northern regions of the country where the Chernobyl plant lies."
+    )
+    feed = tmp_path / "wire.jsonl"
+    rows = [
+        {"title": "Wire: exact copy", "url": "https://wire.test/1", "published": "2025-02-15", "text": drones},
+        {"title": "Wire: light edit", "url": "https://wire.test/2", "text": drones.replace("overnight", "overnight,")},
+        {"title": "Other story", "url": "https://wire.test/3", "text": "Russia said it launched 20 drones at Kyiv."},
+    ]
+    feed.write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
+    build_index([SAMPLE_ARTICLES, feed], tmp_path / "index", embedder)
+    verifier = ClaimVerifier(embedder, load_index(tmp_path / "index"))
+
+    result = verifier.verify_claim("Russia launched 133 drones", top_k=3)
+    texts = [e.text.replace(",", "") for e in result.evidence]
+    assert len(texts) == len(set(texts)) == 3
+    best = result.evidence[0]
+    assert "133 drones" in best.text
+    assert sorted([best.article.title] + [a.title for a in best.also_in]) == sorted(
+        ["Vance Tells Zelensky U.S. Wants 'Lasting' Peace", "Wire: exact copy", "Wire: light edit"]
+    )

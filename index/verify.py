@@ -13,9 +13,10 @@ import faiss
 import numpy as np
 
 from index import layout
-from index.checks import BLOCKING_KINDS, CONTRADICTING_KINDS, Finding, run_checks
+from index.checks import BLOCKING_KINDS, CONTRADICTING_KINDS, NLI_CONTRADICTION, NLI_ENTAILMENT, Finding, run_checks
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, reciprocal_rank_fusion
+from index.nli import NliScorer
 from index.store import ArticleRef, SentenceStore
 
 SUPPORTED = "supported"
@@ -34,6 +35,8 @@ RELATED_THRESHOLD = 0.45
 # At or above this cosine a sentence is about the same event, so a different name in
 # it replaces the claim's name (a contradiction) rather than merely not mentioning it.
 SAME_TOPIC_THRESHOLD = 0.65
+# The NLI model's label counts only when it is at least this sure.
+NLI_MIN_PROBABILITY = 0.5
 # Sentences this similar in different articles are the same report (wire copy, light edits).
 DUPLICATE_COSINE = 0.97
 DUPLICATE_HEADROOM = 3
@@ -141,6 +144,7 @@ class ClaimVerifier:
         index: LoadedIndex,
         support_threshold: float = DEFAULT_SUPPORT_THRESHOLD,
         retrieval: str = "hybrid",
+        nli: NliScorer | None = None,
     ):
         if retrieval not in RETRIEVAL_MODES:
             raise ValueError(f"retrieval must be one of {RETRIEVAL_MODES}, not {retrieval!r}")
@@ -153,6 +157,7 @@ class ClaimVerifier:
         self.index = index
         self.support_threshold = support_threshold
         self.retrieval = retrieval
+        self.nli = nli
         # A torch module is not guaranteed re-entrant across threads; serialise encodes.
         self._encode_lock = threading.Lock()
 
@@ -179,11 +184,15 @@ class ClaimVerifier:
                 if sid in sentences and (min_score is None or score >= min_score)
             ]
             evidence = []
-            for group in self._collapse_duplicates(kept, sentences)[:top_k]:
+            groups = self._collapse_duplicates(kept, sentences)[:top_k]
+            nli_reasons = self._nli_findings(claim, [sentences[g[0][0]].text for g in groups])
+            for group, nli_reason in zip(groups, nli_reasons, strict=True):
                 (sid, score), copies = group[0], group[1:]
                 s = sentences[sid]
                 context = s.before or ""  # resolves "he" / "the talks" to the names one sentence back
                 reasons = run_checks(claim, s.text, context, same_topic=score >= SAME_TOPIC_THRESHOLD)
+                if nli_reason is not None and score >= RELATED_THRESHOLD:
+                    reasons.append(nli_reason)
                 evidence.append(
                     Evidence(
                         s.text,
@@ -218,6 +227,25 @@ class ClaimVerifier:
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return [dataclasses.replace(r, took_ms=took_ms) for r in results]
 
+    def _nli_findings(self, claim: str, texts: list[str]) -> list[Finding | None]:
+        """One finding per sentence from the optional NLI model: contradiction, entailment or none."""
+        if self.nli is None:
+            return [None] * len(texts)
+        findings: list[Finding | None] = []
+        for scores in self.nli.score([(text, claim) for text in texts]):
+            label = scores.label
+            if label == "contradiction" and scores.contradiction >= NLI_MIN_PROBABILITY:
+                kind = NLI_CONTRADICTION
+            elif label == "entailment" and scores.entailment >= NLI_MIN_PROBABILITY:
+                kind = NLI_ENTAILMENT
+            else:
+                findings.append(None)
+                continue
+            probability = max(scores.entailment, scores.contradiction)
+            message = f"the NLI model ({self.nli.name}) reads this as {label} (p={probability:.2f})"
+            findings.append(Finding(kind, "", label, message))
+        return findings
+
     def _collapse_duplicates(self, ranked: list[tuple[int, float]], sentences: dict) -> list[list[tuple[int, float]]]:
         """Group the same sentence appearing in several articles (wire copy): first occurrence leads."""
         groups: list[list[tuple[int, float]]] = []
@@ -241,7 +269,8 @@ class ClaimVerifier:
         """How one sentence bears on the claim: a stated difference about the same thing contradicts."""
         if score >= RELATED_THRESHOLD and any(r.kind in CONTRADICTING_KINDS for r in reasons):
             return CONTRADICTS
-        if score >= self.support_threshold and not any(r.kind in BLOCKING_KINDS for r in reasons):
+        entailed = any(r.kind == NLI_ENTAILMENT for r in reasons)
+        if (score >= self.support_threshold or entailed) and not any(r.kind in BLOCKING_KINDS for r in reasons):
             return SUPPORTS
         return RELATED
 

@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("claims", help="JSONL claim set")
     parser.add_argument("--index", default=os.environ.get("INDEX_DIR", "var/index"), help="index directory")
     parser.add_argument("--model", default=os.environ.get("EMBEDDING_MODEL"), help="local model directory")
+    parser.add_argument("--nli-model", default=os.environ.get("NLI_MODEL"), help="local NLI CrossEncoder directory")
     parser.add_argument("--threshold", type=float, help="support threshold (default: the calibrated one)")
     parser.add_argument("--retrieval", choices=["hybrid", "dense"], default="hybrid", help="retrieval mode")
     parser.add_argument("--labels", help="comma-separated gold labels to keep (default: all)")
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from index.embedder import load_embedder
     from index.evaluation import calibrate_threshold, evaluate, load_claims
+    from index.nli import load_nli
     from index.verify import DEFAULT_SUPPORT_THRESHOLD, ClaimVerifier, load_index
 
     claims = load_claims(args.claims, set(args.labels.split(",")) if args.labels else None)
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         load_index(args.index),
         support_threshold=DEFAULT_SUPPORT_THRESHOLD if args.threshold is None else args.threshold,
         retrieval=args.retrieval,
+        nli=load_nli(args.nli_model) if args.nli_model else None,
     )
     figures = evaluate(verifier, claims).as_dict()
     if args.calibrate:

@@ -20,6 +20,7 @@ def _bool(value: str) -> bool:
 class Settings:
     index_dir: str = "var/index"
     embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
+    nli_model: str | None = None  # local NLI CrossEncoder directory; None = explicit checks only
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
     max_request_bytes: int = 1024 * 1024
     torch_threads: int = 1  # per worker: workers × threads should not exceed the cores

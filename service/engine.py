@@ -8,6 +8,7 @@ import threading
 from flask import current_app
 
 from index.embedder import load_embedder
+from index.nli import load_nli
 from index.verify import ClaimVerifier, load_index
 from service.config import Settings
 from service.errors import ApiError
@@ -38,7 +39,8 @@ class VerifierHolder:
             try:
                 embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
                 index = load_index(settings.index_dir)
-                self.verifier = ClaimVerifier(embedder, index, support_threshold=settings.support_threshold)
+                nli = load_nli(settings.nli_model) if settings.nli_model else None
+                self.verifier = ClaimVerifier(embedder, index, support_threshold=settings.support_threshold, nli=nli)
             except Exception as exc:  # any failure must leave the process up and not ready
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.error("index not loaded, service not ready: %s", self.error)

@@ -77,8 +77,9 @@ class ReasonSchema(Schema):
     kind = fields.String(
         required=True,
         metadata={
-            "description": "quantity_mismatch, date_mismatch, entity_mismatch (contradicting); entity_missing "
-            "(withholds support); quantity_match, not_mentioned (informative)."
+            "description": "Contradicting: quantity_mismatch, date_mismatch, entity_mismatch, polarity_mismatch, "
+            "nli_contradiction. Withholding support: entity_missing, quantity_missing, date_missing. "
+            "Informative: quantity_match, not_mentioned, nli_entailment (which can also support)."
         },
     )
     claim = fields.String(required=True, metadata={"description": "What the claim says."})

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from index.verify import NOT_FOUND, SUPPORTED, ClaimVerifier
+from index.stance import NOT_FOUND, SUPPORTED
+from index.verify import ClaimVerifier
 
 
 @dataclass(frozen=True)

@@ -13,36 +13,24 @@ import faiss
 import numpy as np
 
 from index import layout
-from index.checks import BLOCKING_KINDS, CONTRADICTING_KINDS, NLI_CONTRADICTION, NLI_ENTAILMENT, Finding, run_checks
+from index.checks import run_checks
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, reciprocal_rank_fusion
 from index.nli import NliScorer
-from index.store import ArticleRef, SentenceStore
+from index.stance import (
+    RELATED_THRESHOLD,
+    SAME_TOPIC_THRESHOLD,
+    Context,
+    Evidence,
+    decide_verdict,
+    nli_findings,
+    stance_of,
+)
+from index.store import SentenceStore
 
-SUPPORTED = "supported"
-CONTRADICTED = "contradicted"
-MIXED = "mixed"
-NOT_FOUND = "not_found"
-
-SUPPORTS = "supports"
-CONTRADICTS = "contradicts"
-RELATED = "related"
-
-# Below this cosine a sentence is about something else: a differing figure in it
-# contradicts nothing. Set from the dev set: changed-figure claims score ≥ 0.51 against
-# their gold sentence; unrelated claims that carry figures share no unit with their hits.
-RELATED_THRESHOLD = 0.45
-# At or above this cosine a sentence is about the same event, so a different name in
-# it replaces the claim's name (a contradiction) rather than merely not mentioning it.
-SAME_TOPIC_THRESHOLD = 0.65
-# The NLI model's label counts only when it is at least this sure.
-NLI_MIN_PROBABILITY = 0.5
 # Sentences this similar in different articles are the same report (wire copy, light edits).
 DUPLICATE_COSINE = 0.97
 DUPLICATE_HEADROOM = 3
-# When the best supporting and contradicting evidence are this close, the verdict is mixed.
-MIXED_MARGIN = 0.03
-
 # Cosine similarity (all-MiniLM-L6-v2) at or above which the best sentence counts as
 # support. Calibrated on the supported and not_found claims of tests/data/dev_claims.jsonl
 # with `scripts/evaluate.py --calibrate` (midpoint of the widest best-accuracy gap); see README.
@@ -60,27 +48,6 @@ def _normalise_text(text: str) -> str:
 
 class IndexMismatch(ValueError):
     """The index was built with a different embedding model than the one loaded."""
-
-
-@dataclass(frozen=True)
-class Context:
-    """The sentences just before and after the evidence in its article."""
-
-    before: str | None
-    after: str | None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    text: str
-    score: float
-    article: ArticleRef
-    start: int  # article body[start:end] == text
-    end: int
-    context: Context
-    stance: str = RELATED
-    reasons: list[Finding] = field(default_factory=list)
-    also_in: list[ArticleRef] = field(default_factory=list)  # other articles carrying the same sentence
 
 
 @dataclass(frozen=True)
@@ -185,7 +152,7 @@ class ClaimVerifier:
             ]
             evidence = []
             groups = self._collapse_duplicates(kept, sentences)[:top_k]
-            nli_reasons = self._nli_findings(claim, [sentences[g[0][0]].text for g in groups])
+            nli_reasons = nli_findings(self.nli, claim, [sentences[g[0][0]].text for g in groups])
             for group, nli_reason in zip(groups, nli_reasons, strict=True):
                 (sid, score), copies = group[0], group[1:]
                 s = sentences[sid]
@@ -201,12 +168,12 @@ class ClaimVerifier:
                         s.start,
                         s.end,
                         Context(s.before, s.after),
-                        stance=self.stance(score, reasons),
+                        stance=stance_of(score, reasons, self.support_threshold),
                         reasons=reasons,
                         also_in=[sentences[c].article for c, _ in copies],
                     )
                 )
-            verdict, confidence, decided_by = self.verdict(evidence)
+            verdict, confidence, decided_by = decide_verdict(evidence, self.support_threshold)
             warnings = []
             if truncated[row]:
                 warnings.append(
@@ -227,25 +194,6 @@ class ClaimVerifier:
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return [dataclasses.replace(r, took_ms=took_ms) for r in results]
 
-    def _nli_findings(self, claim: str, texts: list[str]) -> list[Finding | None]:
-        """One finding per sentence from the optional NLI model: contradiction, entailment or none."""
-        if self.nli is None:
-            return [None] * len(texts)
-        findings: list[Finding | None] = []
-        for scores in self.nli.score([(text, claim) for text in texts]):
-            label = scores.label
-            if label == "contradiction" and scores.contradiction >= NLI_MIN_PROBABILITY:
-                kind = NLI_CONTRADICTION
-            elif label == "entailment" and scores.entailment >= NLI_MIN_PROBABILITY:
-                kind = NLI_ENTAILMENT
-            else:
-                findings.append(None)
-                continue
-            probability = max(scores.entailment, scores.contradiction)
-            message = f"the NLI model ({self.nli.name}) reads this as {label} (p={probability:.2f})"
-            findings.append(Finding(kind, "", label, message))
-        return findings
-
     def _collapse_duplicates(self, ranked: list[tuple[int, float]], sentences: dict) -> list[list[tuple[int, float]]]:
         """Group the same sentence appearing in several articles (wire copy): first occurrence leads."""
         groups: list[list[tuple[int, float]]] = []
@@ -265,40 +213,8 @@ class ClaimVerifier:
                 vectors.append(vector)
         return groups
 
-    def stance(self, score: float, reasons: list[Finding]) -> str:
-        """How one sentence bears on the claim: a stated difference about the same thing contradicts."""
-        if score >= RELATED_THRESHOLD and any(r.kind in CONTRADICTING_KINDS for r in reasons):
-            return CONTRADICTS
-        entailed = any(r.kind == NLI_ENTAILMENT for r in reasons)
-        if (score >= self.support_threshold or entailed) and not any(r.kind in BLOCKING_KINDS for r in reasons):
-            return SUPPORTS
-        return RELATED
-
     def verdict(self, evidence: list[Evidence]) -> tuple[str, float, int | None]:
-        """(verdict, confidence in [0, 1], index of the deciding evidence) from the evidence stances."""
-
-        def best(stance: str) -> int | None:
-            found = [i for i, e in enumerate(evidence) if e.stance == stance]
-            return max(found, key=lambda i: evidence[i].score) if found else None
-
-        support, contradict = best(SUPPORTS), best(CONTRADICTS)
-        if support is None and contradict is None:
-            top = max((e.score for e in evidence), default=0.0)
-            # Far below the threshold: confident nothing in the archive says this.
-            return NOT_FOUND, round(0.5 + 0.5 * max(0.0, 1 - top / self.support_threshold), 3), None
-        if support is not None and contradict is not None:
-            s, c = evidence[support].score, evidence[contradict].score
-            if abs(s - c) <= MIXED_MARGIN:
-                return MIXED, 0.5, support
-            if s > c:
-                contradict = None
-            else:
-                support = None
-        if support is not None:
-            gap = (evidence[support].score - self.support_threshold) / (1 - self.support_threshold)
-            return SUPPORTED, round(0.5 + 0.5 * min(1.0, gap), 3), support
-        gap = (evidence[contradict].score - RELATED_THRESHOLD) / (1 - RELATED_THRESHOLD)
-        return CONTRADICTED, round(0.5 + 0.5 * min(1.0, gap), 3), contradict
+        return decide_verdict(evidence, self.support_threshold)
 
     def retrieve(self, claims: Sequence[str], vectors: np.ndarray, top_k: int) -> list[list[tuple[int, float]]]:
         """Per claim, up to `top_k` (sentence id, cosine) pairs, best first.

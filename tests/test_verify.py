@@ -4,7 +4,8 @@ import dataclasses
 
 import pytest
 
-from index.verify import NOT_FOUND, SUPPORTED, ClaimVerifier, IndexMismatch, load_index
+from index.stance import NOT_FOUND, SUPPORTED
+from index.verify import ClaimVerifier, IndexMismatch, load_index
 
 
 def test_sample_claim_finds_the_drone_sentence_first(verifier, sample_article):
@@ -106,8 +107,8 @@ def test_wire_copy_in_several_articles_is_one_item_listing_each(tmp_path, embedd
 
 
 def _evidence(score, stance):
+    from index.stance import Context, Evidence
     from index.store import ArticleRef
-    from index.verify import Context, Evidence
 
     return Evidence("s", score, ArticleRef("a", "t", None, None), 0, 1, Context(None, None), stance=stance)
 

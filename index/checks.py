@@ -336,12 +336,12 @@ def check_polarity(claim: str, evidence: str) -> list[Finding]:
     return []
 
 
-def check_coverage(claim: str, evidence: str) -> list[Finding]:
+def check_coverage(claim: str, evidence: str, ignore: set[str] = frozenset()) -> list[Finding]:
     """Content words of the claim that the evidence never mentions (informative, not a contradiction)."""
     from index.lexical import tokenize
 
     present = {_singular(w) for w in tokenize(evidence)}
-    missing = list(dict.fromkeys(w for w in tokenize(claim) if _singular(w) not in present))
+    missing = list(dict.fromkeys(w for w in tokenize(claim) if _singular(w) not in present and w not in ignore))
     if not missing:
         return []
     return [Finding(NOT_MENTIONED, ", ".join(missing), "", f"the source does not mention: {', '.join(missing)}")]
@@ -356,6 +356,6 @@ def run_checks(claim: str, evidence: str, context: str = "", same_topic: bool = 
         + check_polarity(claim, evidence)
     )
     # Coverage last, without the words a finding above already explains.
-    explained = {_norm(f.claim) for f in findings}
-    findings += [f for f in check_coverage(claim, evidence) if _norm(f.claim) not in explained]
+    explained = {word for f in findings for word in _norm(f.claim).split()}
+    findings += check_coverage(claim, evidence, ignore=explained)
     return list(dict.fromkeys(findings))

@@ -40,6 +40,8 @@ DEFAULT_SUPPORT_THRESHOLD = 0.542
 RETRIEVAL_MODES = ("hybrid", "dense")
 # How deep each ranking (dense, lexical) goes before fusion.
 CANDIDATES = 50
+# Fused candidates this far below the best cosine are ranked after the rest, by cosine.
+FUSION_COSINE_MARGIN = 0.25
 
 
 def _normalise_text(text: str) -> str:
@@ -236,11 +238,19 @@ class ClaimVerifier:
         ranked = []
         for row, cosines in enumerate(dense):
             fused = reciprocal_rank_fusion([list(cosines), [sid for sid, _ in lexical[row]]])
-            order = sorted(fused, key=lambda sid: (-fused[sid], -cosines.get(sid, -1.0)))[:top_k]
-            for sid in order:
-                if sid not in cosines:  # found by BM25 only: score it like the rest
+            # Score every fused candidate by cosine (BM25-only finds included), then keep the
+            # fused order for those close to the best cosine; far weaker ones (sharing a
+            # word such as "Russia" and little else) go after them, by cosine.
+            head = sorted(fused, key=lambda sid: -fused[sid])[: max(top_k, CANDIDATES)]
+            for sid in head:
+                if sid not in cosines:  # found by BM25 only
                     cosines[sid] = float(self.index.vectors.reconstruct(sid) @ vectors[row])
-            ranked.append([(sid, cosines[sid]) for sid in order])
+            best = max(cosines[sid] for sid in head)
+            close = [sid for sid in head if cosines[sid] >= best - FUSION_COSINE_MARGIN]
+            weak = sorted(
+                (sid for sid in head if cosines[sid] < best - FUSION_COSINE_MARGIN), key=lambda i: -cosines[i]
+            )
+            ranked.append([(sid, cosines[sid]) for sid in (close + weak)[:top_k]])
         return ranked
 
     def stats(self) -> dict:

@@ -30,7 +30,12 @@ $(INDEX_DIR)/CURRENT: | $(VENV)/.runtime
 serve: $(VENV)/.runtime $(INDEX_DIR)/CURRENT
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py service.wsgi:app
 
-test: $(VENV)/.test
+# Browser tests drive Debian's chromium (Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: $(VENV)/.test $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask_cors import CORS
 
 from index.verify import ClaimVerifier
 from service.config import Settings
@@ -24,10 +25,13 @@ def create_app(
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False
 
-    from service import errors, openapi, status, verify
+    from service import errors, openapi, status, ui, verify
 
-    for blueprint in (errors.bp, verify.bp, status.bp, openapi.bp):
+    for blueprint in (errors.bp, verify.bp, status.bp, openapi.bp, ui.bp):
         app.register_blueprint(blueprint)
+    if settings.cors_origins:
+        # Editorial tools on other origins may call the API from the browser.
+        CORS(app, origins=settings.cors_origins, methods=["GET", "POST"], allow_headers=["Content-Type"])
 
     holder = VerifierHolder(verifier)
     app.extensions["verifier"] = holder

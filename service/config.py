@@ -28,6 +28,7 @@ class Settings:
     # True: /healthz answers at once and /readyz turns 200 when loading is done.
     load_in_background: bool = False
     log_level: str = "INFO"
+    cors_origins: tuple[str, ...] = ()  # CORS_ORIGINS: comma-separated origins, or * for any
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -40,7 +41,9 @@ class Settings:
                 continue
             kind = f.type if isinstance(f.type, str) else f.type.__name__
             try:
-                if kind.startswith("bool"):
+                if kind.startswith("tuple"):
+                    values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
+                elif kind.startswith("bool"):
                     values[f.name] = _bool(raw)
                 elif kind.startswith("int"):
                     values[f.name] = int(raw)

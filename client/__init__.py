@@ -1,0 +1,140 @@
+"""Python client for the claim verification API, for editorial tools.
+
+from client import ClaimCheckClient
+result = ClaimCheckClient("http://127.0.0.1:8000").verify("Russia launched 133 drones")
+result.verdict, result.evidence[0]["article"]["url"]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import requests
+
+__all__ = ["ClaimCheckClient", "ClaimCheckError", "Evidence", "VerifyResult"]
+
+
+class ArticleRef(TypedDict):
+    id: str
+    title: str
+    url: str | None
+    published: str | None
+
+
+class Reason(TypedDict):
+    kind: str
+    claim: str
+    evidence: str
+    message: str
+
+
+class Evidence(TypedDict):
+    text: str
+    score: float
+    article: ArticleRef
+    start: int
+    end: int
+    context: dict[str, str | None]
+    stance: str
+    reasons: list[Reason]
+    also_in: list[ArticleRef]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    claim: str
+    verdict: str  # supported | contradicted | mixed | not_found
+    confidence: float
+    evidence: list[Evidence]
+    decided_by: int | None
+    warnings: list[str] = field(default_factory=list)
+    index_version: str = ""
+
+    @property
+    def decisive(self) -> Evidence | None:
+        return self.evidence[self.decided_by] if self.decided_by is not None else None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> VerifyResult:
+        return cls(
+            claim=body["claim"],
+            verdict=body["verdict"],
+            confidence=body["confidence"],
+            evidence=body["evidence"],
+            decided_by=body["decided_by"],
+            warnings=body.get("warnings", []),
+            index_version=body.get("index", {}).get("version", ""),
+        )
+
+
+class ClaimCheckError(Exception):
+    """The service answered with an error, or could not be reached (`status` 0)."""
+
+    def __init__(self, status: int, code: str, message: str, errors: dict | None = None):
+        super().__init__(f"{status} {code}: {message}" if status else message)
+        self.status, self.code, self.message, self.errors = status, code, message, errors or {}
+
+
+class ClaimCheckClient:
+    """Timeouts on every call; retries with backoff when the service is not ready (503) or unreachable."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_wait: float = 10.0,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout, self.retries, self.backoff, self.max_wait = timeout, retries, backoff, max_wait
+        self.session = session or requests.Session()
+
+    def verify(self, claim: str, top_k: int = 5, min_score: float | None = None) -> VerifyResult:
+        body: dict[str, Any] = {"claim": claim, "top_k": top_k}
+        if min_score is not None:
+            body["min_score"] = min_score
+        return VerifyResult.from_json(self._request("POST", "/v1/verify", body))
+
+    def verify_batch(self, claims: Sequence[str], top_k: int = 5) -> list[VerifyResult]:
+        body = self._request("POST", "/v1/verify/batch", {"claims": list(claims), "top_k": top_k})
+        return [VerifyResult.from_json(r) for r in body["results"]]
+
+    def ready(self) -> bool:
+        try:
+            return self.session.get(f"{self.base_url}/readyz", timeout=self.timeout).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _request(self, method: str, path: str, body: dict) -> dict:
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self.session.request(method, self.base_url + path, json=body, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last:
+                    raise ClaimCheckError(0, "unreachable", f"cannot reach {self.base_url}: {exc}") from exc
+                time.sleep(self.backoff * 2**attempt)
+                continue
+            if response.status_code == 503 and not last:
+                retry_after = response.headers.get("Retry-After", "")
+                wait = float(retry_after) if retry_after.isdigit() else self.backoff * 2**attempt
+                time.sleep(min(wait, self.max_wait))
+                continue
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = {}
+            if response.ok:
+                return payload
+            raise ClaimCheckError(
+                response.status_code,
+                payload.get("code", "http_error"),
+                payload.get("message", response.reason or "request failed"),
+                payload.get("errors"),
+            )
+        raise AssertionError("unreachable")  # the loop always returns or raises

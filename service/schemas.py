@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 MAX_CLAIM_CHARS = 1000
 MAX_TOP_K = 50
@@ -10,14 +10,15 @@ DEFAULT_TOP_K = 5
 MAX_BATCH_CLAIMS = 64
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
+# "Contains a character other than ASCII whitespace", written so that marshmallow
+# (re.match) and the OpenAPI `pattern` it becomes (an unanchored search, in any regex
+# dialect: Unicode `\s` differs between them) mean exactly the same thing.
+_NOT_BLANK = validate.Regexp(r"[ \t\n\r\f\v]*[^ \t\n\r\f\v]", error="Must not be blank.")
 
 
 def _claim_field(**kwargs) -> fields.String:
     return fields.String(
-        validate=[validate.Length(min=1, max=MAX_CLAIM_CHARS), _not_blank],
+        validate=[validate.Length(min=1, max=MAX_CLAIM_CHARS), _NOT_BLANK],
         metadata={
             "description": f"A factual claim, 1 to {MAX_CLAIM_CHARS} characters.",
             "example": "Russia launched 133 drones",

@@ -30,35 +30,42 @@ def browser():
         browser.close()
 
 
+def _check(browser, base, claim, viewport, submit):
+    """Open the page at a viewport size, enter a claim, submit it by `submit`, wait for the result."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(base + "/")
+    page.fill("#claims", claim)
+    submit(page)
+    page.wait_for_selector(".result")
+    return page
+
+
+def _screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.close()
+
+
 def test_typing_a_claim_and_pressing_enter_shows_the_highlighted_sentence(browser, server):
     base, _ = server
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(base + "/")
-    page.fill("#claims", "Russia launched 133 drones")
-    page.press("#claims", "Enter")
-    page.wait_for_selector(".result")
+    laptop = {"width": 1280, "height": 900}
+    page = _check(browser, base, "Russia launched 133 drones", laptop, lambda p: p.press("#claims", "Enter"))
     assert page.inner_text(".badge").strip().lower() == "supported"
     first = page.locator("ol.evidence li").first
     assert "launched 133 drones" in first.locator("mark").inner_text()
     link = first.locator(".source a")
     assert link.get_attribute("href") == SAMPLE_URL
     assert link.inner_text() == "Vance Tells Zelensky U.S. Wants 'Lasting' Peace"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "verify-page.png"), full_page=True)
-    page.close()
+    _screenshot(page, "verify-page.png")
 
 
 def test_a_contradicted_claim_shows_the_reason_on_a_phone(browser, server):
     base, _ = server
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(base + "/")
-    page.fill("#claims", "Russia launched 500 drones")
-    page.click("#submit")
-    page.wait_for_selector(".result")
+    phone = {"width": 390, "height": 844}
+    page = _check(browser, base, "Russia launched 500 drones", phone, lambda p: p.click("#submit"))
     assert page.inner_text(".badge").strip().lower() == "contradicted"
     assert "the claim says 500 drones; the source says 133 drones" in page.inner_text("li.decisive")
-    page.screenshot(path=str(ARTIFACTS / "verify-page-phone.png"), full_page=True)
-    page.close()
+    _screenshot(page, "verify-page-phone.png")
 
 
 def test_a_failing_service_gives_a_clear_message(browser, server):

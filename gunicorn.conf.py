@@ -20,7 +20,8 @@ timeout = int(os.environ.get("WORKER_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-accesslog = "-"
+# The app writes its own JSON access log line per request, with the request id.
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

@@ -25,7 +25,9 @@ def create_app(
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False
 
-    from service import errors, openapi, status, ui, verify
+    from service import errors, openapi, request_log, status, ui, verify
+
+    request_log.install(app)
 
     for blueprint in (errors.bp, verify.bp, status.bp, openapi.bp, ui.bp):
         app.register_blueprint(blueprint)

@@ -200,3 +200,37 @@ def test_a_corrupt_index_file_keeps_the_service_not_ready_and_names_the_file(tmp
     assert ready.status_code == 503
     assert name in ready.get_json()["reason"]
     assert client.post("/v1/verify", json={"claim": SAMPLE_CLAIM}).status_code == 503
+
+
+def test_every_response_carries_a_request_id(client):
+    generated = client.get("/healthz").headers["X-Request-ID"]
+    assert len(generated) == 32
+    assert client.get("/healthz").headers["X-Request-ID"] != generated
+    echoed = client.post("/v1/verify", json={"claim": ""}, headers={"X-Request-ID": "cms-42.a"})
+    assert echoed.headers["X-Request-ID"] == "cms-42.a"
+    unsafe = client.get("/healthz", headers={"X-Request-ID": "x\\ny" * 100})
+    assert unsafe.headers["X-Request-ID"] != "x\\ny" * 100
+
+
+def test_the_access_log_is_one_json_line_with_the_request_id(client):
+    import json as _json
+    import logging
+
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(handler.format(record))
+    access = logging.getLogger("service.access")
+    access.addHandler(handler)
+    try:
+        client.post("/v1/verify", json={"claim": SAMPLE_CLAIM}, headers={"X-Request-ID": "trace-1"})
+    finally:
+        access.removeHandler(handler)
+    (line,) = lines
+    entry = _json.loads(line)
+    assert (entry["request_id"], entry["method"], entry["path"], entry["status"]) == (
+        "trace-1",
+        "POST",
+        "/v1/verify",
+        200,
+    )
+    assert entry["ms"] > 0

@@ -234,3 +234,11 @@ def test_the_access_log_is_one_json_line_with_the_request_id(client):
         200,
     )
     assert entry["ms"] > 0
+
+
+def test_a_missing_model_directory_keeps_the_service_not_ready_with_a_clear_reason(sample_index_dir):
+    app = create_app(Settings(index_dir=str(sample_index_dir), embedding_model="/nonexistent/model"))
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["reason"] == ("FileNotFoundError: embedding model directory not found: /nonexistent/model")
+    assert app.debug is False

@@ -112,9 +112,7 @@ def build_index(
         faiss.write_index(vectors, str(building / layout.VECTORS))
         LexicalIndex.build(texts).save(building / layout.LEXICAL)
 
-        # Only texts longer than the token limit in characters can exceed it (a token spans ≥ 1 char).
-        long_texts = [t for t in texts if len(t) > embedder.max_tokens - 2]
-        truncated = sum(embedder.truncated(long_texts)) if long_texts else 0
+        truncated = sum(embedder.truncated(texts))
         seconds = time.perf_counter() - started
         layout.Manifest(
             version=version,

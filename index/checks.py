@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.lexical import tokenize
+
 QUANTITY_MISMATCH = "quantity_mismatch"
 DATE_MISMATCH = "date_mismatch"
 QUANTITY_MATCH = "quantity_match"
@@ -306,8 +308,6 @@ def check_polarity(claim: str, evidence: str) -> list[Finding]:
     Only the part of the evidence that talks about the claim's words counts: from the
     first to the last claim word it contains, plus a few words after ("… did not materialize").
     """
-    from index.lexical import tokenize
-
     claim_words = _WORD_RE.findall(claim.lower())
     evidence_words = _WORD_RE.findall(evidence.lower())
     stems = {w[:_STEM] for w in tokenize(claim) if not w.isdigit()}
@@ -338,8 +338,6 @@ def check_polarity(claim: str, evidence: str) -> list[Finding]:
 
 def check_coverage(claim: str, evidence: str, ignore: set[str] = frozenset()) -> list[Finding]:
     """Content words of the claim that the evidence never mentions (informative, not a contradiction)."""
-    from index.lexical import tokenize
-
     present = {_singular(w) for w in tokenize(evidence)}
     missing = list(dict.fromkeys(w for w in tokenize(claim) if _singular(w) not in present and w not in ignore))
     if not missing:

@@ -52,8 +52,16 @@ class Embedder:
         return [len(ids) for ids in encoded]
 
     def truncated(self, texts: Sequence[str]) -> list[bool]:
-        """Which texts are longer than the model reads (the rest is silently dropped by the model)."""
-        return [n > self.max_tokens for n in self.token_counts(texts)]
+        """Which texts are longer than the model reads (the rest is silently dropped by the model).
+
+        A word piece spans at least one character, so only texts with more characters than
+        the limit (less the two special tokens) are tokenized to find out.
+        """
+        long = [i for i, t in enumerate(texts) if len(t) > self.max_tokens - 2]
+        flags = [False] * len(texts)
+        for i, count in zip(long, self.token_counts([texts[i] for i in long]) if long else [], strict=True):
+            flags[i] = count > self.max_tokens
+        return flags
 
 
 def load_embedder(model_path: str | None = None, batch_size: int = 64, threads: int | None = None) -> Embedder:

@@ -245,12 +245,10 @@ class ClaimVerifier:
             for sid in head:
                 if sid not in cosines:  # found by BM25 only
                     cosines[sid] = float(self.index.vectors.reconstruct(sid) @ vectors[row])
-            best = max(cosines[sid] for sid in head)
-            close = [sid for sid in head if cosines[sid] >= best - FUSION_COSINE_MARGIN]
-            weak = sorted(
-                (sid for sid in head if cosines[sid] < best - FUSION_COSINE_MARGIN), key=lambda i: -cosines[i]
-            )
-            ranked.append([(sid, cosines[sid]) for sid in (close + weak)[:top_k]])
+            floor = max(cosines[sid] for sid in head) - FUSION_COSINE_MARGIN
+            # Stable sort: the close ones keep their fused order, the weak ones follow by cosine.
+            order = sorted(head, key=lambda sid: (0.0, 0.0) if cosines[sid] >= floor else (1.0, -cosines[sid]))
+            ranked.append([(sid, cosines[sid]) for sid in order[:top_k]])
         return ranked
 
     def stats(self) -> dict:

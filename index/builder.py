@@ -1,10 +1,10 @@
-"""Building an index version: articles → sentences → vectors → FAISS + SQLite → publish."""
+"""Building the index: articles → sentences → vectors → archive, and archive → snapshot → publish."""
 
 from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,11 +14,13 @@ import faiss
 import numpy as np
 
 from index import layout
+from index.archive import Archive, ModelMismatch, PreparedArticle, content_hash
+from index.articles import Article
 from index.embedder import Embedder
 from index.ingest import IngestProblem, read_articles
 from index.lexical import LexicalIndex
-from index.sentences import article_sentences
-from index.store import SentenceStore
+from index.live import new_vector_index
+from index.sentences import Sentence, article_sentences
 
 # Vectors are embedded and added in chunks so memory stays flat for large corpora.
 CHUNK_SENTENCES = 4096
@@ -42,6 +44,8 @@ class BuildReport:
     duplicates: int = 0
     truncated_sentences: int = 0
     problems: list[IngestProblem] = field(default_factory=list)
+    embedded: int = 0  # sentences embedded by this build (the rest were already stored)
+    unchanged: int = 0  # articles already stored with the same content
 
     @property
     def sentences_per_second(self) -> float:
@@ -51,25 +55,60 @@ class BuildReport:
         return (
             f"indexed {self.articles} articles, {self.sentences} sentences in {self.seconds:.1f}s "
             f"({self.sentences_per_second:.0f} sentences/s); version {self.version}; "
+            f"{self.embedded} sentences embedded, {self.unchanged} articles unchanged, "
             f"{len(self.problems)} skipped, {self.duplicates} duplicates"
         )
 
 
-def new_faiss_index(dimension: int) -> faiss.Index:
-    """Exact inner-product search over normalised vectors (= cosine), with our own ids."""
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-
-
 @contextmanager
-def _build_lock(index_dir: Path):
-    """One build at a time per index directory (a second one fails instead of racing)."""
+def _build_lock(index_dir: Path, wait: bool):
+    """One snapshot writer at a time per index directory."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".build.lock", "w") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise RuntimeError(f"another build is running on {index_dir}") from exc
+            raise SnapshotBusy(f"another build is running on {index_dir}") from exc
         yield
+
+
+class SnapshotBusy(RuntimeError):
+    """Another process is writing a snapshot of this index directory."""
+
+
+def prepare_articles(
+    items: Sequence[tuple[Article, Sequence[Sentence]]],
+    embedder: Embedder,
+    archive: Archive | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[PreparedArticle], int]:
+    """Embed the sentences of articles; returns them and how many texts were embedded.
+
+    A sentence already stored for the same article keeps its vector, and a text that
+    occurs several times is embedded once."""
+    known: dict[str, np.ndarray] = {}
+    if archive is not None:
+        for article, _ in items:
+            known.update(archive.known_vectors(article.id))
+    # Similar lengths in one batch waste the least padding.
+    new_texts = sorted({s.text for _, sentences in items for s in sentences} - known.keys(), key=len)
+    for first in range(0, len(new_texts), CHUNK_SENTENCES):
+        chunk = new_texts[first : first + CHUNK_SENTENCES]
+        known.update(zip(chunk, embedder.encode(chunk), strict=True))
+        if progress:
+            progress(len(chunk))
+    truncated = dict(zip(new_texts, embedder.truncated(new_texts), strict=True))
+    dimension = embedder.dimension
+    prepared = [
+        PreparedArticle(
+            article,
+            sentences,
+            np.array([known[s.text] for s in sentences], dtype=np.float32).reshape(len(sentences), dimension),
+            [truncated.get(s.text, False) for s in sentences],
+        )
+        for article, sentences in items
+    ]
+    return prepared, len(new_texts)
 
 
 def build_index(
@@ -79,59 +118,87 @@ def build_index(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> BuildReport:
-    """Build a new version of the index from article files and make it live atomically.
+    """Add or replace articles from files in the archive, then write a new snapshot and make it live.
 
-    `on_total(n)` is called once the sentence count is known, `progress(k)` after each
-    chunk of k sentences is embedded (for a progress bar).
+    Articles whose content is unchanged are not embedded again; articles posted over HTTP
+    are kept. `on_total(n)` is called with the number of sentences to embed, `progress(k)`
+    after each chunk of k (for a progress bar).
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
     ingest = read_articles(paths)
     per_article = [(article, article_sentences(article)) for article in ingest.articles]
     per_article = [(a, s) for a, s in per_article if s]
-    texts = [s.text for _, sentences in per_article for s in sentences]
-    if not texts:
+    if not per_article:
         raise NothingToIndex(ingest.problems)
+    archive = Archive.open(index_dir, create=True)
+    stored = archive.model()
+    if stored is not None and stored != (embedder.name, embedder.dimension):
+        raise ModelMismatch(
+            f"{archive.path} holds vectors of {stored[0]} ({stored[1]}d), not {embedder.name} "
+            f"({embedder.dimension}d); build into a new index directory"
+        )
+    hashes = archive.content_hashes()
+    changed = [(a, s) for a, s in per_article if hashes.get(a.id) != content_hash(a)]
     if on_total:
-        on_total(len(texts))
-
-    version = layout.new_version_id()
-    with _build_lock(index_dir):
-        layout.remove_abandoned_builds(index_dir)
-        building = layout.new_version_dir(index_dir, version)
-        store = SentenceStore.create(building / layout.STORE)
-        store.add_articles(per_article)
-        store.close()
-
-        vectors = new_faiss_index(embedder.dimension)
-        for first in range(0, len(texts), CHUNK_SENTENCES):
-            chunk = texts[first : first + CHUNK_SENTENCES]
-            vectors.add_with_ids(embedder.encode(chunk), np.arange(first, first + len(chunk), dtype=np.int64))
-            if progress:
-                progress(len(chunk))
-        faiss.write_index(vectors, str(building / layout.VECTORS))
-        LexicalIndex.build(texts).save(building / layout.LEXICAL)
-
-        truncated = sum(embedder.truncated(texts))
-        seconds = time.perf_counter() - started
-        layout.Manifest(
-            version=version,
-            model=embedder.name,
-            dimension=embedder.dimension,
-            articles=len(per_article),
-            sentences=len(texts),
-            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            build_seconds=round(seconds, 3),
-            truncated_sentences=truncated,
-        ).write(building)
-        final = layout.publish(index_dir, building, version)
+        on_total(len({s.text for _, sentences in changed for s in sentences}))
+    prepared, embedded = prepare_articles(changed, embedder, archive, progress)
+    archive.put_articles(prepared, model=embedder.name)
+    manifest = write_snapshot(index_dir, archive, model=embedder.name)
+    sentences = sum(len(s) for _, s in per_article)
     return BuildReport(
-        version=version,
-        directory=final,
+        version=manifest.version,
+        directory=index_dir / layout.VERSIONS / manifest.version,
         articles=len(per_article),
-        sentences=len(texts),
+        sentences=sentences,
         seconds=time.perf_counter() - started,
         duplicates=ingest.duplicates,
-        truncated_sentences=truncated,
+        truncated_sentences=manifest.truncated_sentences,
         problems=ingest.problems,
+        embedded=embedded,
+        unchanged=len(per_article) - len(changed),
     )
+
+
+def write_snapshot(
+    index_dir: str | Path, archive: Archive, model: str | None = None, wait: bool = True
+) -> layout.Manifest:
+    """Write FAISS and BM25 over every sentence live now as a new version, make it live, and
+    drop archive rows that no kept version needs. `SnapshotBusy` if another is being written
+    and `wait` is False."""
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    with _build_lock(index_dir, wait):
+        layout.remove_abandoned_builds(index_dir)
+        # Rows are filtered by generation, so writes committing meanwhile simply land in the next snapshot.
+        generation = archive.generation()
+        rows = archive.live_rows(generation)
+        articles = archive.live_articles()
+        stored_model, dimension = archive.model() or (model or "", rows.vectors.shape[1])
+        version = layout.new_version_id()
+        building = layout.new_version_dir(index_dir, version)
+        vectors = new_vector_index(dimension)
+        for first in range(0, len(rows.ids), CHUNK_SENTENCES):
+            chunk = slice(first, first + CHUNK_SENTENCES)
+            vectors.add_with_ids(rows.vectors[chunk], rows.ids[chunk])
+        faiss.write_index(vectors, str(building / layout.VECTORS))
+        LexicalIndex.build(rows.texts, rows.ids).save(building / layout.LEXICAL)
+        manifest = layout.Manifest(
+            version=version,
+            model=stored_model,
+            dimension=dimension,
+            articles=articles,
+            sentences=len(rows.ids),
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 3),
+            generation=generation,
+            files=layout.file_checksums(building),
+            truncated_sentences=rows.truncated,
+        )
+        manifest.write(building)
+        layout.publish(index_dir, building, version)
+        # Rows retired before the oldest kept version are in no index any process may still use.
+        kept = [layout.Manifest.read(path).generation for path in layout.version_dirs(index_dir)]
+        archive.collect_garbage(min(kept))
+        archive.checkpoint()
+    return manifest

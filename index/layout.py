@@ -1,20 +1,22 @@
 """On-disk layout of an index directory, and the atomic switch between versions.
 
     INDEX_DIR/
+      archive.sqlite           the source of truth: articles, sentences, vectors (index/archive.py)
       CURRENT                  name of the live version (replaced atomically)
-      versions/<version>/
-        manifest.json          model, dimension, counts, build time, version id
+      versions/<version>/      a snapshot of the archive at one generation, for fast search
+        manifest.json          model, dimension, generation, counts, sha256 of every file
         vectors.faiss          FAISS inner-product index, ids = sentence ids
-        lexical/               BM25 index (bm25s), document i = sentence id i
-        store.sqlite           articles and sentences
+        lexical/               BM25 index (bm25s) and ids.npy (document i = sentence ids[i])
 
-A build writes a new `versions/<version>/` beside the live one and only then
-points `CURRENT` at it, so a build that crashes or is killed leaves the previous
-version serving.
+A snapshot is written to a new `versions/.building-*` directory beside the live one
+and only then renamed and pointed at by `CURRENT`, so a build that crashes or is
+killed leaves the previous version serving. Writes between snapshots live only in
+the archive; readers add them on top of the snapshot (index/live.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -27,13 +29,16 @@ CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
-STORE = "store.sqlite"
 LEXICAL = "lexical"  # bm25s files
-FORMAT = 2  # 2: adds the lexical (BM25) index
+FORMAT = 3  # 3: snapshot of archive.sqlite at a generation, with checksums
 
 
 class IndexMissing(FileNotFoundError):
     """No usable index at the given directory."""
+
+
+class CorruptIndex(ValueError):
+    """An index file is damaged; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Manifest:
     sentences: int
     built_at: str  # ISO 8601, UTC
     build_seconds: float
+    generation: int  # the archive generation this snapshot holds
+    files: dict[str, str]  # relative path -> sha256, checked when the version is loaded
     truncated_sentences: int = 0
     format: int = FORMAT
 
@@ -60,7 +67,34 @@ class Manifest:
         except FileNotFoundError as exc:
             raise IndexMissing(f"manifest not found: {path}") from exc
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"manifest is corrupt: {path}: {exc}") from exc
+            raise CorruptIndex(f"manifest is corrupt: {path}: {exc}") from exc
+
+
+def file_checksums(directory: Path) -> dict[str, str]:
+    """sha256 of every file of a version (the manifest aside), by path relative to it."""
+    return {
+        str(path.relative_to(directory)): _sha256(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+def verify_checksums(directory: Path, expected: dict[str, str]) -> None:
+    """Raise `CorruptIndex` naming the first file that is missing, truncated or altered."""
+    for name, digest in expected.items():
+        path = directory / name
+        if not path.is_file():
+            raise CorruptIndex(f"index file missing: {path}")
+        if _sha256(path) != digest:
+            raise CorruptIndex(f"index file is corrupt (checksum mismatch): {path}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def new_version_id() -> str:
@@ -102,11 +136,15 @@ def publish(index_dir: Path, building_dir: Path, version: str, keep: int = 2) ->
     return final
 
 
+def version_dirs(index_dir: Path) -> list[Path]:
+    """Every published version, oldest first."""
+    return sorted(p for p in (index_dir / VERSIONS).iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def _remove_old_versions(index_dir: Path, keep: int) -> None:
     """Keep the live version and the newest few before it (a process may still be reading one)."""
     live = (index_dir / CURRENT).read_text("utf-8").strip()
-    versions = sorted(p for p in (index_dir / VERSIONS).iterdir() if p.is_dir() and not p.name.startswith("."))
-    old = [p for p in versions if p.name != live]
+    old = [p for p in version_dirs(index_dir) if p.name != live]
     for path in old[: max(0, len(old) - (keep - 1))]:
         shutil.rmtree(path, ignore_errors=True)
 

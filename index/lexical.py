@@ -3,11 +3,15 @@ where the embedding ranks them low, and reciprocal-rank fusion of the two rankin
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
+import numpy as np
 
 # Small English stop list: function words only, so figures and names always count.
 _STOPWORDS = (
@@ -27,42 +31,139 @@ def tokenize(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 over the sentences; document i is the sentence with id i."""
+    """BM25 over sentences; document i is the sentence with id `ids[i]` (ids ascending)."""
 
-    def __init__(self, retriever: bm25s.BM25, size: int):
+    IDS_FILE = "ids.npy"
+    STATS_FILE = "stats.json"
+
+    def __init__(self, retriever: bm25s.BM25 | None, ids: np.ndarray, avg_doc_len: float = 0.0):
         self.retriever = retriever
-        self.size = size
+        self.ids = ids
+        self.avg_doc_len = avg_doc_len  # tokens; bm25s does not keep it, a delta needs it
+
+    def document_frequency(self, token: str) -> int:
+        """In how many documents `token` occurs (from bm25s's token-major score matrix)."""
+        if self.retriever is None or token not in self.retriever.vocab_dict:
+            return 0
+        column = self.retriever.vocab_dict[token]
+        indptr = self.retriever.scores["indptr"]
+        return int(indptr[column + 1] - indptr[column])
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+    def build(cls, texts: Sequence[str], ids: np.ndarray | None = None) -> LexicalIndex:
+        ids = np.arange(len(texts), dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+        if len(ids) != len(texts) or np.any(np.diff(ids) <= 0):
+            raise ValueError("ids must be ascending, one per text")
+        if not texts:
+            return cls(None, ids)
+        corpus = [tokenize(t) or ["_"] for t in texts]
         retriever = bm25s.BM25()
-        retriever.index([tokenize(t) or ["_"] for t in texts], show_progress=False)
-        return cls(retriever, len(texts))
+        retriever.index(corpus, show_progress=False)
+        return cls(retriever, ids, avg_doc_len=sum(map(len, corpus)) / len(corpus))
 
     def save(self, directory: Path) -> None:
-        self.retriever.save(str(directory), show_progress=False)
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.retriever is not None:
+            self.retriever.save(str(directory), show_progress=False)
+        np.save(directory / self.IDS_FILE, self.ids)
+        (directory / self.STATS_FILE).write_text(json.dumps({"avg_doc_len": self.avg_doc_len}), "utf-8")
 
     @classmethod
-    def load(cls, directory: Path, size: int) -> LexicalIndex:
+    def load(cls, directory: Path) -> LexicalIndex:
         if not directory.is_dir():
             raise FileNotFoundError(f"lexical index not found: {directory}")
         try:
-            retriever = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
-        except (OSError, ValueError, KeyError) as exc:
+            ids = np.load(directory / cls.IDS_FILE)
+            avg_doc_len = float(json.loads((directory / cls.STATS_FILE).read_text("utf-8"))["avg_doc_len"])
+            retriever = bm25s.BM25.load(str(directory), mmap=True, show_progress=False) if len(ids) else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"lexical index is corrupt: {directory}: {exc}") from exc
-        return cls(retriever, size)
+        return cls(retriever, ids, avg_doc_len)
 
-    def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
-        """Per query, (sentence id, BM25 score) best first; sentences sharing no term are left out."""
+    def mask(self, allowed: np.ndarray | None = None, excluded: np.ndarray | None = None) -> np.ndarray | None:
+        """A BM25 weight mask keeping only `allowed` ids (if given) minus `excluded` ones; None keeps all."""
+        if allowed is None and (excluded is None or not len(excluded)):
+            return None
+        mask = np.ones(self.size, dtype=np.float32) if allowed is None else np.zeros(self.size, dtype=np.float32)
+        if allowed is not None:
+            mask[self._positions(allowed)] = 1.0
+        if excluded is not None:
+            mask[self._positions(excluded)] = 0.0
+        return mask
+
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        """Document positions of those `ids` that are in this index."""
+        ids = np.asarray(ids, dtype=np.int64)
+        positions = np.searchsorted(self.ids, ids)
+        inside = positions < self.size
+        positions, ids = positions[inside], ids[inside]
+        return positions[self.ids[positions] == ids]
+
+    def search(self, queries: Sequence[str], k: int, mask: np.ndarray | None = None) -> list[list[tuple[int, float]]]:
+        """Per query, (sentence id, BM25 score) best first; sentences sharing no term, or masked out, are left out."""
         k = min(k, self.size)
-        if k <= 0:
+        if k <= 0 or self.retriever is None:
             return [[] for _ in queries]
         tokens = [tokenize(q) or ["_"] for q in queries]
-        ids, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        positions, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1, weight_mask=mask)
         return [
-            [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if s > 0]
-            for row_ids, row_scores in zip(ids, scores, strict=True)
+            [(int(self.ids[p]), float(s)) for p, s in zip(row_positions, row_scores, strict=True) if s > 0]
+            for row_positions, row_scores in zip(positions, scores, strict=True)
         ]
+
+
+class LexicalDelta:
+    """BM25 over a few sentences added since a snapshot, scored with the snapshot's statistics.
+
+    bm25s cannot add documents to an index, and a separate small index would score its
+    documents with its own (tiny-corpus) term statistics, out of scale with the
+    snapshot's. So these are scored by the same formula as bm25s's default ("lucene":
+    Robertson term frequency, Lucene idf) with document frequencies and average length
+    taken over snapshot + delta, which is what a rebuilt snapshot would use.
+    """
+
+    def __init__(self, base: LexicalIndex, texts: Sequence[str], ids: np.ndarray):
+        self.ids = np.asarray(ids, dtype=np.int64)
+        docs = [tokenize(t) or ["_"] for t in texts]
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for position, tokens in enumerate(docs):
+            for token, tf in Counter(tokens).items():
+                self.postings.setdefault(token, []).append((position, tf))
+        n_docs = base.size + len(docs)
+        self.idf = {
+            token: math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            for token, postings in self.postings.items()
+            for df in [base.document_frequency(token) + len(postings)]
+        }
+        total_len = base.avg_doc_len * base.size + sum(map(len, docs))
+        avg_len = total_len / n_docs if n_docs else 1.0
+        k1, b = (base.retriever.k1, base.retriever.b) if base.retriever is not None else (1.5, 0.75)
+        self._norm = k1 * ((1 - b) + b * np.array([len(d) for d in docs], dtype=np.float64) / avg_len)
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    def search(
+        self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """Per query, (sentence id, BM25 score) best first, like `LexicalIndex.search`."""
+        keep = None if allowed is None else np.isin(self.ids, allowed)
+        results = []
+        for query in queries:
+            scores = np.zeros(self.size)
+            for token in set(tokenize(query)):
+                for position, tf in self.postings.get(token, ()):
+                    scores[position] += self.idf[token] * tf / (self._norm[position] + tf)
+            if keep is not None:
+                scores[~keep] = 0.0
+            best = np.argsort(-scores, kind="stable")[:k]
+            results.append([(int(self.ids[p]), float(scores[p])) for p in best if scores[p] > 0])
+        return results
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from index.archive import ArticleRef
 from index.checks import BLOCKING_KINDS, CONTRADICTING_KINDS, NLI_CONTRADICTION, NLI_ENTAILMENT, Finding
 from index.nli import NliScorer
-from index.store import ArticleRef
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"

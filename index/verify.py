@@ -7,15 +7,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import faiss
 import numpy as np
 
-from index import layout
+from index.archive import StoredSentence
 from index.checks import run_checks
 from index.embedder import Embedder
-from index.lexical import LexicalIndex, reciprocal_rank_fusion
+from index.lexical import reciprocal_rank_fusion
+from index.live import Filter, IndexView, LiveIndex, load_index
 from index.nli import NliScorer
 from index.stance import (
     RELATED_THRESHOLD,
@@ -26,7 +25,6 @@ from index.stance import (
     nli_findings,
     stance_of,
 )
-from index.store import SentenceStore
 
 # Sentences this similar in different articles are the same report (wire copy, light edits).
 DUPLICATE_COSINE = 0.97
@@ -53,55 +51,40 @@ class IndexMismatch(ValueError):
 
 
 @dataclass(frozen=True)
+class ArticleFilter:
+    """Which articles may be evidence; None means no restriction."""
+
+    published_after: str | None = None  # ISO date, inclusive
+    published_before: str | None = None  # ISO date, inclusive
+    article_ids: Sequence[str] | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.published_after, self.published_before, self.article_ids))
+
+
+@dataclass(frozen=True)
+class IndexRef:
+    """The state of the index a result was computed against."""
+
+    version: str  # snapshot version
+    generation: int  # archive generation (moves with every write)
+    articles: int
+    sentences: int
+
+
+@dataclass(frozen=True)
 class Verification:
     claim: str
     verdict: str
     confidence: float
     evidence: list[Evidence]
     took_ms: float
+    index: IndexRef
     decided_by: int | None = None  # index into `evidence` of the item that decided the verdict
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
-class LoadedIndex:
-    """One version of the index, opened for reading."""
-
-    manifest: layout.Manifest
-    vectors: faiss.Index
-    lexical: LexicalIndex
-    store: SentenceStore
-    directory: Path
-
-
-def load_index(index_dir: str | Path) -> LoadedIndex:
-    """Open the live version of an index; raises with the offending file's name on any problem."""
-    directory = layout.current_version_dir(index_dir)
-    manifest = layout.Manifest.read(directory)
-    if manifest.format != layout.FORMAT:
-        raise ValueError(f"index format {manifest.format} in {directory} is not {layout.FORMAT}; rebuild the index")
-    vectors_path = directory / layout.VECTORS
-    if not vectors_path.is_file():
-        raise layout.IndexMissing(f"vector index not found: {vectors_path}")
-    try:
-        vectors = faiss.read_index(str(vectors_path))
-    except RuntimeError as exc:
-        raise ValueError(f"vector index is corrupt: {vectors_path}: {str(exc).splitlines()[0]}") from exc
-    store = SentenceStore(directory / layout.STORE)
-    articles, sentences = store.counts()
-    if (articles, sentences, vectors.ntotal, vectors.d) != (
-        manifest.articles,
-        manifest.sentences,
-        manifest.sentences,
-        manifest.dimension,
-    ):
-        raise ValueError(
-            f"index files disagree in {directory}: manifest {manifest.articles} articles, "
-            f"{manifest.sentences} sentences × {manifest.dimension}d; {vectors_path.name} {vectors.ntotal} × "
-            f"{vectors.d}d; {layout.STORE} {articles} articles, {sentences} sentences"
-        )
-    lexical = LexicalIndex.load(directory / layout.LEXICAL, size=manifest.sentences)
-    return LoadedIndex(manifest=manifest, vectors=vectors, lexical=lexical, store=store, directory=directory)
+__all__ = ["ArticleFilter", "ClaimVerifier", "IndexMismatch", "IndexRef", "Verification", "load_index"]
 
 
 class ClaimVerifier:
@@ -110,7 +93,7 @@ class ClaimVerifier:
     def __init__(
         self,
         embedder: Embedder,
-        index: LoadedIndex,
+        index: LiveIndex,
         support_threshold: float = DEFAULT_SUPPORT_THRESHOLD,
         retrieval: str = "hybrid",
         nli: NliScorer | None = None,
@@ -119,7 +102,7 @@ class ClaimVerifier:
             raise ValueError(f"retrieval must be one of {RETRIEVAL_MODES}, not {retrieval!r}")
         if index.manifest.dimension != embedder.dimension or index.manifest.model != embedder.name:
             raise IndexMismatch(
-                f"index {index.directory} was built with {index.manifest.model} ({index.manifest.dimension}d) "
+                f"index {index.index_dir} was built with {index.manifest.model} ({index.manifest.dimension}d) "
                 f"but the service loaded {embedder.name} ({embedder.dimension}d); rebuild the index"
             )
         self.embedder = embedder
@@ -128,23 +111,37 @@ class ClaimVerifier:
         self.retrieval = retrieval
         self.nli = nli
         # A torch module is not guaranteed re-entrant across threads; serialise encodes.
-        self._encode_lock = threading.Lock()
+        self.encode_lock = threading.Lock()
 
-    def verify_claim(self, claim: str, top_k: int = 5, min_score: float | None = None) -> Verification:
-        return self.verify_claims([claim], top_k=top_k, min_score=min_score)[0]
+    def verify_claim(
+        self, claim: str, top_k: int = 5, min_score: float | None = None, only: ArticleFilter | None = None
+    ) -> Verification:
+        return self.verify_claims([claim], top_k=top_k, min_score=min_score, only=only)[0]
 
     def verify_claims(
-        self, claims: Sequence[str], top_k: int = 5, min_score: float | None = None
+        self,
+        claims: Sequence[str],
+        top_k: int = 5,
+        min_score: float | None = None,
+        only: ArticleFilter | None = None,
     ) -> list[Verification]:
-        """Verify several claims, embedding them in one batch."""
+        """Verify several claims, embedding them in one batch; `only` restricts the evidence."""
         started = time.perf_counter()
         claims = [" ".join(c.split()) for c in claims]
-        with self._encode_lock:
+        view = self.index.view()  # one consistent state for the whole request
+        with self.encode_lock:
             vectors = self.embedder.encode(claims)
             truncated = self.embedder.truncated(claims)
+        search_filter = None
+        if only:
+            allowed = self.index.archive.filtered_ids(
+                view.generation, only.published_after, only.published_before, only.article_ids
+            )
+            search_filter = Filter.of(allowed)
         # Retrieve deeper than asked: near-duplicates collapse into one item below.
-        candidates = self.retrieve(claims, vectors, top_k * DUPLICATE_HEADROOM)
-        sentences = self.index.store.sentences(sorted({sid for row in candidates for sid, _ in row}))
+        candidates = self.retrieve(claims, vectors, top_k * DUPLICATE_HEADROOM, view, search_filter)
+        sentences = self.index.archive.sentences(sorted({sid for row in candidates for sid, _ in row}))
+        index_ref = self._index_ref(view)
         results = []
         for row, claim in enumerate(claims):
             kept = [
@@ -190,20 +187,23 @@ class ClaimVerifier:
                     evidence=evidence,
                     decided_by=decided_by,
                     took_ms=0.0,
+                    index=index_ref,
                     warnings=warnings,
                 )
             )
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return [dataclasses.replace(r, took_ms=took_ms) for r in results]
 
-    def _collapse_duplicates(self, ranked: list[tuple[int, float]], sentences: dict) -> list[list[tuple[int, float]]]:
+    def _collapse_duplicates(
+        self, ranked: list[tuple[int, float]], sentences: dict[int, StoredSentence]
+    ) -> list[list[tuple[int, float]]]:
         """Group the same sentence appearing in several articles (wire copy): first occurrence leads."""
         groups: list[list[tuple[int, float]]] = []
         keys: list[str] = []
         vectors: list[np.ndarray] = []
         for sid, score in ranked:
             key = _normalise_text(sentences[sid].text)
-            vector = self.index.vectors.reconstruct(sid)
+            vector = sentences[sid].vector
             for i, (other_key, other_vector) in enumerate(zip(keys, vectors, strict=True)):
                 same_article = sentences[groups[i][0][0]].article.id == sentences[sid].article.id
                 if not same_article and (key == other_key or float(vector @ other_vector) >= DUPLICATE_COSINE):
@@ -218,46 +218,64 @@ class ClaimVerifier:
     def verdict(self, evidence: list[Evidence]) -> tuple[str, float, int | None]:
         return decide_verdict(evidence, self.support_threshold)
 
-    def retrieve(self, claims: Sequence[str], vectors: np.ndarray, top_k: int) -> list[list[tuple[int, float]]]:
+    def retrieve(
+        self,
+        claims: Sequence[str],
+        vectors: np.ndarray,
+        top_k: int,
+        view: IndexView | None = None,
+        only: Filter | None = None,
+    ) -> list[list[tuple[int, float]]]:
         """Per claim, up to `top_k` (sentence id, cosine) pairs, best first.
 
         Hybrid: the FAISS and BM25 rankings (each `CANDIDATES` deep) are fused by
         reciprocal rank, so a sentence naming the claim's figures or names is found
         even where the embedding alone ranks it low. The score stays the cosine.
         """
-        depth = min(max(top_k, CANDIDATES), self.index.vectors.ntotal)
-        if depth == 0:
-            return [[] for _ in claims]
-        scores, ids = self.index.vectors.search(vectors, depth)
-        dense = [
-            {int(i): float(s) for i, s in zip(ids[r], scores[r], strict=True) if i >= 0} for r in range(len(claims))
-        ]
+        view = view or self.index.view()
+        depth = max(top_k, CANDIDATES)
+        dense = [dict(row) for row in view.dense(vectors, depth, only)]
         if self.retrieval == "dense":
             return [list(d.items())[:top_k] for d in dense]
-        lexical = self.index.lexical.search(claims, depth)
-        ranked = []
+        lexical = view.lexical(list(claims), depth, only)
+        fused_heads = []
         for row, cosines in enumerate(dense):
             fused = reciprocal_rank_fusion([list(cosines), [sid for sid, _ in lexical[row]]])
-            # Score every fused candidate by cosine (BM25-only finds included), then keep the
-            # fused order for those close to the best cosine; far weaker ones (sharing a
-            # word such as "Russia" and little else) go after them, by cosine.
-            head = sorted(fused, key=lambda sid: -fused[sid])[: max(top_k, CANDIDATES)]
+            fused_heads.append(sorted(fused, key=lambda sid: -fused[sid])[:depth])
+        # Sentences found by BM25 only still need their cosine.
+        missing = sorted({sid for row, head in enumerate(fused_heads) for sid in head if sid not in dense[row]})
+        stored = self.index.archive.vectors(missing)
+        ranked = []
+        for row, (cosines, head) in enumerate(zip(dense, fused_heads, strict=True)):
+            head = [sid for sid in head if sid in cosines or sid in stored]
             for sid in head:
-                if sid not in cosines:  # found by BM25 only
-                    cosines[sid] = float(self.index.vectors.reconstruct(sid) @ vectors[row])
+                if sid not in cosines:
+                    cosines[sid] = float(stored[sid] @ vectors[row])
+            if not head:
+                ranked.append([])
+                continue
+            # Keep the fused order for candidates close to the best cosine; far weaker ones
+            # (sharing a word such as "Russia" and little else) go after them, by cosine.
             floor = max(cosines[sid] for sid in head) - FUSION_COSINE_MARGIN
             # Stable sort: the close ones keep their fused order, the weak ones follow by cosine.
             order = sorted(head, key=lambda sid: (0.0, 0.0) if cosines[sid] >= floor else (1.0, -cosines[sid]))
             ranked.append([(sid, cosines[sid]) for sid in order[:top_k]])
         return ranked
 
+    def _index_ref(self, view: IndexView) -> IndexRef:
+        return IndexRef(view.version, view.generation, view.articles, view.size)
+
     def stats(self) -> dict:
-        m = self.index.manifest
+        view = self.index.view()
+        m = view.snapshot.manifest
         return {
             "version": m.version,
-            "articles": m.articles,
-            "sentences": m.sentences,
+            "generation": view.generation,
+            "articles": view.articles,
+            "sentences": view.size,
+            "pending_sentences": view.delta_size,
             "model": m.model,
             "dimension": m.dimension,
             "built_at": m.built_at,
+            "reload_error": self.index.reload_error,
         }

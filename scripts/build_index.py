@@ -2,9 +2,12 @@
 
     python scripts/build_index.py --out var/index data/articles more.jsonl
 
-The new version becomes live atomically at the end; until then the previous
-version keeps serving, and a crash leaves it untouched. Skipped inputs are
-reported as `path:line: reason`; the exit status is 1 if nothing was indexed.
+Articles are added to (or replaced in) the index directory's archive in one
+transaction; articles whose content is unchanged are not embedded again, and
+articles added over HTTP are kept. A new snapshot then becomes live atomically,
+and a running service picks it up on its next request. A crash leaves the
+previous state untouched. Skipped inputs are reported as `path:line: reason`;
+the exit status is 1 if nothing was indexed.
 """
 
 from __future__ import annotations
@@ -40,9 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tqdm(unit="sentence", disable=True if args.no_progress else None, file=sys.stderr) as bar:
         try:
-            report = build_index(
-                args.paths, args.out, embedder, progress=bar.update, on_total=lambda n: setattr(bar, "total", n)
-            )
+
+            def on_total(n: int) -> None:
+                print(f"embedding {n} new sentences", file=sys.stderr, flush=True)
+                bar.total = n
+
+            report = build_index(args.paths, args.out, embedder, progress=bar.update, on_total=on_total)
         except NothingToIndex as exc:
             _print_problems(exc.problems)
             print(f"error: {exc}", file=sys.stderr)

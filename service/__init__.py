@@ -8,6 +8,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from index.verify import ClaimVerifier
+from service.auth import KeyRing, load_keys
 from service.config import Settings
 from service.engine import VerifierHolder
 
@@ -25,17 +26,26 @@ def create_app(
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False
 
-    from service import errors, openapi, request_log, status, ui, verify
+    from service import articles, errors, openapi, request_log, status, ui, verify
 
     request_log.install(app)
+    app.extensions["keyring"] = KeyRing(
+        tuple(load_keys(settings.api_keys, settings.api_keys_file)), settings.require_auth_for_reads
+    )
 
-    for blueprint in (errors.bp, verify.bp, status.bp, openapi.bp, ui.bp):
+    for blueprint in (errors.bp, verify.bp, articles.bp, status.bp, openapi.bp, ui.bp):
         app.register_blueprint(blueprint)
     if settings.cors_origins:
         # Editorial tools on other origins may call the API from the browser.
-        CORS(app, origins=settings.cors_origins, methods=["GET", "POST"], allow_headers=["Content-Type"])
+        CORS(
+            app,
+            origins=settings.cors_origins,
+            methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location"],
+        )
 
-    holder = VerifierHolder(verifier)
+    holder = VerifierHolder(verifier, snapshot_after=settings.snapshot_after)
     app.extensions["verifier"] = holder
     if load_engine:
         holder.start(settings, background=settings.load_in_background)

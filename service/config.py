@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, fields
 
 from index.verify import DEFAULT_SUPPORT_THRESHOLD
+from index.writer import DEFAULT_SNAPSHOT_AFTER
 
 
 def _bool(value: str) -> bool:
@@ -22,13 +23,18 @@ class Settings:
     embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
     nli_model: str | None = None  # local NLI CrossEncoder directory; None = explicit checks only
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
-    max_request_bytes: int = 1024 * 1024
+    max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
     torch_threads: int = 1  # per worker: workers × threads should not exceed the cores
     # False: a worker takes requests only once loaded, so no client sees a 503 while it boots.
     # True: /healthz answers at once and /readyz turns 200 when loading is done.
     load_in_background: bool = False
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = ()  # CORS_ORIGINS: comma-separated origins, or * for any
+    # API_KEYS: comma-separated `name:role:key` (role `read` or `write`); API_KEYS_FILE: one per line.
+    api_keys: tuple[str, ...] = ()
+    api_keys_file: str | None = None
+    require_auth_for_reads: bool = False
+    snapshot_after: int = DEFAULT_SNAPSHOT_AFTER  # sentences written before a new snapshot is taken
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

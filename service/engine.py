@@ -10,6 +10,7 @@ from flask import current_app
 from index.embedder import load_embedder
 from index.nli import load_nli
 from index.verify import ClaimVerifier, load_index
+from index.writer import ArticleWriter
 from service.config import Settings
 from service.errors import ApiError
 
@@ -19,8 +20,9 @@ log = logging.getLogger(__name__)
 class VerifierHolder:
     """Holds the verifier once loaded, or the reason it could not be."""
 
-    def __init__(self, verifier: ClaimVerifier | None = None):
+    def __init__(self, verifier: ClaimVerifier | None = None, snapshot_after: int | None = None):
         self.verifier = verifier
+        self.writer = ArticleWriter(verifier, **_writer_options(snapshot_after)) if verifier else None
         self.error: str | None = None
         self._lock = threading.Lock()
 
@@ -40,7 +42,9 @@ class VerifierHolder:
                 embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
                 index = load_index(settings.index_dir)
                 nli = load_nli(settings.nli_model) if settings.nli_model else None
-                self.verifier = ClaimVerifier(embedder, index, support_threshold=settings.support_threshold, nli=nli)
+                verifier = ClaimVerifier(embedder, index, support_threshold=settings.support_threshold, nli=nli)
+                self.writer = ArticleWriter(verifier, **_writer_options(settings.snapshot_after))
+                self.verifier = verifier
             except Exception as exc:  # any failure must leave the process up and not ready
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.error("index not loaded, service not ready: %s", self.error)
@@ -57,6 +61,16 @@ class VerifierHolder:
             threading.Thread(target=self.load, args=(settings,), name="load-index", daemon=True).start()
         else:
             self.load(settings)
+
+
+def _writer_options(snapshot_after: int | None) -> dict:
+    return {} if snapshot_after is None else {"snapshot_after": snapshot_after}
+
+
+def get_writer() -> ArticleWriter:
+    """The article writer (same readiness rules as `get_verifier`)."""
+    get_verifier()
+    return current_app.extensions["verifier"].writer
 
 
 def get_verifier() -> ClaimVerifier:

@@ -17,10 +17,13 @@ VERSION = "1.0.0"
 
 _ERROR_RESPONSES = {
     "InvalidJson": "The body is not valid JSON.",
-    "PayloadTooLarge": "The body is larger than the configured limit (1 MB by default).",
+    "PayloadTooLarge": "The body is larger than the configured limit (MAX_REQUEST_BYTES, 4 MB by default).",
     "UnsupportedMediaType": "The body is not sent as application/json.",
     "ValidationError": "The body is JSON but breaks the schema; `errors` maps each field to its messages.",
     "NotReady": "The model or index is not loaded (yet); retry after `Retry-After` seconds.",
+    "Unauthorized": "No valid API key in `Authorization: Bearer <key>`.",
+    "Forbidden": "The key's role does not allow this (a read-only key on a write route), or writes are disabled.",
+    "NotFound": "No such article.",
 }
 
 
@@ -36,7 +39,8 @@ def build_spec(app: Flask) -> dict:
         },
         plugins=[FlaskPlugin(), MarshmallowPlugin()],
     )
-    for name in ("ErrorSchema",):
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for name in ("ErrorSchema", "ArticleInSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     for name, description in _ERROR_RESPONSES.items():
         spec.components.response(

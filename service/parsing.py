@@ -9,8 +9,10 @@ from werkzeug.exceptions import BadRequest
 from service.errors import ApiError
 
 
-def load_json_body(schema: Schema) -> dict:
-    """415 if not JSON, 400 if malformed JSON, 422 (via ValidationError) if it breaks the schema."""
+def load_json_body(schema: Schema | None) -> dict | list:
+    """415 if not JSON, 400 if malformed JSON, 422 (via ValidationError) if it breaks the schema.
+
+    Without a schema, the parsed JSON is returned as it is (the caller validates it)."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")
     try:
@@ -19,4 +21,4 @@ def load_json_body(schema: Schema) -> dict:
         if exc.code == 413:
             raise
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
-    return schema.load(data)
+    return data if schema is None else schema.load(data)

@@ -46,6 +46,7 @@ def install(app: Flask) -> None:
                     "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
                     "bytes": response.calculate_content_length(),
                     "remote": request.remote_addr,
+                    "key": g.get("api_key_name"),
                 }
             )
         )

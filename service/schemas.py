@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from index.articles import parse_date
 
 MAX_CLAIM_CHARS = 1000
 MAX_TOP_K = 50
 DEFAULT_TOP_K = 5
 MAX_BATCH_CLAIMS = 64
+MAX_ARTICLE_CHARS = 200_000
+MAX_ARTICLES_PER_REQUEST = 100
+MAX_FILTER_ARTICLE_IDS = 1000
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,199}$"
 
 
-# "Contains a character other than ASCII whitespace", written so that marshmallow
-# (re.match) and the OpenAPI `pattern` it becomes (an unanchored search, in any regex
-# dialect: Unicode `\s` differs between them) mean exactly the same thing.
-_NOT_BLANK = validate.Regexp(r"[ \t\n\r\f\v]*[^ \t\n\r\f\v]", error="Must not be blank.")
+# Python's whitespace (what str.strip() and str.split() remove), spelled out: `\s` means
+# different things in Python and in the ECMA regexes OpenAPI tools use.
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# "Contains a character that is not whitespace", written so that marshmallow (re.match)
+# and the OpenAPI `pattern` it becomes (an unanchored search) mean exactly the same thing.
+_NOT_BLANK = validate.Regexp(f"[{_WHITESPACE}]*[^{_WHITESPACE}]", error="Must not be blank.")
+
+
+class _WholeMatch(validate.Regexp):
+    """A pattern the whole value must match: Python's `$` also matches before a final newline,
+    an OpenAPI (ECMA) `$` does not, so the check uses fullmatch and the spec gets ^…$."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+_URL = _WholeMatch(r"^https?://[^ \x00-\x1f\x7f]{1,2000}$", error="Must be an http(s) URL.")
 
 
 def _claim_field(**kwargs) -> fields.String:
@@ -45,13 +68,45 @@ def _min_score_field() -> fields.Float:
     )
 
 
-class VerifyRequestSchema(Schema):
+def _article_id_field(description: str = "An article id.", **kwargs) -> fields.String:
+    return fields.String(
+        validate=_WholeMatch(ARTICLE_ID_PATTERN, error="1 to 200 letters, digits or . _ ~ : - (not first)."),
+        metadata={"example": "kyiv-drones-2025-11-20", "description": description},
+        **kwargs,
+    )
+
+
+class _ArticleFilterMixin(Schema):
+    """Which articles may be evidence (all of them by default)."""
+
+    published_after = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "Only articles published on or after this date."}
+    )
+    published_before = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "Only articles published on or before this date."}
+    )
+    article_ids = fields.List(
+        _article_id_field(),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=MAX_FILTER_ARTICLE_IDS),
+        metadata={"description": f"Only these articles (1 to {MAX_FILTER_ARTICLE_IDS} ids)."},
+    )
+
+    @validates_schema
+    def _dates_in_order(self, data: dict, **kwargs) -> None:
+        after, before = data.get("published_after"), data.get("published_before")
+        if after and before and after > before:
+            raise ValidationError("Must not be after published_before.", "published_after")
+
+
+class VerifyRequestSchema(_ArticleFilterMixin):
     claim = _claim_field(required=True)
     top_k = _top_k_field()
     min_score = _min_score_field()
 
 
-class BatchVerifyRequestSchema(Schema):
+class BatchVerifyRequestSchema(_ArticleFilterMixin):
     claims = fields.List(
         _claim_field(),
         required=True,
@@ -107,7 +162,10 @@ class EvidenceSchema(Schema):
 
 
 class IndexRefSchema(Schema):
-    version = fields.String(required=True)
+    version = fields.String(required=True, metadata={"description": "The snapshot the search started from."})
+    generation = fields.Integer(
+        required=True, metadata={"description": "The index version: moves with every article write."}
+    )
     articles = fields.Integer(required=True)
     sentences = fields.Integer(required=True)
 
@@ -145,12 +203,109 @@ class BatchVerifyResponseSchema(Schema):
 
 
 class IndexStatsSchema(Schema):
-    version = fields.String(required=True)
+    version = fields.String(required=True, metadata={"description": "The live snapshot."})
+    generation = fields.Integer(required=True, metadata={"description": "The index version (moves with each write)."})
     articles = fields.Integer(required=True)
     sentences = fields.Integer(required=True)
+    pending_sentences = fields.Integer(
+        required=True, metadata={"description": "Sentences written since the snapshot (folded in by the next one)."}
+    )
     model = fields.String(required=True)
     dimension = fields.Integer(required=True)
-    built_at = fields.String(required=True)
+    built_at = fields.String(required=True, metadata={"description": "When the snapshot was written."})
+    reload_error = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why a newer snapshot could not be loaded (the previous one keeps serving)."},
+    )
+
+
+def _valid_date(value: str) -> None:
+    if not parse_date(value):
+        raise ValidationError("Not a date (use YYYY-MM-DD).")
+
+
+class ArticleInSchema(Schema):
+    """An article to add or replace: the same fields as a line of the JSONL input."""
+
+    id = _article_id_field(
+        "Your id for the article; default: derived from the url, else the content.", load_default=None
+    )
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=1000), _NOT_BLANK])
+    text = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=MAX_ARTICLE_CHARS), _NOT_BLANK],
+        metadata={"description": "The body; paragraphs separated by blank lines."},
+    )
+    url = fields.String(load_default=None, allow_none=True, validate=_URL)
+    published = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(max=40), _valid_date],
+        metadata={"description": "Publication date (YYYY-MM-DD).", "format": "date"},
+    )
+    byline = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class ArticleListInSchema(Schema):
+    """Wraps a JSON array of articles (the body is the array itself)."""
+
+    articles = fields.List(
+        fields.Nested(ArticleInSchema), required=True, validate=validate.Length(min=1, max=MAX_ARTICLES_PER_REQUEST)
+    )
+
+
+class ArticleWrittenSchema(Schema):
+    id = fields.String(required=True)
+    sentences = fields.Integer(
+        required=True,
+        metadata={"description": "Sentences indexed for it; 0: stored, but too short to be evidence."},
+    )
+    status = fields.String(required=True, validate=validate.OneOf(["created", "updated", "unchanged"]))
+
+
+class ArticlesWrittenSchema(Schema):
+    generation = fields.Integer(required=True, metadata={"description": "The index version that includes this write."})
+    articles = fields.List(fields.Nested(ArticleWrittenSchema), required=True)
+
+
+class ArticleSummarySchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    url = fields.String(required=True, allow_none=True)
+    published = fields.String(required=True, allow_none=True)
+    byline = fields.String(required=True, allow_none=True)
+    sentence_count = fields.Integer(required=True)
+    updated = fields.Integer(required=True, metadata={"description": "Index version of its last change."})
+
+
+class ArticleSentenceSchema(Schema):
+    id = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    start = fields.Integer(required=True, metadata={"description": "body[start:end] is the sentence."})
+    end = fields.Integer(required=True)
+    text = fields.String(required=True)
+
+
+class ArticleSchema(ArticleSummarySchema):
+    body = fields.String(required=True)
+    sentences = fields.List(fields.Nested(ArticleSentenceSchema), required=True)
+
+
+class ArticleListQuerySchema(Schema):
+    limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    cursor = fields.String(
+        load_default=None, validate=validate.Length(max=1000), metadata={"description": "`next_cursor` of a page."}
+    )
+    published_after = fields.Date(load_default=None, metadata={"description": "On or after this date."})
+    published_before = fields.Date(load_default=None, metadata={"description": "On or before this date."})
+
+
+class ArticleListSchema(Schema):
+    articles = fields.List(fields.Nested(ArticleSummarySchema), required=True)
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}
+    )
 
 
 class StatusSchema(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
+from service.auth import READ, requires
 from service.engine import get_verifier
 from service.schemas import IndexStatsSchema, StatusSchema
 
@@ -51,6 +52,7 @@ def readyz():
 
 
 @bp.get("/v1/index")
+@requires(READ)
 def index_stats():
     """Index statistics.
     ---
@@ -62,6 +64,7 @@ def index_stats():
           content:
             application/json:
               schema: IndexStatsSchema
+        401: {$ref: '#/components/responses/Unauthorized'}
         503: {$ref: '#/components/responses/NotReady'}
     """
     return IndexStatsSchema().dump(get_verifier().stats())

@@ -6,7 +6,8 @@ from dataclasses import asdict
 
 from flask import Blueprint
 
-from index.verify import Verification
+from index.verify import ArticleFilter, Verification
+from service.auth import READ, requires
 from service.engine import get_verifier
 from service.parsing import load_json_body
 from service.schemas import (
@@ -19,11 +20,21 @@ from service.schemas import (
 bp = Blueprint("verify", __name__)
 
 
-def _present(result: Verification, index: dict) -> dict:
-    return {**asdict(result), "index": index}
+def _present(result: Verification) -> dict:
+    return asdict(result)
+
+
+def _article_filter(args: dict) -> ArticleFilter:
+    after, before = args["published_after"], args["published_before"]
+    return ArticleFilter(
+        published_after=after and after.isoformat(),
+        published_before=before and before.isoformat(),
+        article_ids=args["article_ids"],
+    )
 
 
 @bp.post("/v1/verify")
+@requires(READ)
 def verify():
     """Verify one claim.
     ---
@@ -45,17 +56,20 @@ def verify():
               schema: VerifyResponseSchema
         400: {$ref: '#/components/responses/InvalidJson'}
         413: {$ref: '#/components/responses/PayloadTooLarge'}
+        401: {$ref: '#/components/responses/Unauthorized'}
         415: {$ref: '#/components/responses/UnsupportedMediaType'}
         422: {$ref: '#/components/responses/ValidationError'}
         503: {$ref: '#/components/responses/NotReady'}
     """
     args = load_json_body(VerifyRequestSchema())
-    verifier = get_verifier()
-    result = verifier.verify_claim(args["claim"], top_k=args["top_k"], min_score=args["min_score"])
-    return VerifyResponseSchema().dump(_present(result, verifier.stats()))
+    result = get_verifier().verify_claim(
+        args["claim"], top_k=args["top_k"], min_score=args["min_score"], only=_article_filter(args)
+    )
+    return VerifyResponseSchema().dump(_present(result))
 
 
 @bp.post("/v1/verify/batch")
+@requires(READ)
 def verify_batch():
     """Verify several claims at once.
     ---
@@ -75,12 +89,13 @@ def verify_batch():
               schema: BatchVerifyResponseSchema
         400: {$ref: '#/components/responses/InvalidJson'}
         413: {$ref: '#/components/responses/PayloadTooLarge'}
+        401: {$ref: '#/components/responses/Unauthorized'}
         415: {$ref: '#/components/responses/UnsupportedMediaType'}
         422: {$ref: '#/components/responses/ValidationError'}
         503: {$ref: '#/components/responses/NotReady'}
     """
     args = load_json_body(BatchVerifyRequestSchema())
-    verifier = get_verifier()
-    results = verifier.verify_claims(args["claims"], top_k=args["top_k"], min_score=args["min_score"])
-    index = verifier.stats()
-    return BatchVerifyResponseSchema().dump({"results": [_present(r, index) for r in results]})
+    results = get_verifier().verify_claims(
+        args["claims"], top_k=args["top_k"], min_score=args["min_score"], only=_article_filter(args)
+    )
+    return BatchVerifyResponseSchema().dump({"results": [_present(r) for r in results]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +38,14 @@ def sample_index_dir(tmp_path_factory, embedder) -> Path:
     out = tmp_path_factory.mktemp("index")
     build_index([SAMPLE_ARTICLES], out, embedder)
     return out
+
+
+@pytest.fixture
+def writable_index_dir(tmp_path, sample_index_dir) -> Path:
+    """A private copy of the sample index, for tests that write to it."""
+    copy = tmp_path / "index"
+    shutil.copytree(sample_index_dir, copy)
+    return copy
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +122,7 @@ def server(sample_index_dir):
                 # Both workers must be ready; each answers /readyz independently.
                 if all(get_json(base + "/readyz")[0] == 200 for _ in range(6)):
                     break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             assert time.monotonic() < deadline, "gunicorn did not become ready"
             time.sleep(0.5)

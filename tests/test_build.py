@@ -10,6 +10,7 @@ import time
 import pytest
 
 from index import layout
+from index.archive import ARCHIVE
 from index.builder import NothingToIndex, build_index
 from index.verify import load_index
 from tests.conftest import ROOT, SAMPLE_ARTICLES
@@ -25,13 +26,34 @@ def test_manifest_and_files(sample_index_dir):
         28,
     )
     assert manifest.version == version_dir.name
-    assert {p.name for p in version_dir.iterdir()} == {layout.MANIFEST, layout.VECTORS, layout.STORE, layout.LEXICAL}
+    assert {p.name for p in version_dir.iterdir()} == {layout.MANIFEST, layout.VECTORS, layout.LEXICAL}
+    assert (sample_index_dir / ARCHIVE).is_file()
+    # Every file is checksummed, so a damaged one is caught at load.
+    assert set(manifest.files) == {layout.VECTORS} | {
+        str(p.relative_to(version_dir)) for p in (version_dir / layout.LEXICAL).iterdir()
+    }
 
 
 def test_rebuild_swaps_version_and_keeps_one_previous(tmp_path, embedder):
     versions = [build_index([SAMPLE_ARTICLES], tmp_path, embedder).version for _ in range(3)]
     assert layout.current_version_dir(tmp_path).name == versions[-1]
     assert sorted(p.name for p in (tmp_path / layout.VERSIONS).iterdir()) == versions[1:]
+
+
+def test_rebuilding_unchanged_articles_embeds_nothing(tmp_path, embedder):
+    first = build_index([SAMPLE_ARTICLES], tmp_path, embedder)
+    again = build_index([SAMPLE_ARTICLES], tmp_path, embedder)
+    assert (first.embedded, first.unchanged) == (28, 0)
+    assert (again.embedded, again.unchanged, again.sentences) == (0, 1, 28)
+
+
+def test_a_rebuild_keeps_articles_that_are_not_in_its_files(tmp_path, embedder):
+    """Articles posted over HTTP live in the archive; rebuilding from the corpus must not drop them."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "extra", "title": "Extra", "text": "A wholly different story."}) + "\n")
+    build_index([SAMPLE_ARTICLES, feed], tmp_path / "index", embedder)
+    build_index([SAMPLE_ARTICLES], tmp_path / "index", embedder)
+    assert load_index(tmp_path / "index").manifest.articles == 2
 
 
 def test_nothing_to_index_raises_with_the_reasons(tmp_path, embedder):
@@ -58,10 +80,12 @@ class _CrashingEmbedder:
 
 def test_a_failed_build_leaves_the_previous_version_live(tmp_path, embedder):
     good = build_index([SAMPLE_ARTICLES], tmp_path, embedder)
+    corpus = tmp_path / "big.jsonl"
+    _big_corpus(corpus, articles=3)
     with pytest.raises(MemoryError):
-        build_index([SAMPLE_ARTICLES], tmp_path, _CrashingEmbedder(embedder))
+        build_index([corpus], tmp_path, _CrashingEmbedder(embedder))
     assert layout.current_version_dir(tmp_path).name == good.version
-    assert load_index(tmp_path).manifest.sentences == 28
+    assert load_index(tmp_path).view().size == 28
     # The abandoned build directory is cleaned up by the next build.
     build_index([SAMPLE_ARTICLES], tmp_path, embedder)
     assert not list((tmp_path / layout.VERSIONS).glob(".building-*"))
@@ -74,29 +98,42 @@ def _big_corpus(path, articles=150):
             fh.write(json.dumps({"title": f"Article {i}", "url": f"https://example.test/{i}", "text": body}) + "\n")
 
 
-def test_build_killed_with_sigkill_leaves_the_previous_version_intact(tmp_path, embedder):
+@pytest.mark.parametrize("phase", ["embedding", "snapshot"])
+def test_build_killed_with_sigkill_applies_all_or_nothing(tmp_path, embedder, phase):
+    """Killed while embedding: nothing changed. Killed while writing the snapshot: the archive
+    already holds every new article (one transaction) and the old snapshot serves them as a delta."""
     index_dir = tmp_path / "index"
     good = build_index([SAMPLE_ARTICLES], index_dir, embedder)
     corpus = tmp_path / "big.jsonl"
     _big_corpus(corpus)
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(index_dir), str(corpus)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "build.log"
+    with open(log, "w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "scripts/build_index.py", "--out", str(index_dir), str(corpus)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+    def reached() -> bool:
+        if phase == "snapshot":
+            return bool(list((index_dir / layout.VERSIONS).glob(".building-*")))
+        return "embedding 3000 new sentences" in log.read_text()
+
     try:
-        deadline = time.monotonic() + 60
-        while not list((index_dir / layout.VERSIONS).glob(".building-*/store.sqlite")):
+        deadline = time.monotonic() + 120
+        while not reached():
             assert proc.poll() is None, "build finished before it could be killed"
             assert time.monotonic() < deadline
-            time.sleep(0.02)
+            time.sleep(0.01)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     loaded = load_index(index_dir)
-    assert (loaded.manifest.version, loaded.manifest.sentences) == (good.version, 28)
+    assert loaded.manifest.version == good.version
+    new_articles = 150 if phase == "snapshot" else 0
+    assert (loaded.view().articles, loaded.view().size) == (1 + new_articles, 28 + 20 * new_articles)
 
 
 def test_script_prints_summary_and_reports_skipped_files(tmp_path):

@@ -8,7 +8,7 @@ from service.config import Settings
 def test_defaults():
     settings = Settings.from_env({})
     assert settings == Settings()
-    assert settings.index_dir == "var/index" and settings.max_request_bytes == 1024 * 1024
+    assert settings.index_dir == "var/index" and settings.max_request_bytes == 4 * 1024 * 1024
 
 
 def test_values_are_read_and_typed():

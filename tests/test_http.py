@@ -119,8 +119,9 @@ def test_non_json_content_type_is_415(client, content_type):
     assert response.get_json()["code"] == "unsupported_media_type"
 
 
-def test_body_over_one_megabyte_is_413(client):
-    response = client.post("/v1/verify", data="x" * (1024 * 1024 + 1), content_type="application/json")
+def test_body_over_the_size_limit_is_413(client):
+    limit = client.application.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/v1/verify", data="x" * (limit + 1), content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["code"] == "payload_too_large"
 
@@ -189,16 +190,32 @@ def test_background_loading_turns_ready(sample_index_dir):
     assert client.post("/v1/verify", json={"claim": SAMPLE_CLAIM}).get_json()["verdict"] == "supported"
 
 
-@pytest.mark.parametrize(("name", "damage"), [("vectors.faiss", b"not a faiss index"), ("store.sqlite", b"\0" * 100)])
-def test_a_corrupt_index_file_keeps_the_service_not_ready_and_names_the_file(tmp_path, sample_index_dir, name, damage):
+def _truncate(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("vectors.faiss", lambda data: b"not a faiss index"),
+        ("vectors.faiss", _truncate),
+        ("lexical/ids.npy", lambda data: data[:-8] + b"\x01" * 8),
+        ("archive.sqlite", lambda data: b"\0" * 100),
+        ("archive.sqlite", _truncate),
+    ],
+)
+def test_a_corrupt_index_file_keeps_the_service_not_ready_and_names_the_file(
+    tmp_path, sample_index_dir, caplog, name, damage
+):
     copy = tmp_path / "index"
     shutil.copytree(sample_index_dir, copy)
-    version_dir = layout.current_version_dir(copy)
-    (version_dir / name).write_bytes(damage)
+    path = copy / name if name == "archive.sqlite" else layout.current_version_dir(copy) / name
+    path.write_bytes(damage(path.read_bytes()))
     client = create_app(Settings(index_dir=str(copy), load_in_background=False)).test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert name in ready.get_json()["reason"]
+    assert str(path) in ready.get_json()["reason"]
+    assert any(str(path) in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
     assert client.post("/v1/verify", json={"claim": SAMPLE_CLAIM}).status_code == 503
 
 

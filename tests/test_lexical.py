@@ -1,7 +1,9 @@
 """BM25 beside FAISS, fused by reciprocal rank: names and figures are found by their words."""
 
+import numpy as np
+
 from index.evaluation import evaluate, load_claims
-from index.lexical import LexicalIndex, reciprocal_rank_fusion, tokenize
+from index.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion, tokenize
 from index.verify import ClaimVerifier
 from tests.test_evaluation import DEV_CLAIMS
 
@@ -32,11 +34,39 @@ def test_bm25_search_leaves_out_sentences_sharing_no_term():
     ]
 
 
-def test_lexical_index_round_trips_through_disk(tmp_path):
-    index = LexicalIndex.build(["alpha beta", "gamma delta"])
+def test_lexical_index_round_trips_through_disk_with_its_sentence_ids(tmp_path):
+    index = LexicalIndex.build(["alpha beta", "gamma delta"], ids=np.array([7, 42]))
     index.save(tmp_path / "lexical")
-    loaded = LexicalIndex.load(tmp_path / "lexical", size=2)
-    assert [sid for sid, _ in loaded.search(["delta"], k=2)[0]] == [1]
+    loaded = LexicalIndex.load(tmp_path / "lexical")
+    assert [sid for sid, _ in loaded.search(["delta"], k=2)[0]] == [42]
+
+
+def test_a_mask_keeps_only_allowed_ids_minus_excluded_ones():
+    index = LexicalIndex.build(["drones drones", "drones", "drones over Kyiv"], ids=np.array([3, 5, 9]))
+    assert {sid for sid, _ in index.search(["drones"], 3)[0]} == {3, 5, 9}
+    assert [sid for sid, _ in index.search(["drones"], 3, mask=index.mask(excluded=np.array([3, 4])))[0]] == [5, 9]
+    only = index.mask(allowed=np.array([9, 100]))
+    assert [sid for sid, _ in index.search(["drones"], 3, mask=only)[0]] == [9]
+
+
+def test_a_delta_scores_its_sentences_exactly_as_a_rebuilt_index_would():
+    base_texts = ["Russia launched drones at Kyiv", "Talks in Munich", "Drones over Kharkiv and Kyiv", "Peace talks"]
+    new_texts = ["Russia launched 98 drones at Kharkiv", "Munich talks ended"]
+    base = LexicalIndex.build(base_texts)
+    delta = LexicalDelta(base, new_texts, np.array([10, 11]))
+    rebuilt = LexicalIndex.build(base_texts + new_texts, ids=np.array([0, 1, 2, 3, 10, 11]))
+    for query in ["Russia drones Kharkiv", "Munich talks", "nothing matches"]:
+        expected = [(i, s) for i, s in rebuilt.search([query], 6)[0] if i >= 10]
+        got = delta.search([query], 6)[0]
+        assert [i for i, _ in got] == [i for i, _ in expected]
+        assert np.allclose([s for _, s in got], [s for _, s in expected], rtol=1e-5)
+    assert delta.search(["Munich"], 5, allowed=np.array([10]))[0] == []
+
+
+def test_an_empty_lexical_index_finds_nothing(tmp_path):
+    empty = LexicalIndex.build([], ids=np.array([], dtype=np.int64))
+    empty.save(tmp_path / "lexical")
+    assert LexicalIndex.load(tmp_path / "lexical").search(["drones"], 5) == [[]]
 
 
 def test_hybrid_retrieval_beats_dense_only_on_the_dev_set(embedder, verifier):

@@ -70,10 +70,9 @@ def test_a_claim_longer_than_the_model_reads_says_so(verifier):
 
 
 def test_an_index_built_with_another_model_is_refused(embedder, sample_index_dir):
-    index = load_index(sample_index_dir)
-    index.manifest = dataclasses.replace(index.manifest, model="other")
+    other_model = dataclasses.replace(embedder, name="other-model")
     with pytest.raises(IndexMismatch, match="rebuild the index"):
-        ClaimVerifier(embedder, index)
+        ClaimVerifier(other_model, load_index(sample_index_dir))
 
 
 def test_wire_copy_in_several_articles_is_one_item_listing_each(tmp_path, embedder):
@@ -107,8 +106,8 @@ def test_wire_copy_in_several_articles_is_one_item_listing_each(tmp_path, embedd
 
 
 def _evidence(score, stance):
+    from index.archive import ArticleRef
     from index.stance import Context, Evidence
-    from index.store import ArticleRef
 
     return Evidence("s", score, ArticleRef("a", "t", None, None), 0, 1, Context(None, None), stance=stance)
 

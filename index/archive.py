@@ -1,0 +1,529 @@
+"""`Archive`: the articles, their sentences and their vectors in SQLite: the source of truth.
+
+Every write is one SQLite transaction (WAL, `synchronous=FULL`: durable once it returns)
+and moves the archive to a new *generation*. Sentence rows are never edited in place:
+replacing an article *retires* its old sentences (`retired` = the generation that
+replaced them) and inserts new rows (`added`), so a reader holding generation g sees
+exactly the sentences live at g:
+
+    live at g  ⇔  added <= g AND (retired IS NULL OR retired > g)
+
+Sentence ids are the FAISS ids. They come from AUTOINCREMENT, so they are never reused
+and an update never renumbers the index. Retired rows are deleted only once no index
+version that may still be in use refers to them (`collect_garbage`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index.articles import Article
+from index.sentences import Sentence
+
+ARCHIVE = "archive.sqlite"
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id           TEXT PRIMARY KEY,
+    title        TEXT NOT NULL,
+    url          TEXT,
+    published    TEXT,
+    byline       TEXT,
+    source       TEXT,
+    body         TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    sentences    INTEGER NOT NULL,
+    updated      INTEGER NOT NULL,      -- generation of the last change
+    deleted      INTEGER                -- generation that deleted it, NULL while live
+);
+CREATE INDEX IF NOT EXISTS articles_by_date ON articles(coalesce(published, ''), id);
+CREATE TABLE IF NOT EXISTS sentences (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- the vector's id in FAISS; never reused
+    article_id TEXT NOT NULL,
+    position   INTEGER NOT NULL,       -- order within this revision of the article
+    start      INTEGER NOT NULL,       -- body[start:end] == text
+    "end"      INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    vector     BLOB NOT NULL,          -- float32, L2-normalised
+    truncated  INTEGER NOT NULL DEFAULT 0,  -- longer than the model reads
+    added      INTEGER NOT NULL,       -- generation that inserted it
+    retired    INTEGER,                -- generation that replaced or deleted it
+    UNIQUE (article_id, added, position)
+);
+CREATE INDEX IF NOT EXISTS sentences_live ON sentences(article_id, retired);
+CREATE INDEX IF NOT EXISTS sentences_added ON sentences(added);
+CREATE INDEX IF NOT EXISTS sentences_retired ON sentences(retired);
+CREATE TABLE IF NOT EXISTS changes (
+    generation INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL,
+    op         TEXT NOT NULL,          -- 'put' or 'delete'
+    at         TEXT NOT NULL
+);
+"""
+
+_LIVE = "s.added <= :g AND (s.retired IS NULL OR s.retired > :g)"
+
+# Neighbours come from the same revision of the article (same `added`).
+_LOOKUP = """
+SELECT s.id, s.text, s.start, s."end", s.vector, a.id, a.title, a.url, a.published, prev.text, next.text
+FROM sentences s
+JOIN articles a ON a.id = s.article_id
+LEFT JOIN sentences prev ON prev.article_id = s.article_id AND prev.added = s.added AND prev.position = s.position - 1
+LEFT JOIN sentences next ON next.article_id = s.article_id AND next.added = s.added AND next.position = s.position + 1
+WHERE s.id IN ({placeholders})
+"""
+
+WRITE_TIMEOUT_SECONDS = 30.0  # how long a writer waits for another writer's transaction
+
+
+class ArchiveError(ValueError):
+    """The archive file is unreadable or corrupt; the message names the file."""
+
+
+class ModelMismatch(ValueError):
+    """Vectors from a different embedding model than the archive holds."""
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    id: str
+    title: str
+    url: str | None
+    published: str | None
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    """A sentence as returned to callers: text, offsets, provenance, neighbours and its vector."""
+
+    id: int
+    text: str
+    start: int
+    end: int
+    article: ArticleRef
+    before: str | None
+    after: str | None
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    id: str
+    title: str
+    url: str | None
+    published: str | None
+    byline: str | None
+    sentences: int
+    updated: int  # generation of its last change
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    id: int
+    position: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ArticleDetail:
+    summary: ArticleSummary
+    body: str
+    sentences: list[SentenceRow]
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """An article ready to store: its sentences and their vectors (one row each)."""
+
+    article: Article
+    sentences: Sequence[Sentence]
+    vectors: np.ndarray
+    truncated: Sequence[bool] = ()
+
+
+@dataclass(frozen=True)
+class PutResult:
+    id: str
+    sentences: int
+    status: str  # 'created', 'updated' or 'unchanged'
+
+
+@dataclass(frozen=True)
+class LiveRows:
+    """Sentences live at a generation, in id order."""
+
+    ids: np.ndarray  # int64
+    texts: list[str]
+    vectors: np.ndarray  # float32 (n, dimension)
+    truncated: int
+
+
+def content_hash(article: Article) -> str:
+    """Identifies an article's content: re-posting the same content is a no-op."""
+    fields = [article.title, article.url, article.published, article.byline, article.body]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Archive:
+    """The archive at `INDEX_DIR/archive.sqlite`; one connection per thread, safe across processes."""
+
+    def __init__(self, path: str | Path, create: bool = False):
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(f"archive not found: {self.path}; build an index with scripts/build_index.py")
+        self._local = threading.local()
+        try:
+            conn = self.connection
+            if create:
+                with conn:
+                    conn.executescript(_SCHEMA)
+                    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            schema = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise ArchiveError(f"archive is corrupt: {self.path}: {exc}") from exc
+        if schema is None or schema[0] != SCHEMA_VERSION:
+            raise ArchiveError(f"archive {self.path} has schema {schema and schema[0]!r}, expected {SCHEMA_VERSION}")
+
+    @classmethod
+    def open(cls, index_dir: str | Path, create: bool = False) -> Archive:
+        if create:
+            Path(index_dir).mkdir(parents=True, exist_ok=True)
+        return cls(Path(index_dir) / ARCHIVE, create=create)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=WRITE_TIMEOUT_SECONDS, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")  # a write that returned survives power loss
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def check(self) -> None:
+        """Raise `ArchiveError` naming the file unless SQLite's integrity check passes."""
+        try:
+            result = self.connection.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"archive is corrupt: {self.path}: {exc}") from exc
+        if result != "ok":
+            raise ArchiveError(f"archive is corrupt: {self.path}: {result}")
+
+    # ---- metadata -------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """The number of the last committed change (0 for an empty archive)."""
+        row = self.connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+        return int(row[0]) if row else 0
+
+    def model(self) -> tuple[str, int] | None:
+        """(model name, dimension) of the stored vectors, once anything was stored."""
+        rows = dict(self.connection.execute("SELECT key, value FROM meta WHERE key IN ('model', 'dimension')"))
+        return (rows["model"], int(rows["dimension"])) if "model" in rows else None
+
+    def counts(self, generation: int) -> tuple[int, int]:
+        """(articles, sentences) live at `generation`."""
+        conn = self.connection
+        sentences = conn.execute(f"SELECT count(*) FROM sentences s WHERE {_LIVE}", {"g": generation}).fetchone()[0]
+        articles = conn.execute(
+            f"SELECT count(DISTINCT s.article_id) FROM sentences s WHERE {_LIVE}", {"g": generation}
+        ).fetchone()[0]
+        return articles, sentences
+
+    # ---- writes ---------------------------------------------------------------------------
+
+    def put_articles(self, items: Sequence[PreparedArticle], model: str) -> tuple[int, list[PutResult]]:
+        """Insert or replace articles, all in one transaction. Returns (generation, per-article result)."""
+        if not items:
+            return self.generation(), []
+        conn = self.connection
+        results = []
+        with self._write(model, items[0].vectors.shape[1]):
+            for item in items:
+                results.append(self._put(conn, item))
+        return self.generation(), results
+
+    def _put(self, conn: sqlite3.Connection, item: PreparedArticle) -> PutResult:
+        article, sentences = item.article, item.sentences
+        if len(sentences) != len(item.vectors):
+            raise ValueError(f"{article.id}: {len(sentences)} sentences but {len(item.vectors)} vectors")
+        digest = content_hash(article)
+        row = conn.execute("SELECT content_hash, deleted FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if row is not None and row[0] == digest and row[1] is None:
+            return PutResult(article.id, len(sentences), "unchanged")
+        generation = self._log_change(conn, article.id, "put")
+        conn.execute(
+            "UPDATE sentences SET retired = ? WHERE article_id = ? AND retired IS NULL", (generation, article.id)
+        )
+        conn.execute(
+            """INSERT INTO articles (id, title, url, published, byline, source, body, content_hash, sentences, updated)
+               VALUES (?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(id) DO UPDATE SET title=excluded.title, url=excluded.url, published=excluded.published,
+                 byline=excluded.byline, source=excluded.source, body=excluded.body,
+                 content_hash=excluded.content_hash, sentences=excluded.sentences, updated=excluded.updated,
+                 deleted=NULL""",
+            (
+                article.id,
+                article.title,
+                article.url,
+                article.published,
+                article.byline,
+                article.source,
+                article.body,
+                digest,
+                len(sentences),
+                generation,
+            ),
+        )
+        vectors = np.ascontiguousarray(item.vectors, dtype=np.float32)
+        truncated = list(item.truncated) or [False] * len(sentences)
+        conn.executemany(
+            'INSERT INTO sentences (article_id, position, start, "end", text, vector, truncated, added) '
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (article.id, s.position, s.start, s.end, s.text, vectors[i].tobytes(), int(truncated[i]), generation)
+                for i, s in enumerate(sentences)
+            ],
+        )
+        return PutResult(article.id, len(sentences), "updated" if row is not None and row[1] is None else "created")
+
+    def delete_article(self, article_id: str) -> int | None:
+        """Delete a live article; the new generation, or None if there was no such article."""
+        conn = self.connection
+        with self._write():
+            row = conn.execute("SELECT 1 FROM articles WHERE id = ? AND deleted IS NULL", (article_id,)).fetchone()
+            if row is None:
+                return None
+            generation = self._log_change(conn, article_id, "delete")
+            conn.execute(
+                "UPDATE sentences SET retired = ? WHERE article_id = ? AND retired IS NULL", (generation, article_id)
+            )
+            conn.execute(
+                "UPDATE articles SET deleted = ?, updated = ? WHERE id = ?", (generation, generation, article_id)
+            )
+        return generation
+
+    def collect_garbage(self, up_to_generation: int) -> int:
+        """Delete sentences retired at or before `up_to_generation` (no kept index version refers to them)."""
+        conn = self.connection
+        with self._write():
+            gone = conn.execute("DELETE FROM sentences WHERE retired <= ?", (up_to_generation,)).rowcount
+            conn.execute("DELETE FROM articles WHERE deleted <= ?", (up_to_generation,))
+        return gone
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the main file and empty it (after a snapshot)."""
+        self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _log_change(self, conn: sqlite3.Connection, article_id: str, op: str) -> int:
+        cursor = conn.execute("INSERT INTO changes (article_id, op, at) VALUES (?,?,?)", (article_id, op, _now()))
+        return int(cursor.lastrowid)
+
+    def _write(self, model: str | None = None, dimension: int = 0):
+        return _WriteTransaction(self, model, dimension)
+
+    # ---- reads for the index --------------------------------------------------------------
+
+    def live_rows(self, generation: int, added_after: int = 0) -> LiveRows:
+        """Sentences live at `generation` (only those added after `added_after`), with their vectors."""
+        rows = self.connection.execute(
+            f"SELECT s.id, s.text, s.vector, s.truncated FROM sentences s WHERE {_LIVE} AND s.added > :after "
+            "ORDER BY s.id",
+            {"g": generation, "after": added_after},
+        ).fetchall()
+        dimension = (self.model() or ("", 0))[1]
+        vectors = (
+            np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
+            if rows
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        return LiveRows(
+            ids=np.array([r[0] for r in rows], dtype=np.int64),
+            texts=[r[1] for r in rows],
+            vectors=vectors,
+            truncated=sum(r[3] for r in rows),
+        )
+
+    def retired_ids(self, added_up_to: int, retired_after: int, retired_up_to: int) -> np.ndarray:
+        """Ids of sentences that existed at `added_up_to` and were retired in (retired_after, retired_up_to]."""
+        rows = self.connection.execute(
+            "SELECT id FROM sentences WHERE added <= ? AND retired > ? AND retired <= ?",
+            (added_up_to, retired_after, retired_up_to),
+        ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def filtered_ids(
+        self,
+        generation: int,
+        published_after: str | None = None,
+        published_before: str | None = None,
+        article_ids: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Ids of sentences live at `generation` whose article matches every given filter."""
+        where, params = [_LIVE], {"g": generation}
+        _date_range(where, params, "a.published", published_after, published_before)
+        if article_ids is not None:
+            names = [f":a{i}" for i in range(len(article_ids))]
+            where.append(f"s.article_id IN ({','.join(names) or 'NULL'})")
+            params.update({name[1:]: aid for name, aid in zip(names, article_ids, strict=True)})
+        rows = self.connection.execute(
+            f"SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article_id WHERE {' AND '.join(where)}", params
+        ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def sentences(self, ids: Sequence[int]) -> dict[int, StoredSentence]:
+        """Sentences by id (live or recently retired), with provenance, neighbours and vectors."""
+        if not ids:
+            return {}
+        rows = self.connection.execute(_LOOKUP.format(placeholders=",".join("?" * len(ids))), [int(i) for i in ids])
+        found: dict[int, StoredSentence] = {}
+        for sid, text, start, end, vector, aid, title, url, published, before, after in rows:
+            found[sid] = StoredSentence(
+                sid,
+                text,
+                start,
+                end,
+                ArticleRef(aid, title, url, published),
+                before,
+                after,
+                np.frombuffer(vector, dtype=np.float32),
+            )
+        return found
+
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Vectors by sentence id (those that exist)."""
+        if not ids:
+            return {}
+        rows = self.connection.execute(
+            f"SELECT id, vector FROM sentences WHERE id IN ({','.join('?' * len(ids))})", [int(i) for i in ids]
+        )
+        return {sid: np.frombuffer(vector, dtype=np.float32) for sid, vector in rows}
+
+    def live_articles(self) -> int:
+        return self.connection.execute("SELECT count(*) FROM articles WHERE deleted IS NULL").fetchone()[0]
+
+    # ---- reads for the articles API -------------------------------------------------------
+
+    def list_articles(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        published_after: str | None = None,
+        published_before: str | None = None,
+    ) -> tuple[list[ArticleSummary], str | None]:
+        """Live articles, newest first (undated last, then by id), and the cursor of the next page (None at the end)."""
+        where, params = ["deleted IS NULL"], {"limit": limit + 1}
+        _date_range(where, params, "published", published_after, published_before)
+        if cursor:
+            key, last_id = decode_cursor(cursor)
+            where.append("(coalesce(published, '') < :key OR (coalesce(published, '') = :key AND id > :last))")
+            params.update(key=key, last=last_id)
+        rows = self.connection.execute(
+            "SELECT id, title, url, published, byline, sentences, updated FROM articles "
+            f"WHERE {' AND '.join(where)} ORDER BY coalesce(published, '') DESC, id LIMIT :limit",
+            params,
+        ).fetchall()
+        items = [ArticleSummary(*row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return items, encode_cursor(items[-1].published or "", items[-1].id) if more else None
+
+    def get_article(self, article_id: str) -> ArticleDetail | None:
+        conn = self.connection
+        row = conn.execute(
+            "SELECT id, title, url, published, byline, sentences, updated, body FROM articles "
+            "WHERE id = ? AND deleted IS NULL",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        sentences = conn.execute(
+            'SELECT id, position, start, "end", text FROM sentences WHERE article_id = ? AND retired IS NULL '
+            "ORDER BY position",
+            (article_id,),
+        ).fetchall()
+        return ArticleDetail(ArticleSummary(*row[:7]), row[7], [SentenceRow(*s) for s in sentences])
+
+    def known_vectors(self, article_id: str) -> dict[str, np.ndarray]:
+        """Vectors of the article's live sentences by text, so a rebuild never embeds a sentence twice."""
+        rows = self.connection.execute(
+            "SELECT text, vector FROM sentences WHERE article_id = ? AND retired IS NULL", (article_id,)
+        )
+        return {text: np.frombuffer(vector, dtype=np.float32) for text, vector in rows}
+
+    def content_hashes(self) -> dict[str, str]:
+        """Content hash of every live article."""
+        return dict(self.connection.execute("SELECT id, content_hash FROM articles WHERE deleted IS NULL"))
+
+
+class _WriteTransaction:
+    """BEGIN IMMEDIATE … COMMIT: one writer at a time across processes; all or nothing."""
+
+    def __init__(self, archive: Archive, model: str | None, dimension: int):
+        self.archive, self.model, self.dimension = archive, model, dimension
+
+    def __enter__(self) -> sqlite3.Connection:
+        conn = self.archive.connection
+        conn.execute("BEGIN IMMEDIATE")
+        if self.model:
+            stored = self.archive.model()
+            if stored is None:
+                conn.execute("INSERT INTO meta VALUES ('model', ?), ('dimension', ?)", (self.model, self.dimension))
+            elif stored != (self.model, self.dimension):
+                conn.execute("ROLLBACK")
+                raise ModelMismatch(
+                    f"{self.archive.path} holds vectors of {stored[0]} ({stored[1]}d), not {self.model} "
+                    f"({self.dimension}d); build into a new index directory"
+                )
+        return conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        conn = self.archive.connection
+        if exc_type is None:
+            conn.execute("COMMIT")
+        elif conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _date_range(where: list[str], params: dict, column: str, after: str | None, before: str | None) -> None:
+    """Add an inclusive publication-date range to a WHERE clause under construction."""
+    if after:
+        where.append(f"{column} >= :after")
+        params["after"] = after
+    if before:
+        where.append(f"{column} <= :before")
+        params["before"] = before
+
+
+def encode_cursor(key: str, last_id: str) -> str:
+    """A page's end as a position in the listing order: `<published or empty>/<id>`."""
+    return f"{key}/{last_id}"
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """Any string is a position (the page after it may be empty), so a stale or edited cursor never fails."""
+    key, _, last_id = cursor.partition("/")
+    return key, last_id

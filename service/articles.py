@@ -1,0 +1,168 @@
+"""Article endpoints: add, replace, list, read and delete articles in the live index."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, request, url_for
+
+from index.archive import ArticleSummary
+from index.writer import RecordError
+from service.auth import READ, WRITE, requires
+from service.engine import get_verifier, get_writer
+from service.errors import ApiError
+from service.parsing import load_json_body
+from service.schemas import (
+    ArticleInSchema,
+    ArticleListInSchema,
+    ArticleListQuerySchema,
+    ArticleListSchema,
+    ArticleSchema,
+    ArticlesWrittenSchema,
+)
+
+bp = Blueprint("articles", __name__)
+
+_NOT_FOUND = "No article with this id (it may have been deleted)."
+
+
+def _summary(summary: ArticleSummary) -> dict:
+    data = asdict(summary)
+    data["sentence_count"] = data.pop("sentences")
+    return data
+
+
+@bp.post("/v1/articles")
+@requires(WRITE)
+def put_articles():
+    """Add or replace articles.
+    ---
+    post:
+      summary: Add or replace one article or a list of them
+      description: >
+        The body is one article object, or a JSON array of up to 100. Each is split into
+        sentences and embedded; all are committed in one transaction, which every worker
+        sees on its next request. An article whose id exists is replaced: its old sentences
+        no longer appear in results. Re-posting identical content changes nothing.
+        Needs a key with the `write` role.
+      security: [{bearerAuth: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              oneOf:
+                - $ref: '#/components/schemas/ArticleIn'
+                - type: array
+                  minItems: 1
+                  maxItems: 100
+                  items: {$ref: '#/components/schemas/ArticleIn'}
+      responses:
+        201:
+          description: Stored (and durable); `generation` is the index version that includes the write.
+          content:
+            application/json:
+              schema: ArticlesWrittenSchema
+        400: {$ref: '#/components/responses/InvalidJson'}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        413: {$ref: '#/components/responses/PayloadTooLarge'}
+        415: {$ref: '#/components/responses/UnsupportedMediaType'}
+        422: {$ref: '#/components/responses/ValidationError'}
+        503: {$ref: '#/components/responses/NotReady'}
+    """
+    body = load_json_body(None)
+    if isinstance(body, list):
+        records = ArticleListInSchema().load({"articles": body})["articles"]
+    else:
+        records = [ArticleInSchema().load(body)]
+    try:
+        result = get_writer().put_articles(records)
+    except RecordError as exc:
+        field = str(exc.position) if isinstance(body, list) else "_schema"
+        raise ApiError(422, "validation_error", "An article could not be indexed.", {field: [exc.message]}) from None
+    headers = {}
+    if len(result.articles) == 1:
+        headers["Location"] = url_for("articles.get_article", article_id=result.articles[0].id)
+    payload = {"generation": result.generation, "articles": [asdict(a) for a in result.articles]}
+    return ArticlesWrittenSchema().dump(payload), 201, headers
+
+
+@bp.get("/v1/articles")
+@requires(READ)
+def list_articles():
+    """List articles.
+    ---
+    get:
+      summary: List the archive's articles, newest first
+      parameters:
+        - in: query
+          schema: ArticleListQuerySchema
+      responses:
+        200:
+          description: One page; pass `next_cursor` as `cursor` for the next.
+          content:
+            application/json:
+              schema: ArticleListSchema
+        401: {$ref: '#/components/responses/Unauthorized'}
+        422: {$ref: '#/components/responses/ValidationError'}
+        503: {$ref: '#/components/responses/NotReady'}
+    """
+    args = ArticleListQuerySchema().load(request.args)
+    archive = get_verifier().index.archive
+    items, next_cursor = archive.list_articles(
+        limit=args["limit"],
+        cursor=args["cursor"],
+        published_after=args["published_after"] and args["published_after"].isoformat(),
+        published_before=args["published_before"] and args["published_before"].isoformat(),
+    )
+    return ArticleListSchema().dump({"articles": [_summary(a) for a in items], "next_cursor": next_cursor})
+
+
+@bp.get("/v1/articles/<string:article_id>")
+@requires(READ)
+def get_article(article_id: str):
+    """Read one article.
+    ---
+    get:
+      summary: An article's metadata, body and indexed sentences (with offsets into the body)
+      parameters:
+        - {in: path, name: article_id, required: true, schema: {type: string}}
+      responses:
+        200:
+          description: The article.
+          content:
+            application/json:
+              schema: ArticleSchema
+        401: {$ref: '#/components/responses/Unauthorized'}
+        404: {$ref: '#/components/responses/NotFound'}
+        503: {$ref: '#/components/responses/NotReady'}
+    """
+    detail = get_verifier().index.archive.get_article(article_id)
+    if detail is None:
+        raise ApiError(404, "not_found", _NOT_FOUND)
+    data = {**_summary(detail.summary), "body": detail.body, "sentences": [asdict(s) for s in detail.sentences]}
+    return ArticleSchema().dump(data)
+
+
+@bp.delete("/v1/articles/<string:article_id>")
+@requires(WRITE)
+def delete_article(article_id: str):
+    """Delete an article.
+    ---
+    delete:
+      summary: Remove an article; its sentences stop appearing in results at once
+      security: [{bearerAuth: []}]
+      parameters:
+        - {in: path, name: article_id, required: true, schema: {type: string}}
+      responses:
+        204:
+          description: Deleted (and durable).
+        401: {$ref: '#/components/responses/Unauthorized'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        503: {$ref: '#/components/responses/NotReady'}
+    """
+    if get_writer().delete_article(article_id) is None:
+        raise ApiError(404, "not_found", _NOT_FOUND)
+    return "", 204

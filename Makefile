@@ -42,7 +42,7 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Rebuild the sample index (the running service keeps the old one until restarted).
+# Add the sample articles to the index and write a new snapshot (a running service picks it up).
 index: $(VENV)/.runtime
 	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -47,6 +48,7 @@ def install(app: Flask) -> None:
                     "bytes": response.calculate_content_length(),
                     "remote": request.remote_addr,
                     "key": g.get("api_key_name"),
+                    "pid": os.getpid(),
                 }
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -89,48 +90,68 @@ def get_json(url: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def post_json(url: str, body: dict) -> tuple[int, dict]:
+def post_json(url: str, body: object, headers: dict | None = None, method: str = "POST") -> tuple[int, dict]:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method=method,
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
 
 
-@pytest.fixture(scope="session")
-def server(sample_index_dir):
+@contextlib.contextmanager
+def running_gunicorn(index_dir: Path, workers: int = 2, log_path: Path | None = None, **env: str):
+    """gunicorn serving `index_dir` on a free port, in its own process group; yields (base url, process).
+
+    Waits until every worker answers /readyz; the JSON access log goes to `log_path` if given.
+    """
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "INDEX_DIR": str(sample_index_dir), "WEB_CONCURRENCY": "2"}
+    env = {**os.environ, "PORT": str(port), "INDEX_DIR": str(index_dir), "WEB_CONCURRENCY": str(workers), **env}
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen(
-        [str(gunicorn), "-c", "gunicorn.conf.py", "service.wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with open(log_path or os.devnull, "w") as log:
+        proc = subprocess.Popen(
+            [str(gunicorn), "-c", "gunicorn.conf.py", "service.wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a test can kill -9 the whole service (master and workers)
+        )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
     try:
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                # Both workers must be ready; each answers /readyz independently.
-                if all(get_json(base + "/readyz")[0] == 200 for _ in range(6)):
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not become ready"
-            time.sleep(0.5)
+        wait_until_ready(base, proc, checks=3 * workers)
         yield base, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wait_until_ready(base: str, proc: subprocess.Popen, checks: int = 6, timeout: float = 120) -> None:
+    """Until `checks` /readyz calls in a row say ready (each worker answers for itself)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"gunicorn exited with {proc.returncode}"
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if all(get_json(base + "/readyz")[0] == 200 for _ in range(checks)):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        assert time.monotonic() < deadline, "gunicorn did not become ready"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def server(sample_index_dir):
+    with running_gunicorn(sample_index_dir) as running:
+        yield running

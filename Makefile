@@ -77,5 +77,16 @@ lock: $(TOOLS)/.installed
 	$(PIP_COMPILE) --all-build-deps --extra test --extra bench -c requirements.lock -o requirements-test.lock pyproject.toml
 	$(PIP_COMPILE) -o requirements-tools.lock requirements-tools.in
 
+# Known vulnerabilities in every locked package (PyPI's advisory feed, as pip-audit reads it).
+# --strict: a package the feed cannot be asked about fails the audit instead of being skipped
+# with 'No known vulnerabilities found'. Local version labels are dropped for the query
+# (torch 2.13.0+cpu is audited as torch 2.13.0: same source, and PyPI knows no '+cpu').
+AUDIT_SERVICE ?= pypi
+audit: $(TOOLS)/.installed
+	mkdir -p var/audit
+	for lock in $(LOCKS); do sed -E 's/^([A-Za-z0-9._-]+==[^+ ]+)\+[^ ]+/\1/' $$lock > var/audit/$$lock; done
+	$(TOOLS)/bin/pip-audit --strict --disable-pip --require-hashes --progress-spinner off --desc on \
+		--vulnerability-service $(AUDIT_SERVICE) $(addprefix -r var/audit/,$(LOCKS))
+
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

@@ -56,6 +56,7 @@ test: $(VENV)/.test $(CHROMIUM)
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
 
 # Rebuild the sample index (the running service keeps the old one until restarted).
 index: $(VENV)/.runtime

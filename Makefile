@@ -6,22 +6,37 @@ PORT ?= 8000
 INDEX_DIR ?= var/index
 ARTICLES ?= data/articles
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+# Supply chain: every third-party package comes from a hashed lock (`make lock`). pip refuses
+# any file whose sha256 is not in the lock, any package the lock does not pin, and any sdist
+# (no build code runs at install time).
+PIP_LOCKED := $(PIP_INSTALL) --require-hashes --only-binary :all:
+# The project itself has no hash: its dependencies (and setuptools, its build backend) are all
+# in the lock, so it is installed with --no-deps from those, and nothing else is fetched.
+PIP_PROJECT := $(PIP_INSTALL) --no-deps --no-build-isolation
+# pip-tools and pip-audit live in their own venv, installed from their own hashed lock.
+TOOLS ?= .venv-tools
+LOCKS := requirements.lock requirements-test.lock requirements-tools.lock
 
 export INDEX_DIR PORT
 
-.PHONY: serve test lint index openapi lock clean
+.PHONY: serve test lint index openapi lock audit clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) --upgrade pip
 
-# The lock pins every package to the set the tests ran with (see `make lock`).
 $(VENV)/.runtime: $(PY) pyproject.toml requirements.lock
-	$(PIP_INSTALL) -c requirements.lock -e .
+	$(PIP_LOCKED) -r requirements.lock
+	$(PIP_PROJECT) -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.runtime
-	$(PIP_INSTALL) -c requirements.lock -e '.[test]'
+$(VENV)/.test: $(VENV)/.runtime requirements-test.lock
+	$(PIP_LOCKED) -r requirements-test.lock
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.lock
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --only-binary :all: \
+		-r requirements-tools.lock
 	touch $@
 
 $(INDEX_DIR)/CURRENT: | $(VENV)/.runtime
@@ -41,6 +56,7 @@ test: $(VENV)/.test $(CHROMIUM)
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
 
 # Add the sample articles to the index and write a new snapshot (a running service picks it up).
 index: $(VENV)/.runtime
@@ -50,10 +66,28 @@ index: $(VENV)/.runtime
 openapi: $(VENV)/.runtime
 	$(PY) scripts/export_openapi.py > openapi.yaml
 
-# Re-resolve the locked set after changing dependencies in pyproject.toml.
-lock: $(VENV)/.test
-	$(PIP_INSTALL) -e '.[test,bench]'
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+# Re-resolve the hashed locks after changing dependencies in pyproject.toml or requirements-tools.in.
+# Current pins are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to
+# the newest releases, `LOCK_ARGS='--upgrade-package NAME'` one package. The test lock is
+# constrained by the runtime lock, so tests run the exact versions the service ships with.
+# Hashes are those of every file of each pinned release on PyPI (and of the local torch CPU wheel).
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(TOOLS)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: $(TOOLS)/.installed
+	$(PIP_COMPILE) --all-build-deps -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --all-build-deps --extra test --extra bench -c requirements.lock -o requirements-test.lock pyproject.toml
+	$(PIP_COMPILE) -o requirements-tools.lock requirements-tools.in
+
+# Known vulnerabilities in every locked package (PyPI's advisory feed, as pip-audit reads it).
+# --strict: a package the feed cannot be asked about fails the audit instead of being skipped
+# with 'No known vulnerabilities found'. Local version labels are dropped for the query
+# (torch 2.13.0+cpu is audited as torch 2.13.0: same source, and PyPI knows no '+cpu').
+AUDIT_SERVICE ?= pypi
+audit: $(TOOLS)/.installed
+	mkdir -p var/audit
+	for lock in $(LOCKS); do sed -E 's/^([A-Za-z0-9._-]+==[^+ ]+)\+[^ ]+/\1/' $$lock > var/audit/$$lock; done
+	$(TOOLS)/bin/pip-audit --strict --disable-pip --require-hashes --progress-spinner off --desc on \
+		--vulnerability-service $(AUDIT_SERVICE) $(addprefix -r var/audit/,$(LOCKS))
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

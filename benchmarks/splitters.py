@@ -1,6 +1,6 @@
 """Sentence splitter throughput on the sample corpus (why the index uses nupunkt).
 
-    .venv/bin/pip install pysbd && .venv/bin/python benchmarks/splitters.py
+    make .venv/.test && .venv/bin/python benchmarks/splitters.py   # pysbd is in requirements-test.lock
 
 Both splitters run on the same text in the same process; the ratio is the figure to compare.
 """

@@ -29,9 +29,11 @@ FROM python:3.11-slim-bookworm
 RUN groupadd --gid 10001 app \
     && useradd --uid 10001 --gid app --create-home --shell /usr/sbin/nologin app
 WORKDIR /app
-# The venv (with the project and the model) and the index stay root-owned: the service only reads them.
+# The venv (with the project and the model) stays root-owned: the service only reads it. The
+# index directory belongs to the service user: articles are written to it over HTTP, and
+# SQLite's write-ahead log lives beside the archive. Mount a volume there to keep writes.
 COPY --from=build /venv /venv
-COPY --from=build /app/var/index ./var/index
+COPY --from=build --chown=10001:10001 /app/var/index ./var/index
 COPY --from=build /app/scripts ./scripts
 COPY gunicorn.conf.py ./
 ENV PATH=/venv/bin:$PATH \
@@ -41,6 +43,7 @@ ENV PATH=/venv/bin:$PATH \
     INDEX_DIR=/app/var/index \
     BIND=0.0.0.0:8000
 USER 10001:10001
+VOLUME ["/app/var/index"]
 EXPOSE 8000
 # Healthy once /readyz answers 200 (model and index loaded); follows BIND's port if it is changed.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from index.embedder import BACKENDS, DEFAULT_BACKEND
 from index.verify import DEFAULT_SUPPORT_THRESHOLD
 
 
@@ -20,6 +21,8 @@ def _bool(value: str) -> bool:
 class Settings:
     index_dir: str = "var/index"
     embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
+    embedding_backend: str = DEFAULT_BACKEND  # torch | onnx | onnx-int8 (see index/embedder.py)
+    onnx_dir: str | None = None  # the model's ONNX export; None = var/models/<model>-onnx
     nli_model: str | None = None  # local NLI CrossEncoder directory; None = explicit checks only
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
     max_request_bytes: int = 1024 * 1024
@@ -29,6 +32,12 @@ class Settings:
     load_in_background: bool = False
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = ()  # CORS_ORIGINS: comma-separated origins, or * for any
+
+    def __post_init__(self):
+        if self.embedding_backend not in BACKENDS:
+            raise ValueError(
+                f"invalid EMBEDDING_BACKEND={self.embedding_backend!r}: must be one of {', '.join(BACKENDS)}"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

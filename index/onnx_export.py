@@ -75,8 +75,8 @@ def _sha256(path: Path) -> str:
 def _load_model(path: str):
     import torch
     from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules.normalize import Normalize
     from sentence_transformers.base.modules.transformer import Transformer
-    from sentence_transformers.sentence_transformer.modules.normalize import Normalize
     from sentence_transformers.sentence_transformer.modules.pooling import Pooling
 
     torch.manual_seed(0)

@@ -24,10 +24,28 @@ SAMPLE_ARTICLE = SAMPLE_ARTICLES / "vance-zelensky-lasting-peace.txt"
 
 
 @pytest.fixture(scope="session")
+def onnx_dir(tmp_path_factory) -> Path:
+    """The packaged model's ONNX export (fp32 and int8), made once per session."""
+    from index.onnx_export import export_onnx
+
+    out = tmp_path_factory.mktemp("onnx")
+    export_onnx(None, out, int8=True)
+    return out
+
+
+@pytest.fixture(scope="session")
 def embedder():
     from index.embedder import load_embedder
 
     return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(embedder):
+    """The reference the other backends are held to."""
+    from index.embedder import load_embedder
+
+    return embedder if embedder.backend == "torch" else load_embedder(backend="torch")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,10 @@ COPY service ./service
 RUN /venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c requirements.lock .
 COPY scripts ./scripts
 COPY data ./data
-RUN HF_HUB_OFFLINE=1 /venv/bin/python scripts/build_index.py --no-progress --out /app/var/index data/articles
+# The default EMBEDDING_BACKEND=onnx reads this export (made offline from the packaged model).
+RUN HF_HUB_OFFLINE=1 /venv/bin/python scripts/export_onnx.py --out /app/var/models/all-MiniLM-L6-v2-onnx
+RUN HF_HUB_OFFLINE=1 ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
+    /venv/bin/python scripts/build_index.py --no-progress --out /app/var/index data/articles
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 app
@@ -19,7 +22,8 @@ WORKDIR /app
 COPY --from=build /venv /venv
 COPY --from=build --chown=app:app /app /app
 COPY gunicorn.conf.py ./
-ENV PATH=/venv/bin:$PATH HF_HUB_OFFLINE=1 INDEX_DIR=/app/var/index BIND=0.0.0.0:8000
+ENV PATH=/venv/bin:$PATH HF_HUB_OFFLINE=1 INDEX_DIR=/app/var/index ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
+    BIND=0.0.0.0:8000
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=60s \

@@ -4,12 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 INDEX_DIR ?= var/index
+# The embedding model's ONNX export, read by the default EMBEDDING_BACKEND=onnx.
+ONNX_DIR ?= var/models/all-MiniLM-L6-v2-onnx
 ARTICLES ?= data/articles
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 
-export INDEX_DIR PORT
+export INDEX_DIR PORT ONNX_DIR
 
-.PHONY: serve test lint index openapi lock clean
+.PHONY: serve test lint index onnx openapi lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +26,14 @@ $(VENV)/.test: $(VENV)/.runtime
 	$(PIP_INSTALL) -c requirements.lock -e '.[test]'
 	touch $@
 
-$(INDEX_DIR)/CURRENT: | $(VENV)/.runtime
+# Exported once, offline, from the packaged model (`make onnx` re-exports, with int8).
+$(ONNX_DIR)/model.onnx: | $(VENV)/.runtime
+	$(PY) scripts/export_onnx.py --out $(ONNX_DIR)
+
+$(INDEX_DIR)/CURRENT: | $(VENV)/.runtime $(ONNX_DIR)/model.onnx
 	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
 
-serve: $(VENV)/.runtime $(INDEX_DIR)/CURRENT
+serve: $(VENV)/.runtime $(ONNX_DIR)/model.onnx $(INDEX_DIR)/CURRENT
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py service.wsgi:app
 
 # Browser tests drive Debian's chromium (Playwright never downloads a browser here).
@@ -43,8 +49,12 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff format --check .
 
 # Rebuild the sample index (the running service keeps the old one until restarted).
-index: $(VENV)/.runtime
+index: $(VENV)/.runtime $(ONNX_DIR)/model.onnx
 	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
+
+# Re-export the ONNX model, fp32 and int8 (after a model or library upgrade).
+onnx: $(VENV)/.runtime
+	$(PY) scripts/export_onnx.py --out $(ONNX_DIR) --int8
 
 # Regenerate openapi.yaml from the schemas (a test fails when it drifts).
 openapi: $(VENV)/.runtime

@@ -23,7 +23,10 @@ COPY service ./service
 RUN /venv/bin/pip install --no-deps --no-build-isolation .
 COPY scripts ./scripts
 COPY data ./data
-RUN HF_HUB_OFFLINE=1 /venv/bin/python scripts/build_index.py --no-progress --out /app/var/index data/articles
+# The default EMBEDDING_BACKEND=onnx reads this export (made offline from the packaged model).
+RUN HF_HUB_OFFLINE=1 /venv/bin/python scripts/export_onnx.py --out /app/var/models/all-MiniLM-L6-v2-onnx
+RUN HF_HUB_OFFLINE=1 ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
+    /venv/bin/python scripts/build_index.py --no-progress --out /app/var/index data/articles
 
 FROM python:3.11-slim-bookworm
 RUN groupadd --gid 10001 app \
@@ -33,6 +36,7 @@ WORKDIR /app
 # index directory belongs to the service user: articles are written to it over HTTP, and
 # SQLite's write-ahead log lives beside the archive. Mount a volume there to keep writes.
 COPY --from=build /venv /venv
+COPY --from=build /app/var/models ./var/models
 COPY --from=build --chown=10001:10001 /app/var/index ./var/index
 COPY --from=build /app/scripts ./scripts
 COPY gunicorn.conf.py ./
@@ -41,6 +45,7 @@ ENV PATH=/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     INDEX_DIR=/app/var/index \
+    ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
     BIND=0.0.0.0:8000
 USER 10001:10001
 VOLUME ["/app/var/index"]

@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 INDEX_DIR ?= var/index
+# The embedding model's ONNX export, read by the default EMBEDDING_BACKEND=onnx.
+ONNX_DIR ?= var/models/all-MiniLM-L6-v2-onnx
 ARTICLES ?= data/articles
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 # Supply chain: every third-party package comes from a hashed lock (`make lock`). pip refuses
@@ -17,9 +19,9 @@ PIP_PROJECT := $(PIP_INSTALL) --no-deps --no-build-isolation
 TOOLS ?= .venv-tools
 LOCKS := requirements.lock requirements-test.lock requirements-tools.lock
 
-export INDEX_DIR PORT
+export INDEX_DIR PORT ONNX_DIR
 
-.PHONY: serve test lint index openapi lock audit clean
+.PHONY: serve test lint index onnx openapi lock audit clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +41,14 @@ $(TOOLS)/.installed: requirements-tools.lock
 		-r requirements-tools.lock
 	touch $@
 
-$(INDEX_DIR)/CURRENT: | $(VENV)/.runtime
+# Exported once, offline, from the packaged model (`make onnx` re-exports, with int8).
+$(ONNX_DIR)/model.onnx: | $(VENV)/.runtime
+	$(PY) scripts/export_onnx.py --out $(ONNX_DIR)
+
+$(INDEX_DIR)/CURRENT: | $(VENV)/.runtime $(ONNX_DIR)/model.onnx
 	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
 
-serve: $(VENV)/.runtime $(INDEX_DIR)/CURRENT
+serve: $(VENV)/.runtime $(ONNX_DIR)/model.onnx $(INDEX_DIR)/CURRENT
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py service.wsgi:app
 
 # Browser tests drive Debian's chromium (Playwright never downloads a browser here).
@@ -59,8 +65,12 @@ lint: $(VENV)/.test
 	$(VENV)/bin/hadolint Dockerfile
 
 # Add the sample articles to the index and write a new snapshot (a running service picks it up).
-index: $(VENV)/.runtime
+index: $(VENV)/.runtime $(ONNX_DIR)/model.onnx
 	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
+
+# Re-export the ONNX model, fp32 and int8 (after a model or library upgrade).
+onnx: $(VENV)/.runtime
+	$(PY) scripts/export_onnx.py --out $(ONNX_DIR) --int8
 
 # Regenerate openapi.yaml from the schemas (a test fails when it drifts).
 openapi: $(VENV)/.runtime

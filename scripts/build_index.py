@@ -21,11 +21,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv: list[str] | None = None) -> int:
+    from index.embedder import BACKENDS, DEFAULT_BACKEND
+
     parser = argparse.ArgumentParser(description="Build the claim index from article files and folders.")
     parser.add_argument("paths", nargs="+", help="article files (.txt, .md, .jsonl) or folders")
     parser.add_argument("--out", required=True, help="index directory (e.g. var/index)")
     parser.add_argument(
         "--model", default=os.environ.get("EMBEDDING_MODEL"), help="local sentence-transformers model directory"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get("EMBEDDING_BACKEND", DEFAULT_BACKEND),
+        help=f"embedding runtime (default: EMBEDDING_BACKEND or {DEFAULT_BACKEND})",
+    )
+    parser.add_argument(
+        "--onnx-dir", default=os.environ.get("ONNX_DIR"), help="the model's ONNX export (scripts/export_onnx.py)"
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -37,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.embedder import load_embedder
 
     try:
-        embedder = load_embedder(args.model, batch_size=args.batch_size)
+        embedder = load_embedder(args.model, batch_size=args.batch_size, backend=args.backend, onnx_dir=args.onnx_dir)
     except (OSError, ValueError) as exc:
         print(f"error: cannot load the embedding model: {exc}", file=sys.stderr)
         return 1

@@ -17,10 +17,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv: list[str] | None = None) -> int:
+    from index.embedder import BACKENDS, DEFAULT_BACKEND
+
     parser = argparse.ArgumentParser(description="Evaluate retrieval and verdicts on a labelled claim set.")
     parser.add_argument("claims", help="JSONL claim set")
     parser.add_argument("--index", default=os.environ.get("INDEX_DIR", "var/index"), help="index directory")
     parser.add_argument("--model", default=os.environ.get("EMBEDDING_MODEL"), help="local model directory")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get("EMBEDDING_BACKEND", DEFAULT_BACKEND),
+        help=f"embedding runtime (default: EMBEDDING_BACKEND or {DEFAULT_BACKEND})",
+    )
+    parser.add_argument(
+        "--onnx-dir", default=os.environ.get("ONNX_DIR"), help="the model's ONNX export (scripts/export_onnx.py)"
+    )
     parser.add_argument("--nli-model", default=os.environ.get("NLI_MODEL"), help="local NLI CrossEncoder directory")
     parser.add_argument("--threshold", type=float, help="support threshold (default: the calibrated one)")
     parser.add_argument("--retrieval", choices=["hybrid", "dense"], default="hybrid", help="retrieval mode")
@@ -35,18 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     from index.verify import DEFAULT_SUPPORT_THRESHOLD, ClaimVerifier, load_index
 
     claims = load_claims(args.claims, set(args.labels.split(",")) if args.labels else None)
+    try:
+        embedder = load_embedder(args.model, backend=args.backend, onnx_dir=args.onnx_dir)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot load the embedding model: {exc}", file=sys.stderr)
+        return 1
     verifier = ClaimVerifier(
-        load_embedder(args.model),
+        embedder,
         load_index(args.index),
         support_threshold=DEFAULT_SUPPORT_THRESHOLD if args.threshold is None else args.threshold,
         retrieval=args.retrieval,
         nli=load_nli(args.nli_model) if args.nli_model else None,
     )
-    figures = evaluate(verifier, claims).as_dict()
+    figures = evaluate(verifier, claims).as_dict() | {"backend": embedder.backend}
     if args.calibrate:
         threshold, accuracy = calibrate_threshold(verifier, claims)
         figures["calibrated"] = {"threshold": threshold, "supported_vs_not_found_accuracy": round(accuracy, 4)}
 
+    print(f"backend           {embedder.backend}")
     print(f"claims            {figures['claims']}")
     for name in ("hit@1", "hit@5", "mrr", "verdict_accuracy", "threshold"):
         print(f"{name:<17} {figures[name]}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from index.embedder import BACKENDS, DEFAULT_BACKEND
 from index.verify import DEFAULT_SUPPORT_THRESHOLD
 from index.writer import DEFAULT_SNAPSHOT_AFTER
 
@@ -21,6 +22,8 @@ def _bool(value: str) -> bool:
 class Settings:
     index_dir: str = "var/index"
     embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
+    embedding_backend: str = DEFAULT_BACKEND  # torch | onnx | onnx-int8 (see index/embedder.py)
+    onnx_dir: str | None = None  # the model's ONNX export; None = var/models/<model>-onnx
     nli_model: str | None = None  # local NLI CrossEncoder directory; None = explicit checks only
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
@@ -35,6 +38,12 @@ class Settings:
     api_keys_file: str | None = None
     require_auth_for_reads: bool = False
     snapshot_after: int = DEFAULT_SNAPSHOT_AFTER  # sentences written before a new snapshot is taken
+
+    def __post_init__(self):
+        if self.embedding_backend not in BACKENDS:
+            raise ValueError(
+                f"invalid EMBEDDING_BACKEND={self.embedding_backend!r}: must be one of {', '.join(BACKENDS)}"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -39,7 +39,12 @@ class VerifierHolder:
             if self.verifier is not None:
                 return
             try:
-                embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
+                embedder = load_embedder(
+                    settings.embedding_model,
+                    threads=settings.torch_threads,
+                    backend=settings.embedding_backend,
+                    onnx_dir=settings.onnx_dir,
+                )
                 index = load_index(settings.index_dir)
                 nli = load_nli(settings.nli_model) if settings.nli_model else None
                 verifier = ClaimVerifier(embedder, index, support_threshold=settings.support_threshold, nli=nli)
@@ -51,7 +56,12 @@ class VerifierHolder:
                 return
             m = index.manifest
             log.info(
-                "ready: index %s (%d articles, %d sentences), model %s", m.version, m.articles, m.sentences, m.model
+                "ready: index %s (%d articles, %d sentences), model %s on %s",
+                m.version,
+                m.articles,
+                m.sentences,
+                m.model,
+                embedder.backend,
             )
 
     def start(self, settings: Settings, background: bool) -> None:

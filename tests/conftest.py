@@ -25,11 +25,40 @@ SAMPLE_ARTICLES = ROOT / "data" / "articles"
 SAMPLE_ARTICLE = SAMPLE_ARTICLES / "vance-zelensky-lasting-peace.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_dir(tmp_path_factory) -> Path:
+    """The packaged model's ONNX export (fp32 and int8), made once per session.
+
+    ONNX_DIR points at it for the whole session, so the default backend finds it
+    wherever it is loaded: fixtures, `Settings()` in tests, scripts and gunicorn
+    run as subprocesses.
+    """
+    from index.onnx_export import export_onnx
+
+    out = tmp_path_factory.mktemp("onnx")
+    export_onnx(None, out, int8=True)
+    previous = os.environ.get("ONNX_DIR")
+    os.environ["ONNX_DIR"] = str(out)
+    yield out
+    if previous is None:
+        os.environ.pop("ONNX_DIR", None)
+    else:
+        os.environ["ONNX_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from index.embedder import load_embedder
 
     return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(embedder):
+    """The reference the other backends are held to."""
+    from index.embedder import load_embedder
+
+    return embedder if embedder.backend == "torch" else load_embedder(backend="torch")
 
 
 @pytest.fixture(scope="session")

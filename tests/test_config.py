@@ -27,3 +27,17 @@ def test_values_are_read_and_typed():
 def test_invalid_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_embedding_backend_is_selected_by_config():
+    from index.embedder import DEFAULT_BACKEND
+
+    assert Settings.from_env({}).embedding_backend == DEFAULT_BACKEND
+    settings = Settings.from_env({"EMBEDDING_BACKEND": "onnx-int8", "ONNX_DIR": "/srv/models/minilm-onnx"})
+    assert (settings.embedding_backend, settings.onnx_dir) == ("onnx-int8", "/srv/models/minilm-onnx")
+    assert Settings.from_env({"EMBEDDING_BACKEND": "torch"}).embedding_backend == "torch"
+
+
+def test_an_unknown_embedding_backend_names_the_variable_and_the_choices():
+    with pytest.raises(ValueError, match=r"EMBEDDING_BACKEND='gpu'.*torch, onnx, onnx-int8"):
+        Settings.from_env({"EMBEDDING_BACKEND": "gpu"})

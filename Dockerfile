@@ -24,9 +24,9 @@ RUN /venv/bin/pip install --no-deps --no-build-isolation .
 COPY scripts ./scripts
 COPY data ./data
 # The default EMBEDDING_BACKEND=onnx reads this export (made offline from the packaged model).
-RUN HF_HUB_OFFLINE=1 /venv/bin/python scripts/export_onnx.py --out /app/var/models/all-MiniLM-L6-v2-onnx
-RUN HF_HUB_OFFLINE=1 ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
-    /venv/bin/python scripts/build_index.py --no-progress --out /app/var/index data/articles
+RUN HF_HUB_OFFLINE=1 /venv/bin/python scripts/export_onnx.py --out /app/var/models/all-MiniLM-L6-v2-onnx \
+    && HF_HUB_OFFLINE=1 ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
+        /venv/bin/python scripts/build_index.py --no-progress --out /app/var/index data/articles
 
 FROM python:3.11-slim-bookworm
 RUN groupadd --gid 10001 app \

@@ -2,8 +2,9 @@
 
 The Dockerfile's final stage is parsed, and its exact start command (ENTRYPOINT + CMD) runs
 from the repo root with the environment its ENV lines set, the container's paths mapped
-onto this checkout (/venv → this venv, /app → the repo root); only INDEX_DIR (a test index)
-and BIND (a free loopback port) are overridden. Once /readyz answers 200, the HEALTHCHECK
+onto this checkout (/venv → this venv, /app → the repo root); only INDEX_DIR and ONNX_DIR
+(what the image builds, made here by the test session) and BIND (a free loopback port) are
+overridden. Once /readyz answers 200, the HEALTHCHECK
 command itself must exit 0, and once the server is stopped, non-zero.
 """
 
@@ -144,12 +145,13 @@ def test_every_pip_install_is_hash_checked():
 
 
 @pytest.mark.slow
-def test_container_start_command_serves_and_passes_its_healthcheck(sample_index_dir, tmp_path):
+def test_container_start_command_serves_and_passes_its_healthcheck(sample_index_dir, onnx_dir, tmp_path):
     stage = final_stage()
     command, (check, check_timeout) = start_command(stage), healthcheck(stage)
     port = _free_port()
     env = container_env(stage, tmp_path)
-    env.update(INDEX_DIR=str(sample_index_dir), BIND=f"127.0.0.1:{port}")
+    # The index and the ONNX export the image builds at build time, made here by the session fixtures.
+    env.update(INDEX_DIR=str(sample_index_dir), ONNX_DIR=str(onnx_dir), BIND=f"127.0.0.1:{port}")
     cwd = host_path(one(stage, "WORKDIR"))
     log = tmp_path / "container.log"
 

@@ -6,6 +6,10 @@ torch and FAISS thread pools created before a fork can deadlock the children.
 
 import multiprocessing
 import os
+import time
+
+from gunicorn.http.errors import NoMoreData
+from gunicorn.workers.gthread import ThreadWorker
 
 _cores = multiprocessing.cpu_count()
 
@@ -13,12 +17,17 @@ bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # One worker per core, each with one torch/FAISS thread: the cores are shared, not oversubscribed.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(_cores)))
 # A few threads per worker so slow clients and cheap endpoints (/healthz) don't wait on an encode.
-worker_class = "gthread"
 threads = int(os.environ.get("THREADS", "4"))
+# Seconds a client has to send a whole request (headers and body) once it starts.
+request_read_timeout = float(os.environ.get("REQUEST_READ_TIMEOUT", "30"))
 preload_app = False
 timeout = int(os.environ.get("WORKER_TIMEOUT", "60"))
-graceful_timeout = 30
-keepalive = 5
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("KEEPALIVE", "5"))
+# Bounds on the request line and headers, so a client cannot make a worker buffer megabytes of them.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # The app writes its own JSON access log line per request, with the request id.
 accesslog = None
@@ -31,3 +40,41 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, _torch_threads)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class _DeadlineSocket:
+    """A client socket whose reads share one deadline, so a client trickling a byte at a time
+    (slowloris) holds a thread for `request_read_timeout` seconds at most, not indefinitely."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.deadline = float("inf")
+
+    def recv(self, size, *flags):
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise NoMoreData(b"")  # gunicorn closes the connection quietly
+        self._sock.settimeout(remaining)
+        try:
+            return self._sock.recv(size, *flags)
+        except TimeoutError:
+            raise NoMoreData(b"") from None
+        finally:
+            self._sock.settimeout(None)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class DeadlineThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker, with a deadline on reading each request."""
+
+    def handle(self, conn):
+        if not isinstance(conn.sock, _DeadlineSocket):
+            conn.sock = _DeadlineSocket(conn.sock)
+        # Starts when the request's first bytes are there (idle keep-alive time does not count).
+        conn.sock.deadline = time.monotonic() + request_read_timeout
+        return super().handle(conn)
+
+
+worker_class = DeadlineThreadWorker

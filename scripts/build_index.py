@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -64,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             _print_problems(exc.problems)
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        except (RuntimeError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        except (RuntimeError, OSError, ValueError, sqlite3.Error) as exc:
+            # A full disk, a locked or damaged archive, another model's archive: one line, no traceback;
+            # nothing was applied (the archive write is one transaction, the snapshot is published last).
+            print(f"error: {type(exc).__name__}: {exc}; the index is unchanged", file=sys.stderr)
             return 1
     _print_problems(report.problems)
     if report.truncated_sentences:

@@ -13,6 +13,7 @@ from service.engine import get_verifier, get_writer
 from service.errors import ApiError
 from service.parsing import load_json_body
 from service.schemas import (
+    MAX_ARTICLES_PER_REQUEST,
     ArticleInSchema,
     ArticleListInSchema,
     ArticleListQuerySchema,
@@ -40,7 +41,7 @@ def put_articles():
     post:
       summary: Add or replace one article or a list of them
       description: >
-        The body is one article object, or a JSON array of up to 100. Each is split into
+        The body is one article object, or a JSON array of up to MAX_ARTICLES. Each is split into
         sentences and embedded; all are committed in one transaction, which every worker
         sees on its next request. An article whose id exists is replaced: its old sentences
         no longer appear in results. Re-posting identical content changes nothing.
@@ -55,7 +56,7 @@ def put_articles():
                 - $ref: '#/components/schemas/ArticleIn'
                 - type: array
                   minItems: 1
-                  maxItems: 100
+                  maxItems: MAX_ARTICLES
                   items: {$ref: '#/components/schemas/ArticleIn'}
       responses:
         201:
@@ -86,6 +87,10 @@ def put_articles():
         headers["Location"] = url_for("articles.get_article", article_id=result.articles[0].id)
     payload = {"generation": result.generation, "articles": [asdict(a) for a in result.articles]}
     return ArticlesWrittenSchema().dump(payload), 201, headers
+
+
+# The limit is configurable (MAX_ARTICLES_PER_REQUEST), and the spec is built from this docstring.
+put_articles.__doc__ = put_articles.__doc__.replace("MAX_ARTICLES", str(MAX_ARTICLES_PER_REQUEST))
 
 
 @bp.get("/v1/articles")

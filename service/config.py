@@ -48,24 +48,49 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Each field from the upper-case environment variable of the same name, if set."""
-        environ = os.environ if environ is None else environ
-        values = {}
-        for f in fields(cls):
-            raw = environ.get(f.name.upper())
-            if raw is None or raw == "":
-                continue
-            kind = f.type if isinstance(f.type, str) else f.type.__name__
-            try:
-                if kind.startswith("tuple"):
-                    values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
-                elif kind.startswith("bool"):
-                    values[f.name] = _bool(raw)
-                elif kind.startswith("int"):
-                    values[f.name] = int(raw)
-                elif kind.startswith("float"):
-                    values[f.name] = float(raw)
-                else:
-                    values[f.name] = raw
-            except ValueError as exc:
-                raise ValueError(f"invalid {f.name.upper()}={raw!r}: {exc}") from exc
-        return cls(**values)
+        return _from_env(cls, environ)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits: part of the API contract, read once when service.schemas is imported
+    (the committed openapi.yaml has the defaults; /openapi.yaml shows what is in force)."""
+
+    max_claim_chars: int = 1000
+    max_batch_claims: int = 64
+    max_top_k: int = 50
+    max_article_chars: int = 200_000
+    max_articles_per_request: int = 100
+
+    def __post_init__(self):
+        for f in fields(self):
+            if getattr(self, f.name) < 1:
+                raise ValueError(f"invalid {f.name.upper()}={getattr(self, f.name)}: must be at least 1")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        return _from_env(cls, environ)
+
+
+def _from_env(cls, environ: dict[str, str] | None):
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in fields(cls):
+        raw = environ.get(f.name.upper())
+        if raw is None or raw == "":
+            continue
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        try:
+            if kind.startswith("tuple"):
+                values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
+            elif kind.startswith("bool"):
+                values[f.name] = _bool(raw)
+            elif kind.startswith("int"):
+                values[f.name] = int(raw)
+            elif kind.startswith("float"):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        except ValueError as exc:
+            raise ValueError(f"invalid {f.name.upper()}={raw!r}: {exc}") from exc
+    return cls(**values)

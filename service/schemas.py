@@ -5,25 +5,28 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from index.articles import parse_date
+from service.config import Limits
 
-MAX_CLAIM_CHARS = 1000
-MAX_TOP_K = 50
-DEFAULT_TOP_K = 5
-MAX_BATCH_CLAIMS = 64
-MAX_ARTICLE_CHARS = 200_000
-MAX_ARTICLES_PER_REQUEST = 100
+LIMITS = Limits.from_env()
+MAX_CLAIM_CHARS = LIMITS.max_claim_chars
+MAX_TOP_K = LIMITS.max_top_k
+DEFAULT_TOP_K = min(5, MAX_TOP_K)
+MAX_BATCH_CLAIMS = LIMITS.max_batch_claims
+MAX_ARTICLE_CHARS = LIMITS.max_article_chars
+MAX_ARTICLES_PER_REQUEST = LIMITS.max_articles_per_request
 MAX_FILTER_ARTICLE_IDS = 1000
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,199}$"
 
 
-# Python's whitespace (what str.strip() and str.split() remove), spelled out: `\s` means
-# different things in Python and in the ECMA regexes OpenAPI tools use.
-_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-# "Contains a character that is not whitespace", written so that marshmallow (re.match)
-# and the OpenAPI `pattern` it becomes (an unanchored search) mean exactly the same thing.
-_NOT_BLANK = validate.Regexp(f"[{_WHITESPACE}]*[^{_WHITESPACE}]", error="Must not be blank.")
+# Character classes are spelled out because `\s` means different things in Python and in
+# the ECMA regexes OpenAPI tools use. Python's whitespace (what str.strip() removes), minus
+# the controls \x1c-\x1f it also counts:
+_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Control characters other than tab, newlines, vertical tab and form feed: NUL and friends
+# are corrupt input, never text an editor wrote.
+_CONTROL = r"\x00-\x08\x0e-\x1f\x7f"
 
 
 class _WholeMatch(validate.Regexp):
@@ -36,12 +39,17 @@ class _WholeMatch(validate.Regexp):
         return value
 
 
+# Some text (not only whitespace) and no control character. The classes are disjoint where
+# they meet, so the match never backtracks more than linearly, even on 200,000 characters.
+_TEXT = _WholeMatch(
+    f"^[{_SPACE}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$", error="Must not be blank or contain control characters."
+)
 _URL = _WholeMatch(r"^https?://[^ \x00-\x1f\x7f]{1,2000}$", error="Must be an http(s) URL.")
 
 
 def _claim_field(**kwargs) -> fields.String:
     return fields.String(
-        validate=[validate.Length(min=1, max=MAX_CLAIM_CHARS), _NOT_BLANK],
+        validate=[validate.Length(min=1, max=MAX_CLAIM_CHARS), _TEXT],
         metadata={
             "description": f"A factual claim, 1 to {MAX_CLAIM_CHARS} characters.",
             "example": "Russia launched 133 drones",
@@ -231,10 +239,10 @@ class ArticleInSchema(Schema):
     id = _article_id_field(
         "Your id for the article; default: derived from the url, else the content.", load_default=None
     )
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=1000), _NOT_BLANK])
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=1000), _TEXT])
     text = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=MAX_ARTICLE_CHARS), _NOT_BLANK],
+        validate=[validate.Length(min=1, max=MAX_ARTICLE_CHARS), _TEXT],
         metadata={"description": "The body; paragraphs separated by blank lines."},
     )
     url = fields.String(load_default=None, allow_none=True, validate=_URL)

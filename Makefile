@@ -21,7 +21,7 @@ LOCKS := requirements.lock requirements-test.lock requirements-tools.lock
 
 export INDEX_DIR PORT ONNX_DIR
 
-.PHONY: serve test lint index onnx openapi lock audit clean
+.PHONY: serve test lint index onnx openapi lock audit soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ lint: $(VENV)/.test
 # Add the sample articles to the index and write a new snapshot (a running service picks it up).
 index: $(VENV)/.runtime $(ONNX_DIR)/model.onnx
 	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
+
+# Soak: real gunicorn, 32 clients mixing verify, batch and article writes (CI runs 60 s of it).
+SOAK_SECONDS ?= 300
+soak: $(VENV)/.test $(ONNX_DIR)/model.onnx
+	$(PY) benchmarks/soak.py --duration $(SOAK_SECONDS) --clients 32 --check
 
 # Re-export the ONNX model, fp32 and int8 (after a model or library upgrade).
 onnx: $(VENV)/.runtime

@@ -22,6 +22,8 @@ def create_app(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = Flask(__name__)
+    # Flask would take DEBUG from FLASK_DEBUG in the environment; a production service never debugs.
+    app.config["DEBUG"] = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False

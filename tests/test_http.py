@@ -145,6 +145,12 @@ def test_unexpected_errors_are_json_500_without_internals(app, monkeypatch):
     assert "/" not in body["message"].replace("/readyz", "")
 
 
+def test_debug_stays_off_even_if_the_environment_asks_for_it(monkeypatch, verifier, sample_index_dir):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app(Settings(index_dir=str(sample_index_dir)), verifier=verifier)
+    assert app.debug is False
+
+
 def test_health_ready_and_index(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json() == {"status": "ready"}

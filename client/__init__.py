@@ -3,6 +3,9 @@
 from client import ClaimCheckClient
 result = ClaimCheckClient("http://127.0.0.1:8000").verify("Russia launched 133 drones")
 result.verdict, result.evidence[0]["article"]["url"]
+
+cms = ClaimCheckClient("http://127.0.0.1:8000", api_key="...")  # a key with the write role
+cms.put_articles([{"id": "kyiv-2025-03-01", "title": "…", "text": "…", "published": "2025-03-01"}])
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
+from urllib.parse import quote
 
 import requests
 
@@ -52,6 +56,7 @@ class VerifyResult:
     decided_by: int | None
     warnings: list[str] = field(default_factory=list)
     index_version: str = ""
+    generation: int = 0  # the index state that answered; moves with every article write
 
     @property
     def decisive(self) -> Evidence | None:
@@ -67,6 +72,7 @@ class VerifyResult:
             decided_by=body["decided_by"],
             warnings=body.get("warnings", []),
             index_version=body.get("index", {}).get("version", ""),
+            generation=body.get("index", {}).get("generation", 0),
         )
 
 
@@ -89,20 +95,48 @@ class ClaimCheckClient:
         backoff: float = 0.5,
         max_wait: float = 10.0,
         session: requests.Session | None = None,
+        api_key: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff, self.max_wait = timeout, retries, backoff, max_wait
         self.session = session or requests.Session()
+        if api_key:
+            self.session.headers["Authorization"] = f"Bearer {api_key}"
 
-    def verify(self, claim: str, top_k: int = 5, min_score: float | None = None) -> VerifyResult:
-        body: dict[str, Any] = {"claim": claim, "top_k": top_k}
+    def verify(self, claim: str, top_k: int = 5, min_score: float | None = None, **filters: Any) -> VerifyResult:
+        """`filters`: published_after / published_before (ISO dates), article_ids (list)."""
+        body: dict[str, Any] = {"claim": claim, "top_k": top_k, **filters}
         if min_score is not None:
             body["min_score"] = min_score
         return VerifyResult.from_json(self._request("POST", "/v1/verify", body))
 
-    def verify_batch(self, claims: Sequence[str], top_k: int = 5) -> list[VerifyResult]:
-        body = self._request("POST", "/v1/verify/batch", {"claims": list(claims), "top_k": top_k})
+    def verify_batch(self, claims: Sequence[str], top_k: int = 5, **filters: Any) -> list[VerifyResult]:
+        body = self._request("POST", "/v1/verify/batch", {"claims": list(claims), "top_k": top_k, **filters})
         return [VerifyResult.from_json(r) for r in body["results"]]
+
+    def put_articles(self, articles: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Add or replace articles (one transaction); `{"generation", "articles": [{id, sentences, status}]}`.
+
+        Safe to retry: posting the same content again changes nothing."""
+        return self._request("POST", "/v1/articles", list(articles))
+
+    def get_article(self, article_id: str) -> dict[str, Any] | None:
+        try:
+            return self._request("GET", f"/v1/articles/{quote(article_id, safe='')}", None)
+        except ClaimCheckError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def delete_article(self, article_id: str) -> bool:
+        """True if it was deleted, False if there was no such article (also after a retried delete)."""
+        try:
+            self._request("DELETE", f"/v1/articles/{quote(article_id, safe='')}", None)
+        except ClaimCheckError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def ready(self) -> bool:
         try:
@@ -110,7 +144,7 @@ class ClaimCheckClient:
         except requests.RequestException:
             return False
 
-    def _request(self, method: str, path: str, body: dict) -> dict:
+    def _request(self, method: str, path: str, body: dict | list | None) -> dict:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
@@ -126,7 +160,7 @@ class ClaimCheckClient:
                 time.sleep(min(wait, self.max_wait))
                 continue
             try:
-                payload = response.json()
+                payload = response.json() if response.content else {}
             except ValueError:
                 payload = {}
             if response.ok:

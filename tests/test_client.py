@@ -109,3 +109,27 @@ def test_cli_errors_exit_3(server):
     unreachable = _cli("a claim", "--url", "http://127.0.0.1:9", "--timeout", "2")
     assert unreachable.returncode == 3 and "cannot reach" in unreachable.stderr
     assert _cli("--url", base, stdin="\n").returncode == 3
+
+
+def test_an_editorial_tool_publishes_corrects_and_retracts_an_article(tmp_path, sample_index_dir):
+    import shutil
+
+    from tests.conftest import running_gunicorn
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index_dir)
+    key = "client-test-write-key-0123456789"
+    with running_gunicorn(index_dir, workers=1, API_KEYS=f"cms:write:{key}") as (base, _):
+        cms = ClaimCheckClient(base, api_key=key)
+        article = {"id": "odesa-port", "title": "Odesa", "text": "Drones struck the port of Odesa on Monday."}
+        written = cms.put_articles([article])
+        assert written["articles"] == [{"id": "odesa-port", "sentences": 1, "status": "created"}]
+        result = cms.verify("Drones struck the port of Odesa", article_ids=["odesa-port"])
+        assert result.verdict == "supported" and result.generation == written["generation"]
+        cms.put_articles([{**article, "text": "Drones struck the port of Odesa on Tuesday."}])
+        assert cms.get_article("odesa-port")["body"].endswith("Tuesday.")
+        assert cms.delete_article("odesa-port") is True
+        assert cms.delete_article("odesa-port") is False and cms.get_article("odesa-port") is None
+        with pytest.raises(ClaimCheckError) as info:
+            ClaimCheckClient(base).put_articles([article])  # no key
+        assert info.value.status == 401

@@ -1,0 +1,550 @@
+"""FAISS alone at scale: build time, memory, single-query latency and recall@10 per index type.
+
+Quick run (100k vectors, about two minutes):
+
+    .venv/bin/python benchmarks/faiss_scale.py --sizes 100k
+
+The run in BENCHMARKS.md (100k, 1M, 5M; HNSW and IVF-PQ are skipped at 5M, see --hnsw-max-size):
+
+    .venv/bin/python benchmarks/faiss_scale.py --sizes 100k,1M,5M --json var/bench/faiss_scale.json
+
+Where exact search should stop (Flat against IVF at small sizes):
+
+    .venv/bin/python benchmarks/faiss_scale.py --threshold-sizes 10k,25k,50k,100k,200k
+
+Vectors: deterministic (seeded) synthetic clustered, L2-normalised 384-d float32, a
+mixture of topics inside super-topics, each point its topic centre plus a displacement in
+a low-rank subspace of its super-topic plus isotropic noise (see `ClusteredVectors`).
+Smaller sizes are prefixes of larger ones. Queries are fresh draws from the same mixture
+(another random stream), never rows of the data set. `--vectors FILE.npy` runs the same
+measurements on real embeddings instead (queries: `--query-vectors FILE.npy`).
+
+Measured per index type and search parameter:
+- build: seconds to train + add (IVF: k-means on a sample, assigning every vector to a
+  list, encoding/adding; the k-means and assignment are shared by the IVF variants of one
+  size to save CPU, and each variant's build time counts them in full);
+- memory: MB of the written index file, and the anonymous RSS a fresh process gains by
+  reading that file normally ("loaded": what each worker pays today) and with
+  IO_FLAG_MMAP_IFC ("mmap": private memory left when the index itself is shared page cache);
+- latency: one query at a time (as the service searches), `--search-threads` FAISS
+  threads (1, like the service's TORCH_THREADS=1), `--k` deep (50, like
+  `index.verify.CANDIDATES`), p50 and p95 over `--latency-queries` queries repeated
+  `--repeats` times (the medians of the repeats are reported);
+- recall@10: the top 10 of that search against the top 10 of exact search (IndexFlatIP).
+Building uses `--build-threads` (2) FAISS threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+DIMENSION = 384
+CHUNK = 100_000  # vectors generated / added per step, so memory stays flat
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
+
+
+def human(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    return (a / np.linalg.norm(a, axis=-1, keepdims=True)).astype(np.float32)
+
+
+class ClusteredVectors:
+    """A fixed mixture of topics; every draw is deterministic given (seed, stream).
+
+    64 super-topics (random unit directions); 4096 topics, each its super-topic's direction
+    (weight 2) plus a random direction (weight 1), so topics of one super-topic overlap;
+    topic popularity is Zipf-like (weight 1/rank^0.7). A point is its topic centre plus a
+    displacement of norm ~0.9 in a 32-d subspace of its super-topic plus isotropic noise of
+    norm ~0.5, then normalised: the nearest neighbour of a query has cosine ~0.66, the 10th
+    ~0.59, two random points ~0.0.
+    """
+
+    def __init__(self, seed: int = 0, d: int = DIMENSION, n_super: int = 64, n_topics: int = 4096, rank: int = 32):
+        rng = np.random.default_rng([seed, 0])
+        self.seed, self.d, self.rank = seed, d, rank
+        self.super_dirs = _unit(rng.standard_normal((n_super, d)))
+        self.super_of = rng.integers(n_super, size=n_topics)
+        self.topics = _unit(2.0 * self.super_dirs[self.super_of] + _unit(rng.standard_normal((n_topics, d))))
+        self.basis = (rng.standard_normal((n_super, rank, d)) / math.sqrt(rank * d)).astype(np.float32)
+        weights = 1.0 / np.arange(1, n_topics + 1) ** 0.7
+        self.weights = weights / weights.sum()
+        self.low, self.iso = 0.9, 0.5
+
+    def draw(self, n: int, stream: tuple[int, ...]) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, *stream])
+        labels = rng.choice(len(self.weights), size=n, p=self.weights)
+        x = self.topics[labels]
+        z = rng.standard_normal((n, self.rank), dtype=np.float32)
+        supers = self.super_of[labels]
+        for s in np.unique(supers):
+            rows = supers == s
+            x[rows] += self.low * (z[rows] @ self.basis[s])
+        x += (self.iso / math.sqrt(self.d)) * rng.standard_normal((n, self.d), dtype=np.float32)
+        return _unit(x)
+
+    def chunk(self, i: int, n: int = CHUNK) -> np.ndarray:
+        return self.draw(n, (1, i))
+
+    def queries(self, n: int) -> np.ndarray:
+        return self.draw(n, (2,))
+
+
+def data_file(workdir: Path, seed: int, n: int) -> np.ndarray:
+    """The first n vectors of the seeded stream, as a read-only memory map (generated once, reused)."""
+    path = workdir / f"clustered-seed{seed}-d{DIMENSION}-{n}.f32"
+    if not path.exists():
+        gen = ClusteredVectors(seed)
+        tmp = path.with_suffix(".tmp")
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, DIMENSION))
+        started = time.perf_counter()
+        for i in range(math.ceil(n / CHUNK)):
+            rows = min(CHUNK, n - i * CHUNK)
+            out[i * CHUNK : i * CHUNK + rows] = gen.chunk(i)[:rows]
+        out.flush()
+        del out
+        os.replace(tmp, path)
+        print(f"generated {human(n)} vectors in {time.perf_counter() - started:.0f}s -> {path}", file=sys.stderr)
+    return np.load(path, mmap_mode="r")
+
+
+def largest_prefix(workdir: Path, seed: int, n: int) -> np.ndarray:
+    """Reuse a larger generated file when there is one (smaller sizes are its prefixes)."""
+    for path in sorted(workdir.glob(f"clustered-seed{seed}-d{DIMENSION}-*.f32")):
+        size = int(path.stem.rsplit("-", 1)[1])
+        if size >= n:
+            return np.load(path, mmap_mode="r")[:n]
+    return data_file(workdir, seed, n)
+
+
+# Run in a fresh interpreter: the benchmark's own heap keeps freed pages, so in-process deltas lie.
+_LOAD = """
+import sys, faiss
+def anon():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+flags = {"none": 0, "mmap_ifc": faiss.IO_FLAG_MMAP_IFC}[sys.argv[2]]
+before = anon()
+index = faiss.read_index(sys.argv[1], flags)
+print(anon() - before)
+"""
+
+
+def loaded_anon_mb(path: Path, flag: str) -> float:
+    """Anonymous RSS a fresh process gains by reading the index (mmap_ifc: file pages are shared, not counted)."""
+    out = subprocess.run([sys.executable, "-c", _LOAD, str(path), flag], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def chunks(xb: np.ndarray):
+    for first in range(0, len(xb), CHUNK):
+        yield first, np.ascontiguousarray(xb[first : first + CHUNK])
+
+
+def recall_at_10(found: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.mean([len(set(f[:10]) & set(e[:10])) / 10 for f, e in zip(found, exact, strict=True)]))
+
+
+@dataclass
+class Row:
+    size: int
+    index: str
+    param: str = ""
+    build_s: float | None = None
+    build_detail: str = ""
+    file_mb: float | None = None
+    load_mb: float | None = None  # anonymous RSS growth of a fresh process reading the file normally
+    mmap_mb: float | None = None  # ... and reading it with IO_FLAG_MMAP_IFC (the rest is shared page cache)
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    cpu_p50_ms: float | None = None
+    p50_spread: float | None = None  # (max - min) / median of the repeats' p50s
+    latency_queries: int = 0
+    recall10: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.workdir = Path(args.workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.rows: list[Row] = []
+
+    # -- measuring ---------------------------------------------------------------------------------
+    def latency(self, index: faiss.Index, xq: np.ndarray, params=None) -> dict:
+        """One query per call: wall p50/p95 and CPU-time p50 (ms), spread of wall p50 over repeats, queries.
+
+        CPU time (this thread's, FAISS running on one thread) is what the search costs even when
+        other processes share the cores; wall time is what a caller waits.
+        """
+        a = self.args
+        faiss.omp_set_num_threads(a.search_threads)
+        k = min(a.k, index.ntotal)
+        kw = {"params": params} if params is not None else {}
+        for i in range(min(20, len(xq))):  # warm-up
+            index.search(xq[i : i + 1], k, **kw)
+        p50s, p95s, cpu50s, n = [], [], [], a.latency_queries
+        for _ in range(a.repeats):
+            wall, cpu = [], []
+            started = time.perf_counter()
+            for i in range(n):
+                t0, c0 = time.perf_counter(), time.thread_time()
+                index.search(xq[i : i + 1], k, **kw)
+                cpu.append((time.thread_time() - c0) * 1000)
+                wall.append((time.perf_counter() - t0) * 1000)
+                if time.perf_counter() - started > a.latency_budget_s and len(wall) >= 20:
+                    break
+            n = len(wall)  # later repeats time the same queries
+            wall.sort()
+            p50s.append(statistics.median(wall))
+            p95s.append(wall[min(len(wall) - 1, math.ceil(0.95 * len(wall)) - 1)])
+            cpu50s.append(statistics.median(cpu))
+        spread = (max(p50s) - min(p50s)) / statistics.median(p50s) if len(p50s) > 1 else 0.0
+        return {
+            "p50_ms": statistics.median(p50s),
+            "p95_ms": statistics.median(p95s),
+            "cpu_p50_ms": statistics.median(cpu50s),
+            "p50_spread": spread,
+            "latency_queries": n,
+        }
+
+    def batch_search(self, index: faiss.Index, xq: np.ndarray, params=None) -> np.ndarray:
+        faiss.omp_set_num_threads(self.args.build_threads)
+        kw = {"params": params} if params is not None else {}
+        return index.search(xq, min(self.args.k, index.ntotal), **kw)[1]
+
+    def write(self, index: faiss.Index, name: str) -> Path:
+        path = self.workdir / f"{name}.faiss"
+        faiss.write_index(index, str(path))
+        return path
+
+    def record_memory(self, path: Path, rows: list[Row]) -> None:
+        """File MB, and the anonymous RSS a fresh process gains reading it normally / memory-mapped.
+
+        Called once the benchmark has dropped its own copy, so two copies of a 5M index never coexist.
+        """
+        size = path.stat().st_size / 2**20
+        load, mmap = (loaded_anon_mb(path, flag) for flag in ("none", "mmap_ifc"))
+        if not self.args.keep_indexes:
+            path.unlink()
+        for row in rows:
+            row.file_mb, row.load_mb, row.mmap_mb = size, load, mmap
+        print(f"   {rows[0].index}: file {size:,.0f} MB, loaded +{load:,.0f} MB, mmap +{mmap:,.0f} MB", file=sys.stderr)
+
+    def measured(self, row: Row, index: faiss.Index, xq: np.ndarray, exact: np.ndarray | None, params=None) -> Row:
+        for key, value in self.latency(index, xq[: self.args.latency_queries], params).items():
+            setattr(row, key, value)
+        if exact is not None:
+            row.recall10 = recall_at_10(self.batch_search(index, xq, params), exact)
+        self.rows.append(row)
+        print(format_row(row, self.args.recall_target), file=sys.stderr, flush=True)
+        return row
+
+    # -- index types -------------------------------------------------------------------------------
+    def flat(self, xb: np.ndarray, xq: np.ndarray) -> np.ndarray:
+        """Exact search: the reference for recall (its batch results are the ground truth)."""
+        n = len(xb)
+        faiss.omp_set_num_threads(self.args.build_threads)
+        started = time.perf_counter()
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(DIMENSION))
+        for first, x in chunks(xb):
+            index.add_with_ids(x, np.arange(first, first + len(x), dtype=np.int64))
+        build = time.perf_counter() - started
+        row = Row(n, "Flat (IDMap2)", "exact", build, "add", recall10=1.0)
+        path = self.write(index, f"flat-{human(n)}")
+        exact = self.batch_search(index, xq)
+        self.measured(row, index, xq, None)
+        del index
+        gc.collect()
+        self.record_memory(path, [row])
+        return exact
+
+    def hnsw(self, xb: np.ndarray, xq: np.ndarray, exact: np.ndarray) -> None:
+        n, a = len(xb), self.args
+        faiss.omp_set_num_threads(a.build_threads)
+        started = time.perf_counter()
+        index = faiss.IndexHNSWFlat(DIMENSION, a.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = a.ef_construction
+        for _, x in chunks(xb):
+            index.add(x)
+        build = time.perf_counter() - started
+        path = self.write(index, f"hnsw-{human(n)}")
+        rows = []
+        for ef in a.ef_search:
+            params = faiss.SearchParametersHNSW(efSearch=ef)
+            row = Row(n, f"HNSW{a.hnsw_m},Flat", f"efSearch={ef}", build, f"efConstruction={a.ef_construction}")
+            rows.append(self.measured(row, index, xq, exact, params))
+        del index
+        gc.collect()
+        self.record_memory(path, rows)
+
+    def ivf_family(self, xb: np.ndarray, xq: np.ndarray, exact: np.ndarray) -> None:
+        n, a = len(xb), self.args
+        nlist = a.nlist or nlist_for(n)
+        faiss.omp_set_num_threads(a.build_threads)
+        # Train the coarse quantizer once (k-means on a seeded sample), assign every vector once.
+        train_n = min(n, a.train_per_list * nlist)
+        sample_rows = np.sort(np.random.default_rng(a.seed + 7).choice(n, size=train_n, replace=False))
+        sample = np.ascontiguousarray(xb[sample_rows])
+        started = time.perf_counter()
+        base = faiss.index_factory(DIMENSION, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+        base.train(sample)
+        kmeans_s = time.perf_counter() - started
+        centroids = base.quantizer.reconstruct_n(0, nlist)
+        del base
+        started = time.perf_counter()
+        quantizer = faiss.IndexFlatIP(DIMENSION)
+        quantizer.add(centroids)
+        assign = np.empty(n, dtype=np.int64)
+        for first, x in chunks(xb):
+            assign[first : first + len(x)] = quantizer.search(x, 1)[1][:, 0]
+        assign_s = time.perf_counter() - started
+        sizes = np.bincount(assign, minlength=nlist)
+        balance = f"lists {sizes.min()}..{sizes.max()} (mean {n / nlist:.0f})"
+        for kind in a.ivf:
+            if kind == "pq" and n > a.pq_max_size:
+                continue
+            codec = {"flat": "Flat", "sq8": "SQ8", "pq": f"PQ{a.pq_m}"}[kind]
+            faiss.omp_set_num_threads(a.build_threads)
+            index = faiss.index_factory(DIMENSION, f"IVF{nlist},{codec}", faiss.METRIC_INNER_PRODUCT)
+            index.quantizer.add(centroids)  # trained: train() below only trains the codec (SQ/PQ)
+            if kind == "pq":
+                # The factory turns on polysemous training (Hamming-distance filtering, not used by
+                # inner-product search); it took 85 s of the 87 s build at 20k vectors.
+                index.do_polysemous_training = False
+            started = time.perf_counter()
+            index.train(sample)
+            codec_s = time.perf_counter() - started
+            # Native 64-bit ids in the inverted lists; a hashtable direct map for reconstruct(id) and
+            # remove_ids, as index/ann.py builds it.
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            started = time.perf_counter()
+            for first, x in chunks(xb):
+                ids = np.arange(first, first + len(x), dtype=np.int64)
+                index.add_core(
+                    len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(assign[first : first + len(x)])
+                )
+            add_s = time.perf_counter() - started
+            build = kmeans_s + assign_s + codec_s + add_s
+            detail = (
+                f"k-means {kmeans_s:.1f}s on {human(train_n)} + assign {assign_s:.1f}s"
+                + (f" + train {codec} {codec_s:.1f}s" if codec != "Flat" else "")
+                + f" + add {add_s:.1f}s; {balance}"
+            )
+            path = self.write(index, f"ivf{nlist}-{kind}-{human(n)}")
+            rows = []
+            reached = False
+            for nprobe in a.nprobe:
+                if nprobe > nlist or reached:
+                    continue
+                row = Row(n, f"IVF{nlist},{codec}", f"nprobe={nprobe}", build, detail)
+                rows.append(self.measured(row, index, xq, exact, faiss.SearchParametersIVF(nprobe=nprobe)))
+                # Past the first nprobe that meets the bar, one more value is enough to show the trend.
+                reached = row.recall10 >= a.recall_target and any(
+                    r.recall10 >= a.recall_target
+                    for r in self.rows[:-1]
+                    if r.size == n and r.index == row.index and r.recall10 is not None
+                )
+            del index
+            gc.collect()
+            self.record_memory(path, rows)
+
+    # -- runs --------------------------------------------------------------------------------------
+    def run_sizes(self, sizes: list[int], xq: np.ndarray, vectors: np.ndarray | None) -> None:
+        a = self.args
+        for n in sizes:
+            xb = vectors[:n] if vectors is not None else largest_prefix(self.workdir, a.seed, max(sizes))[:n]
+            print(f"== {human(n)} vectors", file=sys.stderr, flush=True)
+            exact = self.flat(xb, xq)
+            if "hnsw" in a.types and n <= a.hnsw_max_size:
+                self.hnsw(xb, xq, exact)
+            if "ivf" in a.types:
+                self.ivf_family(xb, xq, exact)
+
+    def run_threshold(self, sizes: list[int], xq: np.ndarray, vectors: np.ndarray | None) -> None:
+        """Flat against IVF-Flat (at the nprobe that meets the recall target) at small sizes."""
+        a = self.args
+        a.ivf = ["flat"]
+        for n in sizes:
+            xb = vectors[:n] if vectors is not None else largest_prefix(self.workdir, a.seed, max(sizes))[:n]
+            print(f"== {human(n)} vectors", file=sys.stderr, flush=True)
+            exact = self.flat(xb, xq)
+            self.ivf_family(xb, xq, exact)
+
+
+def nlist_for(n: int) -> int:
+    """About 4·sqrt(n) lists, a power of two (the rule index/ann.py uses)."""
+    return max(16, 2 ** round(math.log2(4 * math.sqrt(n))))
+
+
+def _fmt(v, spec: str) -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def format_row(r: Row, target: float = 0.95, flat_p50: float | None = None) -> str:
+    recall = _fmt(r.recall10, ".3f")
+    if r.recall10 is not None and r.recall10 >= target and not r.index.startswith("Flat"):
+        recall += " ✓"
+    ratio = "" if flat_p50 is None else ("1×" if r.index.startswith("Flat") else f"{flat_p50 / r.p50_ms:.0f}×")
+    return (
+        f"| {human(r.size)} | {r.index} | {r.param} | {_fmt(r.build_s, '.1f')} | {_fmt(r.file_mb, ',.0f')} | "
+        f"{_fmt(r.load_mb, ',.0f')} | {_fmt(r.mmap_mb, ',.0f')} | "
+        f"{_fmt(r.p50_ms, '.2f')} | {_fmt(r.p95_ms, '.2f')} | {_fmt(r.cpu_p50_ms, '.2f')} | {recall} |"
+        + (f" {ratio} |" if ratio else "")
+    )
+
+
+def markdown(rows: list[Row], target: float) -> str:
+    """One table; ✓ marks settings meeting the recall target; the last column is Flat's p50 / this p50."""
+    flat = {r.size: r.p50_ms for r in rows if r.index.startswith("Flat")}
+    lines = [
+        "| vectors | index | search | build s | file MB | RSS MB loaded | RSS MB mmap | p50 ms | p95 ms | CPU p50 ms "
+        "| recall@10 | Flat p50 / p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [format_row(r, target, flat[r.size]) for r in rows]
+    return "\n".join(lines)
+
+
+def build_details(rows: list[Row]) -> str:
+    seen, lines = set(), []
+    for r in rows:
+        key = (r.size, r.index)
+        if key not in seen and r.build_detail:
+            seen.add(key)
+            lines.append(f"- {human(r.size)} {r.index}: {r.build_s:.1f}s ({r.build_detail})")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "?",
+    )
+    mem = (
+        next(
+            (int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
+            0,
+        )
+        / 2**20
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}, "
+        f"faiss {faiss.__version__}, numpy {np.__version__}; {contention()}"
+    )
+
+
+def contention() -> str:
+    """How busy the machine was (other processes share the 2 cores): load average and CPU pressure."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().split()[1]  # avg10=...
+        pressure = f", CPU pressure {some.replace('avg10=', '')}% (10 s)"
+    except (OSError, IndexError):
+        pressure = ""
+    return f"load average {os.getloadavg()[0]:.2f}{pressure}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="100k", help="comma-separated, e.g. 100k,1M,5M")
+    p.add_argument("--threshold-sizes", default="", help="instead of --sizes: Flat vs IVF-Flat, e.g. 10k,50k,200k")
+    p.add_argument("--types", default="flat,hnsw,ivf", help="flat is always run (it is the reference)")
+    p.add_argument("--ivf", default="flat,sq8,pq", help="IVF codecs: flat, sq8, pq")
+    p.add_argument("--hnsw-max-size", type=parse_size, default=parse_size("1M"), help="skip HNSW above this size")
+    p.add_argument("--pq-max-size", type=parse_size, default=parse_size("1M"), help="skip IVF-PQ above this size")
+    p.add_argument("--hnsw-m", type=int, default=32)
+    p.add_argument("--ef-construction", type=int, default=40)
+    p.add_argument("--ef-search", default="64,128,256")
+    p.add_argument("--nlist", type=int, default=0, help="default: about 4*sqrt(n), a power of two")
+    p.add_argument("--nprobe", default="1,2,4,8,16,32,64,128,256")
+    p.add_argument("--train-per-list", type=int, default=40, help="k-means sample: this many vectors per list")
+    p.add_argument("--pq-m", type=int, default=48)
+    p.add_argument("--queries", type=int, default=1000, help="queries for recall")
+    p.add_argument("--latency-queries", type=int, default=300)
+    p.add_argument("--latency-budget-s", type=float, default=20.0, help="stop timing a setting after this (≥20 q)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--k", type=int, default=50, help="search depth (the service searches 50 deep)")
+    p.add_argument("--recall-target", type=float, default=0.95)
+    p.add_argument("--search-threads", type=int, default=1)
+    p.add_argument("--build-threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workdir", default="var/bench/faiss", help="generated data and (with --keep-indexes) indexes")
+    p.add_argument("--keep-indexes", action="store_true")
+    p.add_argument("--vectors", help="real embeddings (.npy, float32, normalised) instead of synthetic ones")
+    p.add_argument("--query-vectors", help="with --vectors: query embeddings (.npy)")
+    p.add_argument("--json", help="also write the rows here")
+    a = p.parse_args()
+    a.types = a.types.split(",")
+    a.ivf = a.ivf.split(",")
+    a.ef_search = [int(v) for v in a.ef_search.split(",")]
+    a.nprobe = [int(v) for v in a.nprobe.split(",")]
+    threshold = bool(a.threshold_sizes)
+    sizes = [parse_size(s) for s in (a.threshold_sizes or a.sizes).split(",")]
+
+    vectors = None
+    if a.vectors:
+        vectors = np.load(a.vectors, mmap_mode="r")
+        xq = np.ascontiguousarray(np.load(a.query_vectors)[: a.queries], dtype=np.float32)
+    else:
+        xq = ClusteredVectors(a.seed).queries(a.queries)
+    started = time.perf_counter()
+    bench = Bench(a)
+    header = machine()
+    (bench.run_threshold if threshold else bench.run_sizes)(sizes, xq, vectors)
+    command = ".venv/bin/python " + " ".join(shlex.quote(arg) for arg in sys.argv)
+    print(f"\n`{command}` ({time.perf_counter() - started:.0f}s)\n")
+    print(f"{header}; at the end {contention()}")
+    print(
+        f"build threads {a.build_threads}, search threads {a.search_threads}, one query per call, k={a.k}, "
+        f"{a.queries} queries for recall, {a.latency_queries} timed x {a.repeats} repeats "
+        f"(medians of the repeats; at most {a.latency_budget_s:.0f}s per setting)\n"
+    )
+    print(markdown(bench.rows, a.recall_target))
+    print("\nBuild time breakdown:\n" + build_details(bench.rows))
+    noisy = [r for r in bench.rows if r.p50_spread and r.p50_spread > 0.2]
+    if noisy:
+        print(
+            "\nNoisy latency (p50 differs by >20% between repeats): "
+            + ", ".join(f"{human(r.size)} {r.index} {r.param} ({r.p50_spread:.0%})" for r in noisy)
+        )
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(
+            json.dumps({"command": command, "machine": header, "rows": [asdict(r) for r in bench.rows]}, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The FAISS vector index at any corpus size: which type, how to build, search and memory-map it.
+
+Pure FAISS + numpy (no Flask, no model), for `index/builder.py` and `index/verify.py`.
+Vectors are normalised sentence embeddings, so inner product is cosine.
+
+- Up to `FLAT_MAX_VECTORS` vectors: exact search, `IndexIDMap2(IndexFlatIP)` (spec
+  `"IDMap2,Flat"`), what the builder makes today.
+- Above: IVF-Flat (spec `"IVF<nlist>,Flat"`, nlist a power of two near 4·sqrt(n)),
+  searched with `default_nprobe(nlist)` lists. The sentence ids live in the inverted lists
+  themselves (64-bit, any values) and a hashtable direct map makes `reconstruct(id)`,
+  `remove_ids` and `add_with_ids` work by sentence id.
+
+Both keep the ids through deletes and additions: `remove_vectors`, `add_vectors`,
+`replace_vectors`. Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):
+- `IndexIDMap2` around an IVF index: `IndexIDMap.remove_ids` assumes the inner index
+  renumbers what is left, as Flat does; IVF does not, so after a delete searches return
+  -1 or the wrong ids (tried on faiss 1.15.1).
+- HNSW: `remove_ids` is not implemented; deletes would need tombstones (an IDSelector
+  excluding deleted ids at every search, and a rebuild once they pile up). At 1M vectors
+  HNSW32 took 235 s to build (IVF-Flat 94 s) and reached recall@10 0.80 at efSearch 256
+  on the clustered benchmark set, where IVF-Flat reached 0.997 at nprobe 64.
+- IVF-SQ8 (4× smaller) meets the recall bar too and is the next step if memory binds;
+  IVF-PQ did not reach recall@10 0.95 at any nprobe.
+
+Memory-mapping: `read_vector_index(path, mmap=True)` reads with `IO_FLAG_MMAP_IFC`, so the
+vectors (Flat codes, IVF inverted lists) stay in the file's page cache, shared by every
+worker process, instead of one private copy per worker. What each process still holds
+privately is the id bookkeeping (IDMap2's reverse map, IVF's direct map: roughly 40-50
+bytes per vector). A memory-mapped index is read-only: FAISS *aborts the process*
+(SIGSEGV/SIGABRT, not an exception) if one is modified, so the mutators here refuse it
+with `ReadOnlyIndex`. Modify a normally read copy, write it with `write_vector_index`
+(new file renamed into place, so processes mapping the old file keep a valid mapping),
+and have the workers reopen it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import uuid
+import weakref
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+# Exact search up to this many vectors. Measured with benchmarks/faiss_scale.py
+# (--threshold-sizes 10k,20k,50k,100k,200k,400k; BENCHMARKS.md "Vector index at scale"): one
+# exact 50-deep query on one thread costs ~0.06 µs of CPU per vector, 3.1 ms at 50k and 7.0 ms
+# at 100k, against ~12 ms for a whole verify_claim call (README, "Speed"). Past 50k the exact
+# search would be a quarter or more of every request while IVF answers in ~0.1-0.2 ms at
+# recall@10 ≥ 0.98, so IVF takes over there.
+FLAT_MAX_VECTORS = 50_000
+
+FLAT_SPEC = "IDMap2,Flat"
+# nlist ≈ 4·sqrt(n), a power of two: ~100-600 vectors per list from 50k to 5M vectors.
+LISTS_PER_SQRT_N = 4
+# k-means sample per list (FAISS warns below 39); 40 × 8192 lists = 328k vectors at 5M.
+TRAIN_VECTORS_PER_LIST = 40
+# Lists searched per query: nlist / 64 (at least 16). Measured with benchmarks/faiss_scale.py on
+# the synthetic clustered set, 50 deep: recall@10 0.981 at 50k (16 of 1024 lists), 0.983 at 100k
+# (16 of 1024), 0.992 at 200k (32 of 2048), 0.997 at 1M (64 of 4096, p50 1.1 ms) and 0.999 at
+# 5M (128 of 8192, p50 5.2 ms); half of that fell below 0.95 at 1M (0.949) and 5M (0.975 → 0.900
+# at 32). Check it on real embeddings with `faiss_scale.py --vectors` before trusting the margin.
+NPROBE_FRACTION = 1 / 64
+MIN_NPROBE = 16
+
+_CHUNK = 65_536  # vectors added per call, so temporary buffers stay small
+_IVF_SPEC = re.compile(r"^IVF(\d+),(Flat|SQ8)$")
+_MAPPED: weakref.WeakSet = weakref.WeakSet()
+
+
+class ReadOnlyIndex(ValueError):
+    """The index is memory-mapped; FAISS would crash the process if it were modified."""
+
+
+def choose_index_spec(n_vectors: int, flat_max: int = FLAT_MAX_VECTORS) -> str:
+    """The index type for a corpus of `n_vectors`: exact up to `flat_max`, IVF-Flat above."""
+    if n_vectors <= flat_max:
+        return FLAT_SPEC
+    return f"IVF{nlist_for(n_vectors)},Flat"
+
+
+def nlist_for(n_vectors: int) -> int:
+    """About 4·sqrt(n) inverted lists, a power of two (at least 16)."""
+    return max(16, 2 ** round(math.log2(LISTS_PER_SQRT_N * math.sqrt(max(n_vectors, 1)))))
+
+
+def default_nprobe(nlist: int) -> int:
+    return min(nlist, max(MIN_NPROBE, round(nlist * NPROBE_FRACTION)))
+
+
+def build_vector_index(vectors: np.ndarray, ids: np.ndarray, spec: str, seed: int = 1234) -> faiss.Index:
+    """An index over `vectors` (n × d float32, normalised) answering with `ids` (n distinct int64).
+
+    `spec` is `"IDMap2,Flat"` or `"IVF<nlist>,Flat"` / `"IVF<nlist>,SQ8"` (see `choose_index_spec`).
+    IVF trains its lists on a seeded sample of `TRAIN_VECTORS_PER_LIST` vectors per list.
+    """
+    vectors, ids = _checked(vectors, ids)
+    n, d = vectors.shape
+    match = _IVF_SPEC.match(spec)
+    if spec == FLAT_SPEC:
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+    elif match:
+        nlist = int(match.group(1))
+        if n < nlist:
+            raise ValueError(f"{spec} needs at least {nlist} vectors to train its lists, got {n}")
+        index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        train = min(n, TRAIN_VECTORS_PER_LIST * nlist)
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=train, replace=False)) if train < n else slice(None)
+        index.train(np.ascontiguousarray(vectors[rows]))
+        # reconstruct(id) and remove_ids by arbitrary 64-bit id; kept up to date by add/remove.
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    else:
+        raise ValueError(f"unsupported index spec {spec!r}; use {FLAT_SPEC!r} or 'IVF<nlist>,Flat'")
+    for first in range(0, n, _CHUNK):
+        index.add_with_ids(vectors[first : first + _CHUNK], ids[first : first + _CHUNK])
+    return configure_search(index)
+
+
+def configure_search(index: faiss.Index, nprobe: int | None = None, ef_search: int | None = None) -> faiss.Index:
+    """Set the search breadth: nprobe for IVF (default `default_nprobe(nlist)`), efSearch for HNSW."""
+    inner = _unwrapped(index)
+    if isinstance(inner, faiss.IndexIVF):
+        inner.nprobe = min(inner.nlist, nprobe or default_nprobe(inner.nlist))
+    elif isinstance(inner, faiss.IndexHNSW) and ef_search:
+        inner.hnsw.efSearch = ef_search
+    return index
+
+
+def write_vector_index(index: faiss.Index, path: str | Path) -> None:
+    """Write to a new file and rename it over `path` (fsync'd).
+
+    Never in place: processes that memory-mapped the old file keep reading the old inode,
+    where overwriting it would change (or truncate, SIGBUS) the pages under them.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        faiss.write_index(index, str(tmp))
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_vector_index(path: str | Path, mmap: bool = False) -> faiss.Index:
+    """Read an index; `mmap=True` maps its vectors from the file (shared page cache, read-only)."""
+    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
+    index = configure_search(faiss.read_index(str(path), flags))
+    if mmap:
+        _MAPPED.add(index)
+    return index
+
+
+def is_memory_mapped(index: faiss.Index) -> bool:
+    return index in _MAPPED
+
+
+def add_vectors(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:
+    """Add vectors under new ids (ids already in the index would be answered twice: use replace)."""
+    _writable(index)
+    vectors, ids = _checked(vectors, ids)
+    for first in range(0, len(ids), _CHUNK):
+        index.add_with_ids(vectors[first : first + _CHUNK], ids[first : first + _CHUNK])
+
+
+def remove_vectors(index: faiss.Index, ids: np.ndarray) -> int:
+    """Remove these ids (those not in the index are ignored); returns how many were removed."""
+    _writable(index)
+    return int(index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+
+
+def replace_vectors(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:
+    """Remove whatever these ids held and add the new vectors under them (an article re-imported)."""
+    remove_vectors(index, ids)
+    add_vectors(index, vectors, ids)
+
+
+def _writable(index: faiss.Index) -> None:
+    if is_memory_mapped(index):
+        raise ReadOnlyIndex("this index is memory-mapped (read-only); modify a copy read with mmap=False")
+
+
+def _unwrapped(index: faiss.Index) -> faiss.Index:
+    index = faiss.downcast_index(index)
+    while isinstance(index, faiss.IndexIDMap | faiss.IndexIDMap2):
+        index = faiss.downcast_index(index.index)
+    return index
+
+
+def _checked(vectors: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    if vectors.ndim != 2 or ids.shape != (len(vectors),):
+        raise ValueError(f"need an n × d array of vectors and n ids, got {vectors.shape} and {ids.shape}")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("ids must be distinct")
+    return vectors, ids

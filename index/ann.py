@@ -159,6 +159,19 @@ def read_vector_index(path: str | Path, mmap: bool = False) -> faiss.Index:
     return index
 
 
+def search_parameters(
+    index: faiss.Index, selector: faiss.IDSelector, exhaustive: bool = False
+) -> faiss.SearchParameters:
+    """Search parameters restricting `index` to `selector`, keeping its search breadth.
+
+    `exhaustive`: for IVF, probe every list, so a narrow filter (a few articles) still finds
+    its sentences wherever they are; the selector skips the rest cheaply."""
+    inner = _unwrapped(index)
+    if isinstance(inner, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=inner.nlist if exhaustive else inner.nprobe)
+    return faiss.SearchParameters(sel=selector)
+
+
 def is_memory_mapped(index: faiss.Index) -> bool:
     return index in _MAPPED
 

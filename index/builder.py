@@ -13,13 +13,12 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index import layout
+from index import ann, layout
 from index.archive import Archive, ModelMismatch, PreparedArticle, content_hash
 from index.articles import Article
 from index.embedder import Embedder
 from index.ingest import IngestProblem, read_articles
 from index.lexical import LexicalIndex
-from index.live import new_vector_index
 from index.sentences import Sentence, article_sentences
 
 # Vectors are embedded and added in chunks so memory stays flat for large corpora.
@@ -177,10 +176,9 @@ def write_snapshot(
         stored_model, dimension = archive.model() or (model or "", rows.vectors.shape[1])
         version = layout.new_version_id()
         building = layout.new_version_dir(index_dir, version)
-        vectors = new_vector_index(dimension)
-        for first in range(0, len(rows.ids), CHUNK_SENTENCES):
-            chunk = slice(first, first + CHUNK_SENTENCES)
-            vectors.add_with_ids(rows.vectors[chunk], rows.ids[chunk])
+        # Exact search for small archives, IVF above ann.FLAT_MAX_VECTORS (measured, see index/ann.py).
+        spec = ann.choose_index_spec(len(rows.ids), flat_max=ann.FLAT_MAX_VECTORS)
+        vectors = ann.build_vector_index(rows.vectors.reshape(-1, dimension), rows.ids, spec)
         faiss.write_index(vectors, str(building / layout.VECTORS))
         LexicalIndex.build(rows.texts, rows.ids).save(building / layout.LEXICAL)
         manifest = layout.Manifest(
@@ -194,6 +192,7 @@ def write_snapshot(
             generation=generation,
             files=layout.file_checksums(building),
             truncated_sentences=rows.truncated,
+            vector_index=spec,
         )
         manifest.write(building)
         layout.publish(index_dir, building, version)

@@ -53,6 +53,7 @@ class Manifest:
     generation: int  # the archive generation this snapshot holds
     files: dict[str, str]  # relative path -> sha256, checked when the version is loaded
     truncated_sentences: int = 0
+    vector_index: str = "IDMap2,Flat"  # FAISS index type (index/ann.py)
     format: int = FORMAT
 
     def write(self, directory: Path) -> None:

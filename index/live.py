@@ -23,7 +23,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index import layout
+from index import ann, layout
 from index.archive import Archive
 from index.lexical import LexicalDelta, LexicalIndex
 
@@ -50,7 +50,8 @@ def load_snapshot(directory: Path) -> Snapshot:
     layout.verify_checksums(directory, manifest.files)
     vectors_path = directory / layout.VECTORS
     try:
-        vectors = faiss.read_index(str(vectors_path))
+        # Memory-mapped: every worker reads the same pages of the file instead of holding a copy.
+        vectors = ann.read_vector_index(vectors_path, mmap=True)
     except RuntimeError as exc:
         raise layout.CorruptIndex(f"vector index is corrupt: {vectors_path}: {str(exc).splitlines()[0]}") from exc
     lexical = LexicalIndex.load(directory / layout.LEXICAL)
@@ -111,8 +112,11 @@ class IndexView:
     def dense(self, vectors: np.ndarray, k: int, only: Filter | None = None) -> list[list[tuple[int, float]]]:
         """Per query vector, up to k (sentence id, cosine) pairs, best first."""
         # The filter's ids are all live, so it replaces the snapshot's retired-ids exclusion.
-        filtered = faiss.SearchParameters(sel=only._selector) if only is not None else None
-        searches = ((self.snapshot.vectors, filtered or self._base_params), (self.delta_vectors, filtered))
+        base_params, delta_params = self._base_params, None
+        if only is not None:
+            base_params = ann.search_parameters(self.snapshot.vectors, only._selector, exhaustive=True)
+            delta_params = faiss.SearchParameters(sel=only._selector)
+        searches = ((self.snapshot.vectors, base_params), (self.delta_vectors, delta_params))
         results: list[list[tuple[int, float]]] = [[] for _ in range(len(vectors))]
         for index, params in searches:
             depth = min(k, index.ntotal)
@@ -153,7 +157,7 @@ def build_view(snapshot: Snapshot, archive: Archive, generation: int) -> IndexVi
         batch = faiss.IDSelectorBatch(np.ascontiguousarray(retired))
         excluded = faiss.IDSelectorNot(batch)
         keep_alive = (batch, excluded)
-        params = faiss.SearchParameters(sel=excluded)
+        params = ann.search_parameters(snapshot.vectors, excluded)
     return IndexView(
         snapshot=snapshot,
         generation=generation,

@@ -132,12 +132,14 @@ class ClaimVerifier:
         with self.encode_lock:
             vectors = self.embedder.encode(claims)
             truncated = self.embedder.truncated(claims)
-        search_filter = None
+        search_filter, filter_warning = None, None
         if only:
             allowed = self.index.archive.filtered_ids(
                 view.generation, only.published_after, only.published_before, only.article_ids
             )
             search_filter = Filter.of(allowed)
+            if not len(allowed):  # e.g. a date range with nothing in it, or published_after > published_before
+                filter_warning = "no indexed article matches the filters, so there is no evidence"
         # Retrieve deeper than asked: near-duplicates collapse into one item below.
         candidates = self.retrieve(claims, vectors, top_k * DUPLICATE_HEADROOM, view, search_filter)
         sentences = self.index.archive.sentences(sorted({sid for row in candidates for sid, _ in row}))
@@ -173,7 +175,7 @@ class ClaimVerifier:
                     )
                 )
             verdict, confidence, decided_by = decide_verdict(evidence, self.support_threshold)
-            warnings = []
+            warnings = [filter_warning] if filter_warning else []
             if truncated[row]:
                 warnings.append(
                     f"the claim is longer than the model reads ({self.embedder.max_tokens} word pieces); "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
 from index.articles import parse_date
 from service.config import Limits
@@ -100,12 +100,6 @@ class _ArticleFilterMixin(Schema):
         validate=validate.Length(min=1, max=MAX_FILTER_ARTICLE_IDS),
         metadata={"description": f"Only these articles (1 to {MAX_FILTER_ARTICLE_IDS} ids)."},
     )
-
-    @validates_schema
-    def _dates_in_order(self, data: dict, **kwargs) -> None:
-        after, before = data.get("published_after"), data.get("published_before")
-        if after and before and after > before:
-            raise ValidationError("Must not be after published_before.", "published_after")
 
 
 class VerifyRequestSchema(_ArticleFilterMixin):

@@ -121,3 +121,23 @@ def test_records_that_are_not_articles_are_refused_by_position(writer):
         writer.put_articles([DRONES, {"title": "No text"}])
     assert info.value.position == 1 and "text" in info.value.message
     assert writer.archive.get_article("kharkiv-drones") is None  # nothing of the batch was stored
+
+
+def test_above_the_flat_threshold_the_snapshot_is_ivf_and_answers_the_same(embedder, index_dir, writer, monkeypatch):
+    """IVF (index/ann.py) over the same sentences: same evidence, deletes excluded, filters exact."""
+    from index import ann
+
+    claims = ["Russia launched 133 drones", "Vance met Zelensky in Munich", "Russia launched 412 drones at Kharkiv"]
+    writer.put_articles([DRONES])
+    write_snapshot(index_dir, writer.archive)
+    flat = ClaimVerifier(embedder, load_index(index_dir)).verify_claims(claims, top_k=5)
+    monkeypatch.setattr(ann, "FLAT_MAX_VECTORS", 10)
+    manifest = write_snapshot(index_dir, writer.archive)
+    assert manifest.vector_index.startswith("IVF")
+    ivf = ClaimVerifier(embedder, load_index(index_dir))
+    for a, b in zip(flat, ivf.verify_claims(claims, top_k=5), strict=True):
+        assert [(e.text, e.score) for e in a.evidence] == [(e.text, e.score) for e in b.evidence]
+    only = ivf.verify_claim("drones", only=ArticleFilter(article_ids=["kharkiv-drones"]))
+    assert {e.article.id for e in only.evidence} == {"kharkiv-drones"}
+    ArticleWriter(ivf).delete_article("kharkiv-drones")
+    assert all(e.article.id != "kharkiv-drones" for e in ivf.verify_claim("drones at Kharkiv", top_k=10).evidence)

@@ -62,8 +62,8 @@ TRAIN_VECTORS_PER_LIST = 40
 # Lists searched per query: nlist / 64 (at least 16). Measured with benchmarks/faiss_scale.py on
 # the synthetic clustered set, 50 deep: recall@10 0.981 at 50k (16 of 1024 lists), 0.983 at 100k
 # (16 of 1024), 0.992 at 200k (32 of 2048), 0.997 at 1M (64 of 4096, p50 1.1 ms) and 0.999 at
-# 5M (128 of 8192, p50 5.2 ms); half of that fell below 0.95 at 1M (0.949) and 5M (0.975 → 0.900
-# at 32). Check it on real embeddings with `faiss_scale.py --vectors` before trusting the margin.
+# 5M (128 of 8192, p50 5.2 ms). Half of that missed the bar at 1M (0.949 at nprobe 32) and
+# left less margin at 5M (0.975 at 64). Check on real embeddings (`faiss_scale.py --vectors`).
 NPROBE_FRACTION = 1 / 64
 MIN_NPROBE = 16
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/faiss_mmap.py                  # 50k exact (IDMap2,Flat) and 1M IVF-Flat
     .venv/bin/python benchmarks/faiss_mmap.py --sizes 100k     # quick
+    .venv/bin/python benchmarks/faiss_mmap.py --matrix         # which index types / flags map, and what mutation does
 
 For each size the index is built with `index.ann` (the spec `choose_index_spec` picks) on the
 synthetic clustered vectors of benchmarks/faiss_scale.py and written once (cached in
@@ -18,6 +19,12 @@ of the index is resident (the worst case for the mapped RSS), then times
 the parent reads /proc/<pid>/smaps_rollup of each: RSS, PSS (shared pages divided among
 the processes that map them), anonymous and file-backed parts. A third process that
 only imports faiss and numpy gives the interpreter's own share.
+
+`--matrix` answers what this faiss version can map: for each index type (bare and inside
+IndexIDMap2) and each read flag (none, IO_FLAG_MMAP, IO_FLAG_MMAP_IFC), a fresh process
+reads a 100k-vector index and reports the anonymous RSS it gained, whether its results
+equal a normal read's, and what remove_ids and add_with_ids do to it (each in a process of
+its own, since FAISS may kill the process).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from faiss_scale import ClusteredVectors, human, largest_prefix, parse_size  # noqa: E402
+from faiss_scale import DIMENSION, ClusteredVectors, human, largest_prefix, parse_size  # noqa: E402
 
 from index import ann  # noqa: E402
 
@@ -109,18 +117,116 @@ def index_file(n: int, args: argparse.Namespace) -> tuple[Path, str, float]:
     return path, spec, build_s
 
 
+MATRIX_SPECS = {
+    "Flat": "Flat",
+    "IDMap2,Flat": "IDMap2,Flat",
+    "HNSW32,Flat": "HNSW32,Flat",
+    "IDMap2,HNSW32,Flat": "IDMap2,HNSW32,Flat",
+    "IVF256,Flat (native ids)": "IVF256,Flat",
+    "IDMap2,IVF256,Flat": "IDMap2,IVF256,Flat",
+}
+READ_FLAGS = {"none": 0, "IO_FLAG_MMAP": faiss.IO_FLAG_MMAP, "IO_FLAG_MMAP_IFC": faiss.IO_FLAG_MMAP_IFC}
+
+
+def probe(path: str, flag: str, action: str, workdir: str) -> None:
+    """Child of --matrix: read with `flag`, then report memory and results, or try one mutation."""
+
+    def anon() -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    faiss.omp_set_num_threads(1)
+    before = anon()
+    index = faiss.read_index(path, READ_FLAGS[flag])
+    gained = anon() - before
+    ids = np.arange(0, 300, 3, dtype=np.int64)
+    try:
+        if action == "read":
+            xq = ClusteredVectors(0).queries(100)
+            same = np.array_equal(index.search(xq, 10)[1], faiss.read_index(path).search(xq, 10)[1])
+            print(json.dumps({"anon_mb": gained, "same": bool(same)}))
+        elif action == "remove":
+            removed = index.remove_ids(ids)
+            # Do the vectors left still answer with their own ids? (rows 400..499, ids = row numbers)
+            xb = np.ascontiguousarray(largest_prefix(Path(workdir), 0, 500)[400:500])
+            if isinstance(faiss.downcast_index(index), faiss.IndexIVF):
+                faiss.downcast_index(index).nprobe = 256
+            elif hasattr(index, "index") and isinstance(faiss.downcast_index(index.index), faiss.IndexIVF):
+                faiss.downcast_index(index.index).nprobe = 256
+            right = np.array_equal(index.search(xb, 1)[1][:, 0], np.arange(400, 500))
+            print(json.dumps({"result": f"ok, {removed} removed; ids {'right' if right else 'WRONG'} after"}))
+        else:
+            x = ClusteredVectors(0).queries(len(ids))
+            index.add_with_ids(x, ids + 10**12)
+            print(json.dumps({"result": "ok"}))
+    except RuntimeError as exc:
+        print(json.dumps({"result": "exception: " + str(exc).splitlines()[0].split(": ")[-1][:60]}))
+
+
+def matrix(args: argparse.Namespace) -> None:
+    n = 100_000
+    xb = np.ascontiguousarray(largest_prefix(Path(args.workdir), args.seed, n)[:n])
+    lines = [
+        f"faiss {faiss.__version__}, {human(n)} vectors; anon MB = anonymous RSS a fresh process gains by reading "
+        "the file (what is not shared); remove/add: what remove_ids / add_with_ids do after that read "
+        "(and whether the vectors left still answer with their own ids)",
+        "",
+        "| index | read flag | anon MB | results = normal read | remove_ids | add_with_ids |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, spec in MATRIX_SPECS.items():
+        faiss.omp_set_num_threads(2)
+        index = faiss.index_factory(DIMENSION, spec, faiss.METRIC_INNER_PRODUCT)
+        index.train(xb[:20_000])
+        if spec.startswith(("IDMap2", "IVF")):
+            index.add_with_ids(xb, np.arange(n, dtype=np.int64))
+        else:
+            index.add(xb)
+        path = Path(args.workdir) / f"matrix-{spec.replace(',', '-')}.faiss"
+        faiss.write_index(index, str(path))
+        del index
+        for flag in READ_FLAGS:
+            row = {}
+            for action in ("read", "remove", "add"):
+                cmd = [sys.executable, __file__, "--probe", str(path), flag, action, args.workdir]
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+                if out.returncode < 0:
+                    row[action] = f"process killed ({signal.Signals(-out.returncode).name})"
+                elif out.returncode != 0:
+                    row[action] = f"process died (exit {out.returncode})"
+                else:
+                    row |= json.loads(out.stdout.strip().splitlines()[-1])
+                    row.setdefault(action, row.pop("result", ""))
+            lines.append(
+                f"| {name} | {flag} | {row.get('anon_mb', float('nan')):,.0f} | {row.get('same')} | "
+                f"{row['remove']} | {row['add']} |"
+            )
+        path.unlink()
+    print("`.venv/bin/python " + " ".join(sys.argv) + "`\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         path, mode, queries, seed = sys.argv[2:6]
         worker(path, mode, int(queries), int(seed))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--probe":
+        probe(*sys.argv[2:6])
         return
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="50k,1M")
     p.add_argument("--queries", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", default="var/bench/faiss")
+    p.add_argument("--matrix", action="store_true", help="flags × index types support table instead")
     args = p.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    if args.matrix:
+        matrix(args)
+        return
 
     baseline = run_pair(Path("-"), "baseline", args, 1)[0]
     lines = [

@@ -17,8 +17,9 @@ Both keep the ids through deletes and additions: `remove_vectors`, `add_vectors`
   -1 or the wrong ids (tried on faiss 1.15.1).
 - HNSW: `remove_ids` is not implemented; deletes would need tombstones (an IDSelector
   excluding deleted ids at every search, and a rebuild once they pile up). At 1M vectors
-  HNSW32 took 235 s to build (IVF-Flat 94 s) and reached recall@10 0.80 at efSearch 256
-  on the clustered benchmark set, where IVF-Flat reached 0.997 at nprobe 64.
+  HNSW32 with the default efConstruction 40 (235 s to build) stopped at recall@10 0.80;
+  efConstruction 100 reached 0.978 at efSearch 256 (1.1 ms) but took 704 s to build,
+  against 94 s for IVF-Flat (0.997 at nprobe 64, 1.1 ms), on the clustered benchmark set.
 - IVF-SQ8 (4× smaller) meets the recall bar too and is the next step if memory binds;
   IVF-PQ did not reach recall@10 0.95 at any nprobe.
 
@@ -46,11 +47,11 @@ import faiss
 import numpy as np
 
 # Exact search up to this many vectors. Measured with benchmarks/faiss_scale.py
-# (--threshold-sizes 10k,20k,50k,100k,200k,400k; BENCHMARKS.md "Vector index at scale"): one
-# exact 50-deep query on one thread costs ~0.06 µs of CPU per vector, 3.1 ms at 50k and 7.0 ms
-# at 100k, against ~12 ms for a whole verify_claim call (README, "Speed"). Past 50k the exact
-# search would be a quarter or more of every request while IVF answers in ~0.1-0.2 ms at
-# recall@10 ≥ 0.98, so IVF takes over there.
+# --threshold-sizes 10k,20k,50k,100k,200k,400k (BENCHMARKS.md, "Vector index at scale"): one
+# exact 50-deep query on one FAISS thread costs ~0.055 µs of CPU per vector: 2.8 ms at 50k,
+# 5.6 ms at 100k, 11.8 ms at 200k, 27 ms at 400k, against ~12 ms for a whole verify_claim call
+# (README, "Speed"). Up to 50k it stays under a quarter of a request and recall is exact;
+# beyond, IVF-Flat answers in 0.1-0.3 ms at recall@10 ≥ 0.98 and k-means takes seconds.
 FLAT_MAX_VECTORS = 50_000
 
 FLAT_SPEC = "IDMap2,Flat"
@@ -61,8 +62,8 @@ TRAIN_VECTORS_PER_LIST = 40
 # Lists searched per query: nlist / 64 (at least 16). Measured with benchmarks/faiss_scale.py on
 # the synthetic clustered set, 50 deep: recall@10 0.981 at 50k (16 of 1024 lists), 0.983 at 100k
 # (16 of 1024), 0.992 at 200k (32 of 2048), 0.997 at 1M (64 of 4096, p50 1.1 ms) and 0.999 at
-# 5M (128 of 8192, p50 5.2 ms); half of that fell below 0.95 at 1M (0.949) and 5M (0.975 → 0.900
-# at 32). Check it on real embeddings with `faiss_scale.py --vectors` before trusting the margin.
+# 5M (128 of 8192, p50 5.2 ms). Half of that missed the bar at 1M (0.949 at nprobe 32) and
+# left less margin at 5M (0.975 at 64). Check on real embeddings (`faiss_scale.py --vectors`).
 NPROBE_FRACTION = 1 / 64
 MIN_NPROBE = 16
 

@@ -9,8 +9,10 @@ model, the same batch size and the same texts (every sentence the build embeds, 
 once: the synthetic corpus has no repeated sentence), in the same process, alternating
 which goes first each round so drift in the machine's load hits both alike. Reported:
 wall-clock and CPU-time (process_time: all threads) sentences/s, their medians, and the
-ratio of medians and the median of per-round ratios. `--profile` runs one more build
-under cProfile and prints where the time goes outside the model.
+ratio of medians and the median of per-round ratios. `--cli` adds scripts/build_index.py
+in a new process to every round (imports and model load included; CPU time then counts
+the child's). `--profile` runs one more build under cProfile and prints where the time
+goes outside the model.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import cProfile
 import io
 import os
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,11 +44,17 @@ from index.ingest import read_articles  # noqa: E402
 from index.sentences import article_sentences  # noqa: E402
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of its finished children."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def _timed(fn) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process, all threads)."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    """(wall seconds, CPU seconds)."""
+    wall, cpu = time.perf_counter(), _cpu()
     fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return time.perf_counter() - wall, _cpu() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64, help="as scripts/build_index.py (default 64)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, as a build)")
     parser.add_argument("--work", default=str(ROOT / "var" / "bench"), help="corpus and scratch indexes go here")
-    parser.add_argument("--cli", action="store_true", help="also time scripts/build_index.py once, model load included")
+    parser.add_argument(
+        "--cli", action="store_true", help="also time scripts/build_index.py in each round (model load included)"
+    )
     parser.add_argument("--profile", help="write a cProfile of one more build here and print the top entries")
     args = parser.parse_args(argv)
 
@@ -89,48 +100,52 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             shutil.rmtree(out, ignore_errors=True)
 
-    rows = []
-    for round_no in range(args.rounds):
-        order = (("build", build), ("encode", raw)) if round_no % 2 == 0 else (("encode", raw), ("build", build))
-        times = {}
-        for name, fn in order:
-            times[name] = _timed(fn)
-        rows.append(times)
-        b, e = times["build"], times["encode"]
-        print(
-            f"round {round_no + 1} ({order[0][0]} first): build {n / b[0]:.0f}/s wall, {n / b[1]:.0f}/s CPU; "
-            f"encode {n / e[0]:.0f}/s wall, {n / e[1]:.0f}/s CPU; ratio {e[0] / b[0]:.3f} wall, {e[1] / b[1]:.3f} CPU"
-        )
-
-    def med(name: str, i: int) -> float:
-        return statistics.median(r[name][i] for r in rows)
-
-    print()
-    print("| measure | build (sentences/s) | raw encode (sentences/s) | build ÷ encode | median of round ratios |")
-    print("|---|---|---|---|---|")
-    for i, label in ((0, "wall clock"), (1, "CPU time")):
-        ratios = statistics.median(r["encode"][i] / r["build"][i] for r in rows)
-        print(
-            f"| {label} | {n / med('build', i):.0f} | {n / med('encode', i):.0f} | "
-            f"{med('encode', i) / med('build', i):.3f} | {ratios:.3f} |"
-        )
-
-    if args.cli:
+    def cli() -> None:
+        """scripts/build_index.py in a new process: imports and model load included."""
         out = Path(tempfile.mkdtemp(prefix="cli-", dir=work))
         try:
-            started = time.perf_counter()
             script = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--no-progress"]
-            done = subprocess.run(
+            subprocess.run(
                 [*script, "--out", str(out), "--batch-size", str(args.batch_size), str(corpus)],
                 capture_output=True,
                 text=True,
                 check=True,
             )
-            seconds = time.perf_counter() - started
         finally:
             shutil.rmtree(out, ignore_errors=True)
-        print(f"\nscripts/build_index.py (model load included): {seconds:.1f}s, {n / seconds:.0f} sentences/s")
-        print(done.stdout.strip())
+
+    contenders = {"build": build, "encode": raw}
+    if args.cli:
+        contenders["cli"] = cli
+    rows = []
+    for round_no in range(args.rounds):
+        # Rotate the order each round, so drift in the machine's load hits every contender alike.
+        names = list(contenders)
+        names = names[round_no % len(names) :] + names[: round_no % len(names)]
+        times = {name: _timed(contenders[name]) for name in names}
+        rows.append(times)
+        print(
+            f"round {round_no + 1} ({' → '.join(names)}): "
+            + "; ".join(f"{name} {n / w:.0f}/s wall, {n / c:.0f}/s CPU" for name, (w, c) in times.items())
+            + f"; build ÷ encode {times['encode'][0] / times['build'][0]:.3f} wall",
+            flush=True,
+        )
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(r[name][i] for r in rows)
+
+    labels = {"build": "build_index (in process)", "cli": "scripts/build_index.py (new process, model load)"}
+    print()
+    print("| what | sentences/s wall (median) | ÷ raw encode | median of round ratios | sentences/s CPU | ÷ raw |")
+    print("|---|---|---|---|---|---|")
+    for name in contenders:
+        wall_ratios = statistics.median(r["encode"][0] / r[name][0] for r in rows)
+        print(
+            f"| {labels.get(name, 'raw SentenceTransformer.encode')} | {n / med(name, 0):.0f} | "
+            f"{med('encode', 0) / med(name, 0):.3f} | {wall_ratios:.3f} | {n / med(name, 1):.0f} | "
+            f"{med('encode', 1) / med(name, 1):.3f} |"
+        )
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
     if args.profile:
         profiler = cProfile.Profile()

@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims", default=str(ROOT / "var" / "bench" / "index-100k-s11.claims-2000-s11.json"))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument(
+        "--batch", type=int, default=8, help="also time verify_claims on batches of this many claims (0: skip)"
+    )
     args = parser.parse_args(argv)
 
     claims = json.loads(Path(args.claims).read_text("utf-8"))[: args.requests]
@@ -125,7 +128,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {k} | {medians[k]:.2f} | {means[k]:.2f} | {medians[k] / total:.1%} |")
     p95 = sorted(row["request (total)"] for row in per_request)[int(0.95 * len(per_request))] * 1000
     print(f"\nrequest p95 {p95:.1f} ms; sentences searched {m}")
+    if args.batch > 1:
+        batching(verifier, claims, args.batch, args.top_k)
     return 0
+
+
+def batching(verifier: ClaimVerifier, claims: list[str], size: int, top_k: int) -> None:
+    """What serving concurrent claims together would save: one batch of `size` against `size` single calls.
+
+    Run with the wrappers still on, so the per-step split is comparable with the table above."""
+    singles: list[float] = []
+    batches: list[float] = []
+    steps_single: dict[str, list[float]] = defaultdict(list)
+    steps_batch: dict[str, list[float]] = defaultdict(list)
+    groups = [claims[i : i + size] for i in range(0, len(claims) - size + 1, size)]
+    for round_no, group in enumerate(groups):
+        # Alternate which goes first, so drift in the machine's load hits both alike.
+        for mode in ("single", "batch") if round_no % 2 == 0 else ("batch", "single"):
+            _spent.clear()
+            started = time.perf_counter()
+            if mode == "single":
+                for claim in group:
+                    verifier.verify_claim(claim, top_k=top_k)
+                singles.append(time.perf_counter() - started)
+                target = steps_single
+            else:
+                verifier.verify_claims(group, top_k=top_k)
+                batches.append(time.perf_counter() - started)
+                target = steps_batch
+            for name in ("encode (model)", "FAISS search", "BM25 search"):
+                target[name].append(_spent.get(name, 0.0))
+    one, together = statistics.median(singles) * 1000, statistics.median(batches) * 1000
+    print(f"\n{size} claims: {size} verify_claim calls {one:.1f} ms, one verify_claims batch {together:.1f} ms")
+    print(f"(median over {len(groups)} groups); the batch takes {together / one:.0%} of the time")
+    for name in ("encode (model)", "FAISS search", "BM25 search"):
+        a = statistics.median(steps_single[name]) * 1000
+        b = statistics.median(steps_batch[name]) * 1000
+        print(f"  {name}: {a:.1f} ms one by one, {b:.1f} ms batched ({b / a:.0%})")
 
 
 if __name__ == "__main__":

@@ -59,4 +59,10 @@ class Settings:
                     values[f.name] = raw
             except ValueError as exc:
                 raise ValueError(f"invalid {f.name.upper()}={raw!r}: {exc}") from exc
+        if "log_level" in values:
+            # gunicorn takes any case (gunicorn.conf.py lower-cases it); Python's logging only upper case.
+            level = values["log_level"].strip().upper()
+            if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+                raise ValueError(f"invalid LOG_LEVEL={values['log_level']!r}: not a log level")
+            values["log_level"] = level
         return cls(**values)

@@ -27,3 +27,11 @@ def test_values_are_read_and_typed():
 def test_invalid_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_log_level_in_any_case():
+    """gunicorn.conf.py accepts `LOG_LEVEL=warning`; the app must too, or every worker fails to boot."""
+    assert Settings.from_env({"LOG_LEVEL": "warning"}).log_level == "WARNING"
+    assert Settings.from_env({"LOG_LEVEL": "Debug"}).log_level == "DEBUG"
+    with pytest.raises(ValueError, match="LOG_LEVEL"):
+        Settings.from_env({"LOG_LEVEL": "loud"})

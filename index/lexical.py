@@ -109,7 +109,9 @@ class LexicalIndex:
         if k <= 0 or self.retriever is None:
             return [[] for _ in queries]
         tokens = [tokenize(q) or ["_"] for q in queries]
-        positions, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1, weight_mask=mask)
+        # n_threads=0 scores in the calling thread; any other value starts a thread pool (and a
+        # new thread) on every call, which costs more than scoring one claim, most of all under load.
+        positions, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=0, weight_mask=mask)
         return [
             [(int(self.ids[p]), float(s)) for p, s in zip(row_positions, row_scores, strict=True) if s > 0]
             for row_positions, row_scores in zip(positions, scores, strict=True)

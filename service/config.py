@@ -40,6 +40,11 @@ class Settings:
     snapshot_after: int = DEFAULT_SNAPSHOT_AFTER  # sentences written before a new snapshot is taken
 
     def __post_init__(self):
+        # gunicorn takes any case (gunicorn.conf.py lower-cases it); Python's logging only upper case.
+        level = self.log_level.strip().upper()
+        if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+            raise ValueError(f"invalid LOG_LEVEL={self.log_level!r}: not a log level")
+        object.__setattr__(self, "log_level", level)
         if self.embedding_backend not in BACKENDS:
             raise ValueError(
                 f"invalid EMBEDDING_BACKEND={self.embedding_backend!r}: must be one of {', '.join(BACKENDS)}"

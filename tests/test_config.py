@@ -41,3 +41,11 @@ def test_embedding_backend_is_selected_by_config():
 def test_an_unknown_embedding_backend_names_the_variable_and_the_choices():
     with pytest.raises(ValueError, match=r"EMBEDDING_BACKEND='gpu'.*torch, onnx, onnx-int8"):
         Settings.from_env({"EMBEDDING_BACKEND": "gpu"})
+
+
+def test_log_level_in_any_case():
+    """gunicorn.conf.py accepts `LOG_LEVEL=warning`; the app must too, or every worker fails to boot."""
+    assert Settings.from_env({"LOG_LEVEL": "warning"}).log_level == "WARNING"
+    assert Settings.from_env({"LOG_LEVEL": "Debug"}).log_level == "DEBUG"
+    with pytest.raises(ValueError, match="LOG_LEVEL"):
+        Settings.from_env({"LOG_LEVEL": "loud"})

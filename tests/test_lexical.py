@@ -34,6 +34,21 @@ def test_bm25_search_leaves_out_sentences_sharing_no_term():
     ]
 
 
+def test_bm25_search_scores_in_the_calling_thread(monkeypatch):
+    """A thread pool per query (bm25s with n_threads >= 1) costs more than the search itself."""
+    import bm25s
+
+    index = LexicalIndex.build(["Russia launched 133 drones", "Hegseth ruled out NATO", "Saudi Arabia hosts talks"])
+    expected = index.search(["Russia drones", "NATO"], k=2)
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("LexicalIndex.search started a thread pool")
+
+    monkeypatch.setattr(bm25s, "ThreadPoolExecutor", no_pool)
+    assert index.search(["Russia drones", "NATO"], k=2) == expected
+    assert expected[0][0][0] == 0 and expected[1][0][0] == 1
+
+
 def test_lexical_index_round_trips_through_disk_with_its_sentence_ids(tmp_path):
     index = LexicalIndex.build(["alpha beta", "gamma delta"], ids=np.array([7, 42]))
     index.save(tmp_path / "lexical")

@@ -1,0 +1,162 @@
+"""End-to-end index build throughput beside raw `SentenceTransformer.encode` on the same sentences.
+
+    .venv/bin/python benchmarks/build_throughput.py                       # 20k sentences, 3 rounds
+    .venv/bin/python benchmarks/build_throughput.py --sentences 5000 --rounds 5 --profile var/bench/build.prof
+
+Issue 6's bar: a build (parse, split, embed, SQLite, FAISS, BM25, snapshot) runs at ≥ 0.9×
+the sentences/s of encoding the same texts with the model alone. Both use one loaded
+model, the same batch size and the same texts (every sentence the build embeds, each
+once: the synthetic corpus has no repeated sentence), in the same process, alternating
+which goes first each round so drift in the machine's load hits both alike. Reported:
+wall-clock and CPU-time (process_time: all threads) sentences/s, their medians, and the
+ratio of medians and the median of per-round ratios. `--cli` adds scripts/build_index.py
+in a new process to every round (imports and model load included; CPU time then counts
+the child's). `--profile` runs one more build under cProfile and prints where the time
+goes outside the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import synthetic_corpus  # noqa: E402 (benchmarks/ is the script's directory)
+
+from index.builder import build_index  # noqa: E402
+from index.embedder import load_embedder  # noqa: E402
+from index.ingest import read_articles  # noqa: E402
+from index.sentences import article_sentences  # noqa: E402
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of its finished children."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds)."""
+    wall, cpu = time.perf_counter(), _cpu()
+    fn()
+    return time.perf_counter() - wall, _cpu() - cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build throughput versus raw encode, same run.")
+    parser.add_argument("--sentences", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64, help="as scripts/build_index.py (default 64)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, as a build)")
+    parser.add_argument("--work", default=str(ROOT / "var" / "bench"), help="corpus and scratch indexes go here")
+    parser.add_argument(
+        "--cli", action="store_true", help="also time scripts/build_index.py in each round (model load included)"
+    )
+    parser.add_argument("--profile", help="write a cProfile of one more build here and print the top entries")
+    args = parser.parse_args(argv)
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / f"corpus-{args.sentences // 1000}k-s{args.seed}.jsonl"
+    if not corpus.exists():
+        synthetic_corpus.write_jsonl(corpus, synthetic_corpus.generate(seed=args.seed, sentences=args.sentences))
+    ingest = read_articles([corpus])
+    texts = [s.text for a in ingest.articles for s in article_sentences(a)]
+    unique = list(dict.fromkeys(texts))
+    n = len(unique)
+
+    embedder = load_embedder(batch_size=args.batch_size, threads=args.threads)
+    import torch
+
+    print(f"corpus: {corpus.name}, {len(ingest.articles)} articles, {len(texts)} sentences ({n} unique)")
+    print(f"torch threads {torch.get_num_threads()}, batch size {args.batch_size}, rounds {args.rounds}")
+    embedder.model.encode(unique[:256], batch_size=args.batch_size, show_progress_bar=False)  # warm up
+
+    def raw() -> None:
+        model = embedder.model
+        model.encode(unique, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+    def build() -> None:
+        out = Path(tempfile.mkdtemp(prefix="build-", dir=work))
+        try:
+            report = build_index([corpus], out, embedder)
+            assert report.embedded == n, (report.embedded, n)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    def cli() -> None:
+        """scripts/build_index.py in a new process: imports and model load included."""
+        out = Path(tempfile.mkdtemp(prefix="cli-", dir=work))
+        try:
+            script = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--no-progress"]
+            subprocess.run(
+                [*script, "--out", str(out), "--batch-size", str(args.batch_size), str(corpus)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    contenders = {"build": build, "encode": raw}
+    if args.cli:
+        contenders["cli"] = cli
+    rows = []
+    for round_no in range(args.rounds):
+        # Rotate the order each round, so drift in the machine's load hits every contender alike.
+        names = list(contenders)
+        names = names[round_no % len(names) :] + names[: round_no % len(names)]
+        times = {name: _timed(contenders[name]) for name in names}
+        rows.append(times)
+        print(
+            f"round {round_no + 1} ({' → '.join(names)}): "
+            + "; ".join(f"{name} {n / w:.0f}/s wall, {n / c:.0f}/s CPU" for name, (w, c) in times.items())
+            + f"; build ÷ encode {times['encode'][0] / times['build'][0]:.3f} wall",
+            flush=True,
+        )
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(r[name][i] for r in rows)
+
+    labels = {"build": "build_index (in process)", "cli": "scripts/build_index.py (new process, model load)"}
+    print()
+    print("| what | sentences/s wall (median) | ÷ raw encode | median of round ratios | sentences/s CPU | ÷ raw |")
+    print("|---|---|---|---|---|---|")
+    for name in contenders:
+        wall_ratios = statistics.median(r["encode"][0] / r[name][0] for r in rows)
+        print(
+            f"| {labels.get(name, 'raw SentenceTransformer.encode')} | {n / med(name, 0):.0f} | "
+            f"{med('encode', 0) / med(name, 0):.3f} | {wall_ratios:.3f} | {n / med(name, 1):.0f} | "
+            f"{med('encode', 1) / med(name, 1):.3f} |"
+        )
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(build)
+        profiler.dump_stats(args.profile)
+        stream = io.StringIO()
+        stats = pstats.Stats(profiler, stream=stream).sort_stats("cumulative")
+        stats.print_stats(40)
+        print(stream.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Closed-loop clients for benchmarks/serving_load.py (run by it; not meant to be run by hand).
+
+Every simulated client sends its next claim as soon as the previous answer arrives
+(no think time), over one keep-alive connection. Environment:
+
+    BENCH_TARGET   ours: POST /v1/verify {"claim", "top_k": 5}; txtai: GET /search?query=…&limit=5
+    BENCH_CLAIMS   JSON file with a list of claims (each client walks it from its own offset)
+    BENCH_LOG      where to write one line per request: start time, milliseconds, ok (1/0), status
+
+Locust's own statistics round response times; this file keeps every exact time so the
+benchmark computes its percentiles over a measurement window after a warm-up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+from pathlib import Path
+
+from locust import FastHttpUser, constant, events, task
+
+TARGET = os.environ.get("BENCH_TARGET", "ours")
+CLAIMS: list[str] = json.loads(Path(os.environ["BENCH_CLAIMS"]).read_text("utf-8"))
+_records: list[tuple[float, float, int, int]] = []
+_users = itertools.count()
+
+
+@events.request.add_listener
+def _record(response_time, exception=None, start_time=None, response=None, **_):
+    status = getattr(response, "status_code", 0) or 0
+    _records.append((start_time or 0.0, response_time, int(exception is None), status))
+
+
+@events.test_stop.add_listener
+def _write(**_):
+    with open(os.environ["BENCH_LOG"], "w", encoding="utf-8") as fh:
+        fh.writelines(f"{start:.6f} {ms:.3f} {ok} {status}\n" for start, ms, ok, status in _records)
+
+
+class Client(FastHttpUser):
+    wait_time = constant(0)
+    # One connection per client, kept alive; no connection pool beyond it.
+    concurrency = 1
+
+    def on_start(self) -> None:
+        offset = random.Random(next(_users)).randrange(len(CLAIMS))
+        self.claims = itertools.islice(itertools.cycle(CLAIMS), offset, None)
+
+    @task
+    def verify(self) -> None:
+        claim = next(self.claims)
+        if TARGET == "ours":
+            with self.client.post(
+                "/v1/verify", json={"claim": claim, "top_k": 5}, name="verify", catch_response=True
+            ) as response:
+                if response.status_code == 200 and "verdict" not in (response.json() or {}):
+                    response.failure("no verdict in the answer")
+        else:
+            with self.client.get(
+                "/search", params={"query": claim, "limit": 5}, name="search", catch_response=True
+            ) as response:
+                if response.status_code == 200 and not isinstance(response.json(), list):
+                    response.failure("no result list in the answer")

@@ -1,0 +1,171 @@
+"""Where one /v1/verify request spends its time: encode, FAISS, BM25, SQLite, checks, JSON, Flask.
+
+    .venv/bin/python benchmarks/request_profile.py --index var/bench/index-100k-s11 \
+        --claims var/bench/index-100k-s11.claims-2000-s11.json
+
+One process, as a gunicorn worker runs (one torch and FAISS thread, `TORCH_THREADS=1`),
+the real app through Flask's test client (no socket), one request at a time. The engine's
+steps are timed by wrapping the functions `ClaimVerifier.verify_claims` calls (nothing in
+index/ is changed): each request's time per step, then medians over the claims and each
+step's share of the median request. "rest of verify" is verify_claims minus its timed
+steps (fusion, sorting, building the result); "Flask and request log" is the request minus
+verify_claims and serialisation (parsing, validation, routing, the JSON access-log line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# As gunicorn.conf.py sets them for each worker, before torch loads.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import index.verify as verify_module  # noqa: E402
+import service.verify as service_verify  # noqa: E402
+from index.archive import Archive  # noqa: E402
+from index.embedder import Embedder, load_embedder  # noqa: E402
+from index.live import IndexView, LiveIndex  # noqa: E402
+from index.verify import ClaimVerifier, load_index  # noqa: E402
+from service import create_app  # noqa: E402
+from service.config import Settings  # noqa: E402
+
+_spent: dict[str, float] = defaultdict(float)
+
+# (owner, attribute, step name); all are leaves of verify_claims except `verify_claims` itself.
+STEPS = [
+    (LiveIndex, "view", "index view (CURRENT + generation)"),
+    (Embedder, "encode", "encode (model)"),
+    (Embedder, "truncated", "truncation check"),
+    (IndexView, "dense", "FAISS search"),
+    (IndexView, "lexical", "BM25 search"),
+    (Archive, "vectors", "SQLite: vectors of BM25-only hits"),
+    (Archive, "sentences", "SQLite: sentences, context, articles"),
+    (ClaimVerifier, "_collapse_duplicates", "wire-copy collapse"),
+    (verify_module, "run_checks", "checks"),
+    (verify_module, "stance_of", "stance and verdict"),
+    (verify_module, "decide_verdict", "stance and verdict"),
+    (service_verify, "_present", "serialise: dataclasses.asdict"),
+    (service_verify.VerifyResponseSchema, "dump", "serialise: marshmallow dump"),
+    (ClaimVerifier, "verify_claims", "verify_claims (total)"),
+]
+
+
+def _timed(fn, name):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _spent[name] += time.perf_counter() - started
+
+    return wrapper
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Per-step time of single /v1/verify requests.")
+    parser.add_argument("--index", default=str(ROOT / "var" / "bench" / "index-100k-s11"))
+    parser.add_argument("--claims", default=str(ROOT / "var" / "bench" / "index-100k-s11.claims-2000-s11.json"))
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument(
+        "--batch", type=int, default=8, help="also time verify_claims on batches of this many claims (0: skip)"
+    )
+    args = parser.parse_args(argv)
+
+    claims = json.loads(Path(args.claims).read_text("utf-8"))[: args.requests]
+    embedder = load_embedder(threads=1)
+    verifier = ClaimVerifier(embedder, load_index(args.index))
+    app = create_app(Settings(index_dir=args.index), verifier=verifier)
+    # The app's JSON encoding of the response body.
+    app.json.dumps = _timed(app.json.dumps, "serialise: JSON text")
+    for owner, attribute, name in STEPS:
+        setattr(owner, attribute, _timed(getattr(owner, attribute), name))
+    client = app.test_client()
+
+    def request(claim: str) -> float:
+        started = time.perf_counter()
+        response = client.post("/v1/verify", json={"claim": claim, "top_k": args.top_k})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return time.perf_counter() - started
+
+    for claim in claims[:20]:  # warm up
+        request(claim)
+    per_request: list[dict[str, float]] = []
+    for claim in claims:
+        _spent.clear()
+        total = request(claim)
+        step = dict(_spent)
+        inside = step.pop("verify_claims (total)")
+        timed_inside = sum(v for k, v in step.items() if not k.startswith("serialise"))
+        step["rest of verify (fusion, sorting, results)"] = inside - timed_inside
+        serialise = sum(v for k, v in step.items() if k.startswith("serialise"))
+        step["Flask and request log"] = total - inside - serialise
+        step["request (total)"] = total
+        per_request.append(step)
+
+    m = view_size = verifier.index.view().size
+    print(f"index {args.index}: {view_size} sentences; {len(claims)} requests, top_k {args.top_k}, 1 thread")
+    names = list(dict.fromkeys(k for row in per_request for k in row))
+    medians = {k: statistics.median(row.get(k, 0.0) for row in per_request) * 1000 for k in names}
+    means = {k: statistics.mean(row.get(k, 0.0) for row in per_request) * 1000 for k in names}
+    total = medians["request (total)"]
+    print("\n| step | median ms | mean ms | share of the median request |")
+    print("|---|---|---|---|")
+    for k in sorted(names, key=lambda k: (k == "request (total)", -medians[k])):
+        print(f"| {k} | {medians[k]:.2f} | {means[k]:.2f} | {medians[k] / total:.1%} |")
+    p95 = sorted(row["request (total)"] for row in per_request)[int(0.95 * len(per_request))] * 1000
+    print(f"\nrequest p95 {p95:.1f} ms; sentences searched {m}")
+    if args.batch > 1:
+        batching(verifier, claims, args.batch, args.top_k)
+    return 0
+
+
+def batching(verifier: ClaimVerifier, claims: list[str], size: int, top_k: int) -> None:
+    """What serving concurrent claims together would save: one batch of `size` against `size` single calls.
+
+    Run with the wrappers still on, so the per-step split is comparable with the table above."""
+    singles: list[float] = []
+    batches: list[float] = []
+    steps_single: dict[str, list[float]] = defaultdict(list)
+    steps_batch: dict[str, list[float]] = defaultdict(list)
+    groups = [claims[i : i + size] for i in range(0, len(claims) - size + 1, size)]
+    for round_no, group in enumerate(groups):
+        # Alternate which goes first, so drift in the machine's load hits both alike.
+        for mode in ("single", "batch") if round_no % 2 == 0 else ("batch", "single"):
+            _spent.clear()
+            started = time.perf_counter()
+            if mode == "single":
+                for claim in group:
+                    verifier.verify_claim(claim, top_k=top_k)
+                singles.append(time.perf_counter() - started)
+                target = steps_single
+            else:
+                verifier.verify_claims(group, top_k=top_k)
+                batches.append(time.perf_counter() - started)
+                target = steps_batch
+            for name in ("encode (model)", "FAISS search", "BM25 search"):
+                target[name].append(_spent.get(name, 0.0))
+    one, together = statistics.median(singles) * 1000, statistics.median(batches) * 1000
+    print(f"\n{size} claims: {size} verify_claim calls {one:.1f} ms, one verify_claims batch {together:.1f} ms")
+    print(f"(median over {len(groups)} groups); the batch takes {together / one:.0%} of the time")
+    for name in ("encode (model)", "FAISS search", "BM25 search"):
+        a = statistics.median(steps_single[name]) * 1000
+        b = statistics.median(steps_batch[name]) * 1000
+        print(f"  {name}: {a:.1f} ms one by one, {b:.1f} ms batched ({b / a:.0%})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

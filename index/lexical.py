@@ -104,18 +104,27 @@ class LexicalIndex:
         return positions[self.ids[positions] == ids]
 
     def search(self, queries: Sequence[str], k: int, mask: np.ndarray | None = None) -> list[list[tuple[int, float]]]:
-        """Per query, (sentence id, BM25 score) best first; sentences sharing no term, or masked out, are left out."""
+        """Per query, (sentence id, BM25 score) best first, equal scores in id order; sentences
+        sharing no term, or masked out, are left out."""
         k = min(k, self.size)
         if k <= 0 or self.retriever is None:
             return [[] for _ in queries]
-        tokens = [tokenize(q) or ["_"] for q in queries]
-        # n_threads=0 scores in the calling thread; any other value starts a thread pool (and a
-        # new thread) on every call, which costs more than scoring one claim, most of all under load.
-        positions, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=0, weight_mask=mask)
-        return [
-            [(int(self.ids[p]), float(s)) for p, s in zip(row_positions, row_scores, strict=True) if s > 0]
-            for row_positions, row_scores in zip(positions, scores, strict=True)
-        ]
+        # bm25s's own scores (`get_scores`: the same sums `retrieve` makes); the top k are chosen
+        # here among the positive scores only. `retrieve` partitions the whole array, most of it
+        # zeros (a claim's words are in a minority of sentences), which at 100k sentences took
+        # 2.4 ms a query against 0.5 ms, and left the order of equal scores to argpartition.
+        return [self._best(self.retriever.get_scores(tokenize(q) or ["_"], weight_mask=mask), k) for q in queries]
+
+    def _best(self, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+        positions = np.flatnonzero(scores > 0)
+        if len(positions) > k:
+            values = scores[positions]
+            kth = np.partition(values, len(values) - k)[len(values) - k]  # the k-th best score
+            above = positions[values > kth]
+            tied = positions[values == kth][: k - len(above)]  # the first of the tied, in id order
+            positions = np.concatenate([above, tied])
+        positions = positions[np.lexsort((positions, -scores[positions]))]
+        return [(int(self.ids[p]), float(scores[p])) for p in positions]
 
 
 class LexicalDelta:

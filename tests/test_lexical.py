@@ -49,6 +49,30 @@ def test_bm25_search_scores_in_the_calling_thread(monkeypatch):
     assert expected[0][0][0] == 0 and expected[1][0][0] == 1
 
 
+def test_bm25_top_k_matches_bm25s_retrieve_and_orders_ties_by_id():
+    """Our top-k selection over bm25s's scores gives bm25s's own ranking; equal scores go in id order."""
+    rng = np.random.default_rng(5)
+    vocabulary = [f"w{i}" for i in range(60)]
+    texts = [" ".join(rng.choice(vocabulary, size=rng.integers(4, 16))) for _ in range(400)]
+    texts += [texts[7]] * 3  # exact copies: equal scores
+    index = LexicalIndex.build(texts, ids=np.arange(len(texts)) * 3 + 5)
+    mask = index.mask(excluded=index.ids[::4])
+    for query_no in range(40):
+        query = " ".join(rng.choice(vocabulary, size=rng.integers(1, 6)))
+        for weights in (None, mask):
+            ours = index.search([query], 20, mask=weights)[0]
+            positions, scores = index.retriever.retrieve(
+                [tokenize(query)], k=20, show_progress=False, n_threads=0, weight_mask=weights
+            )
+            theirs = [(int(index.ids[p]), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if s > 0]
+            assert [s for _, s in ours] == [s for _, s in theirs], query_no
+            boundary = theirs[-1][1] if len(theirs) == 20 else None
+            assert {i for i, s in ours if s != boundary} == {i for i, s in theirs if s != boundary}, query_no
+            assert ours == sorted(ours, key=lambda pair: (-pair[1], pair[0]))
+    copies = index.search([texts[7]], 4)[0]
+    assert [i for i, _ in copies] == [5 + 3 * 7, 5 + 3 * 400, 5 + 3 * 401, 5 + 3 * 402]
+
+
 def test_lexical_index_round_trips_through_disk_with_its_sentence_ids(tmp_path):
     index = LexicalIndex.build(["alpha beta", "gamma delta"], ids=np.array([7, 42]))
     index.save(tmp_path / "lexical")

@@ -6,6 +6,7 @@ Every simulated client sends its next claim as soon as the previous answer arriv
     BENCH_TARGET   ours: POST /v1/verify {"claim", "top_k": 5}; txtai: GET /search?query=…&limit=5
     BENCH_CLAIMS   JSON file with a list of claims (each client walks it from its own offset)
     BENCH_LOG      where to write one line per request: start time, milliseconds, ok (1/0), status
+    BENCH_CLOSE    1: send `Connection: close` (a new connection per request) instead of keeping it alive
 
 Locust's own statistics round response times; this file keeps every exact time so the
 benchmark computes its percentiles over a measurement window after a warm-up.
@@ -22,6 +23,7 @@ from pathlib import Path
 from locust import FastHttpUser, constant, events, task
 
 TARGET = os.environ.get("BENCH_TARGET", "ours")
+HEADERS = {"Connection": "close"} if os.environ.get("BENCH_CLOSE") == "1" else {}
 CLAIMS: list[str] = json.loads(Path(os.environ["BENCH_CLAIMS"]).read_text("utf-8"))
 _records: list[tuple[float, float, int, int]] = []
 _users = itertools.count()
@@ -53,13 +55,13 @@ class Client(FastHttpUser):
         claim = next(self.claims)
         if TARGET == "ours":
             with self.client.post(
-                "/v1/verify", json={"claim": claim, "top_k": 5}, name="verify", catch_response=True
+                "/v1/verify", json={"claim": claim, "top_k": 5}, headers=HEADERS, name="verify", catch_response=True
             ) as response:
                 if response.status_code == 200 and "verdict" not in (response.json() or {}):
                     response.failure("no verdict in the answer")
         else:
             with self.client.get(
-                "/search", params={"query": claim, "limit": 5}, name="search", catch_response=True
+                "/search", params={"query": claim, "limit": 5}, headers=HEADERS, name="search", catch_response=True
             ) as response:
                 if response.status_code == 200 and not isinstance(response.json(), list):
                     response.failure("no result list in the answer")

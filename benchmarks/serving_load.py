@@ -12,7 +12,11 @@
    Configured to match our retrieval: exact inner-product search (`IDMap,Flat`), hybrid
    with BM25, content stored (so it returns the texts, as we do). txtai's API serves it
    with uvicorn (`uvicorn txtai.api:app`, CONFIG = a YAML naming the index), as its docs
-   show. It answers GET /search?query=…&limit=5.
+   show. It answers GET /search?query=…&limit=5. Its requests are sent with
+   `Connection: close`: with `--workers 2`, every answer on a kept-alive connection came
+   about 40 ms late (68 ms against 27 ms on new connections, same server, measured with
+   http.client as well as locust; one worker does not do it), a stall in the transport,
+   not txtai's work. `--txtai-keepalive` measures it that way anyway.
 3. Claims: `synthetic_corpus.make_claims` over the archive's sentences: main clauses with
    synonyms swapped, a quarter with a changed figure, 15% about nothing in the corpus.
 4. Servers: ours is gunicorn with our gunicorn.conf.py, WEB_CONCURRENCY workers (2),
@@ -256,9 +260,11 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def run_load(target: str, base: str, clients: int, claims: Path, warmup: float, duration: float, work: Path) -> dict:
+def run_load(
+    target: str, base: str, clients: int, claims: Path, warmup: float, duration: float, work: Path, close: bool = False
+) -> dict:
     log = work / f"requests-{target}-{clients}.log"
-    env = _env(BENCH_TARGET=target, BENCH_CLAIMS=str(claims), BENCH_LOG=str(log))
+    env = _env(BENCH_TARGET=target, BENCH_CLAIMS=str(claims), BENCH_LOG=str(log), BENCH_CLOSE="1" if close else "0")
     command = [str(BIN / "locust"), "-f", str(BENCH / "locustfile.py"), "--headless", "--host", base]
     command += ["-u", str(clients), "-r", str(clients), "-t", f"{int(warmup + duration)}s", "--stop-timeout", "10"]
     command += ["--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
@@ -351,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
         default="txtai",
         help="txtai: hybrid (dense + BM25, as ours); txtai-dense: its dense search alone",
     )
+    parser.add_argument(
+        "--txtai-keepalive",
+        action="store_true",
+        help="keep txtai's connections alive too (with 2 uvicorn workers each answer then waits ~40 ms)",
+    )
     parser.add_argument("--txtai-build", nargs=2, metavar=("INDEX", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.txtai_build:
@@ -396,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
                     order = targets if (round_no + clients) % 2 == 0 else targets[::-1]
                     for target in order:
                         base, proc = servers[target]
-                        result = run_load(target, base, clients, claims, args.warmup, args.duration, work)
+                        close = target == "txtai" and not args.txtai_keepalive
+                        result = run_load(target, base, clients, claims, args.warmup, args.duration, work, close)
+                        result["connection"] = "close" if close else "keep-alive"
                         result["round"] = round_no + 1
                         result["workers"] = worker_memory(proc.pid)
                         memory[f"{target}-{clients}"] = result["workers"]
@@ -409,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"txtai rows: --peer {args.peer}: {kind}, exact IDMap,Flat, content stored, {args.workers} uvicorn workers"
         )
+        connection = "keep-alive" if args.txtai_keepalive else "Connection: close (a new connection per request)"
+        print(f"txtai requests: {connection}; ours: keep-alive")
     print(table)
     out = ROOT / "var" / "bench" / f"serving-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(

@@ -40,17 +40,12 @@ import json
 import os
 import random
 import resource
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +54,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 import synthetic_corpus  # noqa: E402 (benchmarks/ is the script's directory)
+
+from tests.servers import free_port, memory_mb, running_server, worker_pids  # noqa: E402
 
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
@@ -162,90 +159,30 @@ def _env(**extra: str) -> dict:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 10) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            response.read()
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
-def _wait(url: str, proc: subprocess.Popen, checks: int, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if all(_get(url) == 200 for _ in range(checks)):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} not ready after {timeout}s")
-        time.sleep(1)
-
-
-@contextlib.contextmanager
-def _server(command: list[str], env: dict, ready_path: str, port: int, workers: int, log: Path):
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(base + ready_path, proc, checks=3 * workers)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
 def serve_ours(index_dir: Path, workers: int, log: Path):
-    port = _free_port()
+    port = free_port()
     env = _env(PORT=str(port), INDEX_DIR=str(index_dir), WEB_CONCURRENCY=str(workers))
     command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "service.wsgi:app"]
-    return _server(command, env, "/readyz", port, workers, log)
+    return running_server(command, env, port, workers, log, timeout=600)
 
 
 def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path, hybrid: bool):
-    port = _free_port()
+    port = free_port()
     config = {"path": str(txtai_dir), "writable": False, "embeddings": txtai_config(hybrid)}
     config_path.write_text(json.dumps(config), "utf-8")  # JSON is YAML
     env = _env(CONFIG=str(config_path), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     command = [str(BIN / "uvicorn"), "txtai.api:app", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    return _server(command, env, "/search?query=ready&limit=1", port, workers, log)
+    return running_server(command, env, port, workers, log, ready_path="/search?query=ready&limit=1", timeout=600)
 
 
 def worker_memory(master: int) -> list[dict]:
     """RSS and peak RSS (MB) of the master's child processes (the workers)."""
-    try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    except OSError:
-        return []
     found = []
-    for pid in children:
-        try:
-            status = dict(
-                line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-            )
-        except OSError:
-            continue
-        rss = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
+    for pid in sorted(worker_pids(master)):
+        rss, peak = memory_mb(pid)
         if rss > 50:  # workers, not helpers such as multiprocessing's resource tracker
-            found.append(
-                {"pid": int(pid), "rss_mb": round(rss), "peak_mb": round(int(status["VmHWM"].split()[0]) / 1024)}
-            )
+            found.append({"pid": pid, "rss_mb": round(rss), "peak_mb": round(peak)})
     return found
 
 

@@ -39,17 +39,6 @@ CLAIMS = [
 ]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def workers_of(master: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
-
-
 class Client(threading.Thread):
     def __init__(self, port: int, deadline: float, seed: int, results: list):
         super().__init__(daemon=True)
@@ -111,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from index.builder import build_index
     from index.embedder import load_embedder
-    from tests.conftest import running_gunicorn
+    from tests.servers import memory_mb, running_gunicorn, worker_pids
 
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
@@ -130,11 +119,11 @@ def main(argv: list[str] | None = None) -> int:
             samples: list[tuple[float, float]] = []  # (seconds in, total worker RSS MB)
             started = time.monotonic()
             while time.monotonic() < deadline:
-                samples.append((time.monotonic() - started, sum(rss_mb(p) for p in workers_of(proc.pid))))
+                samples.append((time.monotonic() - started, sum(memory_mb(p)[0] for p in worker_pids(proc.pid))))
                 time.sleep(5)
             for c in clients:
                 c.join()
-            samples.append((time.monotonic() - started, sum(rss_mb(p) for p in workers_of(proc.pid))))
+            samples.append((time.monotonic() - started, sum(memory_mb(p)[0] for p in worker_pids(proc.pid))))
         shutil.rmtree(index_dir, ignore_errors=True)
 
     errors = [r for r in results if r[2]]

@@ -245,14 +245,14 @@ class Archive:
         rows = dict(self.connection.execute("SELECT key, value FROM meta WHERE key IN ('model', 'dimension')"))
         return (rows["model"], int(rows["dimension"])) if "model" in rows else None
 
-    def counts(self, generation: int) -> tuple[int, int]:
-        """(articles, sentences) live at `generation`."""
-        conn = self.connection
-        sentences = conn.execute(f"SELECT count(*) FROM sentences s WHERE {_LIVE}", {"g": generation}).fetchone()[0]
-        articles = conn.execute(
-            f"SELECT count(DISTINCT s.article_id) FROM sentences s WHERE {_LIVE}", {"g": generation}
-        ).fetchone()[0]
-        return articles, sentences
+    def check_model(self, model: str, dimension: int) -> None:
+        """`ModelMismatch` unless the archive is empty or holds vectors of this model."""
+        stored = self.model()
+        if stored is not None and stored != (model, dimension):
+            raise ModelMismatch(
+                f"{self.path} holds vectors of {stored[0]} ({stored[1]}d), not {model} "
+                f"({dimension}d); build into a new index directory"
+            )
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -489,15 +489,14 @@ class _WriteTransaction:
         conn = self.archive.connection
         conn.execute("BEGIN IMMEDIATE")
         if self.model:
-            stored = self.archive.model()
-            if stored is None:
-                conn.execute("INSERT INTO meta VALUES ('model', ?), ('dimension', ?)", (self.model, self.dimension))
-            elif stored != (self.model, self.dimension):
+            try:
+                self.archive.check_model(self.model, self.dimension)
+            except ModelMismatch:
                 conn.execute("ROLLBACK")
-                raise ModelMismatch(
-                    f"{self.archive.path} holds vectors of {stored[0]} ({stored[1]}d), not {self.model} "
-                    f"({self.dimension}d); build into a new index directory"
-                )
+                raise
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('model', ?), ('dimension', ?)", (self.model, self.dimension)
+            )
         return conn
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 
 from index import ann, layout
-from index.archive import Archive, ModelMismatch, PreparedArticle, content_hash
+from index.archive import Archive, PreparedArticle, content_hash
 from index.articles import Article
 from index.embedder import Embedder
 from index.ingest import IngestProblem, read_articles
@@ -131,12 +131,7 @@ def build_index(
     if not per_article:
         raise NothingToIndex(ingest.problems)
     archive = Archive.open(index_dir, create=True)
-    stored = archive.model()
-    if stored is not None and stored != (embedder.name, embedder.dimension):
-        raise ModelMismatch(
-            f"{archive.path} holds vectors of {stored[0]} ({stored[1]}d), not {embedder.name} "
-            f"({embedder.dimension}d); build into a new index directory"
-        )
+    archive.check_model(embedder.name, embedder.dimension)  # before embedding anything
     hashes = archive.content_hashes()
     changed = [(a, s) for a, s in per_article if hashes.get(a.id) != content_hash(a)]
     if on_total:

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.servers import ROOT, running_gunicorn
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = ROOT / "data" / "articles"
 SAMPLE_ARTICLE = SAMPLE_ARTICLES / "vance-zelensky-lasting-peace.txt"
 
@@ -44,6 +38,12 @@ def onnx_dir(tmp_path_factory) -> Path:
         os.environ.pop("ONNX_DIR", None)
     else:
         os.environ["ONNX_DIR"] = previous
+
+
+def run_build_index(out: Path, *paths: Path, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
+    """`scripts/build_index.py --no-progress --out OUT PATHS…` in a new process, output captured."""
+    command = [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(out), *map(str, paths)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, **popen)
 
 
 @pytest.fixture(scope="session")
@@ -103,81 +103,6 @@ def app(verifier, sample_index_dir):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-def post_json(url: str, body: object, headers: dict | None = None, method: str = "POST") -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **(headers or {})},
-        method=method,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-@contextlib.contextmanager
-def running_gunicorn(index_dir: Path, workers: int = 2, log_path: Path | None = None, **env: str):
-    """gunicorn serving `index_dir` on a free port, in its own process group; yields (base url, process).
-
-    Waits until every worker answers /readyz; the JSON access log goes to `log_path` if given.
-    """
-    port = _free_port()
-    env = {**os.environ, "PORT": str(port), "INDEX_DIR": str(index_dir), "WEB_CONCURRENCY": str(workers), **env}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    with open(log_path or os.devnull, "w") as log:
-        proc = subprocess.Popen(
-            [str(gunicorn), "-c", "gunicorn.conf.py", "service.wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a test can kill -9 the whole service (master and workers)
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base, proc, checks=3 * workers)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-def wait_until_ready(base: str, proc: subprocess.Popen, checks: int = 6, timeout: float = 120) -> None:
-    """Until `checks` /readyz calls in a row say ready (each worker answers for itself)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, f"gunicorn exited with {proc.returncode}"
-        try:
-            if all(get_json(base + "/readyz")[0] == 200 for _ in range(checks)):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        assert time.monotonic() < deadline, "gunicorn did not become ready"
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from index import layout
 from index.archive import ARCHIVE
 from index.builder import NothingToIndex, build_index
 from index.verify import load_index
-from tests.conftest import ROOT, SAMPLE_ARTICLES
+from tests.conftest import ROOT, SAMPLE_ARTICLES, run_build_index
 
 
 def test_manifest_and_files(sample_index_dir):
@@ -139,21 +139,7 @@ def test_build_killed_with_sigkill_applies_all_or_nothing(tmp_path, embedder, ph
 def test_script_prints_summary_and_reports_skipped_files(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"title": "x"}\n', "utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "scripts/build_index.py",
-            "--no-progress",
-            "--out",
-            str(tmp_path / "i"),
-            str(SAMPLE_ARTICLES),
-            str(bad),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_build_index(tmp_path / "i", SAMPLE_ARTICLES, bad, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"skipped {bad}:1: 'text' must be a non-empty string" in done.stderr
     summary = done.stdout.strip().splitlines()[-1]
@@ -164,13 +150,7 @@ def test_script_prints_summary_and_reports_skipped_files(tmp_path):
 def test_script_exits_non_zero_when_nothing_is_indexed(tmp_path):
     bad = tmp_path / "bad.md"
     bad.write_text("no title here", "utf-8")
-    done = subprocess.run(
-        [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(tmp_path / "i"), str(bad)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_build_index(tmp_path / "i", bad, timeout=300)
     assert done.returncode == 1
     assert f"skipped {bad}:1: no '# Title' line found" in done.stderr
     assert "error: no article could be indexed" in done.stderr

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, _free_port, get_json
+from tests.servers import ROOT, free_port, get_json
 
 DOCKERFILE = ROOT / "Dockerfile"
 # Where the final stage puts things, and where they are in this checkout.
@@ -148,7 +148,7 @@ def test_every_pip_install_is_hash_checked():
 def test_container_start_command_serves_and_passes_its_healthcheck(sample_index_dir, onnx_dir, tmp_path):
     stage = final_stage()
     command, (check, check_timeout) = start_command(stage), healthcheck(stage)
-    port = _free_port()
+    port = free_port()
     env = container_env(stage, tmp_path)
     # The index and the ONNX export the image builds at build time, made here by the session fixtures.
     env.update(INDEX_DIR=str(sample_index_dir), ONNX_DIR=str(onnx_dir), BIND=f"127.0.0.1:{port}")

@@ -6,17 +6,15 @@ import resource
 import signal
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
-from pathlib import Path
 
 import pytest
 
 from index.verify import load_index
-from tests.conftest import ROOT, SAMPLE_ARTICLES, post_json, running_gunicorn, wait_until_ready
+from tests.conftest import SAMPLE_ARTICLES, run_build_index
+from tests.servers import post_json, running_gunicorn, wait_until_ready, worker_pids
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +63,6 @@ def test_slow_clients_do_not_stop_the_service_answering_others(sample_index_dir)
     assert len(later) > 50 and statistics.median(later) < 0.5 and max(later) < 5
 
 
-def _worker_pids(master: int) -> set[int]:
-    return {int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
-
-
 def test_a_worker_killed_under_load_is_replaced_and_only_its_requests_fail(sample_index_dir):
     with running_gunicorn(sample_index_dir, workers=2, THREADS="4") as (base, proc):
         outcomes: list[object] = []
@@ -86,14 +80,14 @@ def test_a_worker_killed_under_load_is_replaced_and_only_its_requests_fail(sampl
         for t in clients:
             t.start()
         time.sleep(4)
-        victim = sorted(_worker_pids(proc.pid))[0]
+        victim = sorted(worker_pids(proc.pid))[0]
         killed_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         time.sleep(8)
         stop.set()
         for t in clients:
             t.join()
-        replaced = _worker_pids(proc.pid)
+        replaced = worker_pids(proc.pid)
         wait_until_ready(base, proc)
     assert victim not in replaced and len(replaced) == 2
     failed = [(sent, o) for sent, o in outcomes if o != 200]
@@ -119,34 +113,14 @@ def test_a_build_on_a_full_disk_fails_cleanly_and_the_old_index_stays(writable_i
     from tests.test_build import _big_corpus
 
     _big_corpus(corpus)  # 3000 sentences: about 5 MB of vectors
-    done = subprocess.run(
-        [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(writable_index_dir), str(corpus)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        preexec_fn=_no_bigger_files(1024 * 1024),
-    )
+    done = run_build_index(writable_index_dir, corpus, timeout=600, preexec_fn=_no_bigger_files(1024 * 1024))
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in done.stderr
     after = load_index(writable_index_dir)
     after.archive.check()
     view = after.view()
     assert (view.version, view.generation, view.size) == (before.version, before.generation, before.size)
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "scripts/build_index.py",
-            "--no-progress",
-            "--out",
-            str(writable_index_dir),
-            str(SAMPLE_ARTICLES),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    ok = run_build_index(writable_index_dir, SAMPLE_ARTICLES, timeout=600)
     assert ok.returncode == 0, ok.stderr  # with space again, the next build succeeds and cleans up
     assert not list((writable_index_dir / "versions").glob(".building-*"))
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT, get_json, post_json
+from tests.servers import ROOT, get_json, post_json
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -15,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_ARTICLES, get_json, post_json, running_gunicorn, wait_until_ready
+from tests.conftest import SAMPLE_ARTICLES, run_build_index
+from tests.servers import get_json, post_json, running_gunicorn, wait_until_ready, worker_pids
 
 pytestmark = pytest.mark.slow
 
@@ -93,13 +92,7 @@ def test_a_rebuild_against_the_live_directory_is_picked_up_without_restart(live,
     traffic = threading.Thread(target=keep_verifying)
     traffic.start()
     try:
-        done = subprocess.run(
-            [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(index_dir), str(feed)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_build_index(index_dir, feed, timeout=300)
     finally:
         stop.set()
         traffic.join()
@@ -135,16 +128,12 @@ def test_concurrent_writers_of_one_article_end_in_one_version(live):
     assert {e["text"] for e in evidence["evidence"]} == {s["text"] for s in article["sentences"]}
 
 
-def _children(pid: int) -> set[int]:
-    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-
-
 def test_sighup_reloads_every_worker_and_the_service_keeps_answering(live):
     base, proc, _, _ = live
-    before = _children(proc.pid)
+    before = worker_pids(proc.pid)
     os.kill(proc.pid, signal.SIGHUP)
     deadline = time.monotonic() + 120
-    while _children(proc.pid) & before or len(_children(proc.pid)) < 2:
+    while worker_pids(proc.pid) & before or len(worker_pids(proc.pid)) < 2:
         assert time.monotonic() < deadline, "workers were not replaced"
         time.sleep(0.2)
     wait_until_ready(base, proc)
@@ -195,13 +184,7 @@ def test_kill_9_during_a_write_leaves_the_previous_state(tmp_path, sample_index_
 
 def test_rebuilding_from_the_sample_corpus_does_not_drop_posted_articles(live):
     base, _, index_dir, _ = live
-    done = subprocess.run(
-        [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(index_dir), str(SAMPLE_ARTICLES)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_build_index(index_dir, SAMPLE_ARTICLES, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "0 sentences embedded, 1 articles unchanged" in done.stdout
     assert get_json(f"{base}/v1/articles/kharkiv-drones")[0] == 200

@@ -1,13 +1,16 @@
-"""End-to-end index build throughput beside raw `SentenceTransformer.encode` on the same sentences.
+"""End-to-end index build throughput beside the raw model encode on the same sentences.
 
     .venv/bin/python benchmarks/build_throughput.py                       # 20k sentences, 3 rounds
     .venv/bin/python benchmarks/build_throughput.py --sentences 5000 --rounds 5 --profile var/bench/build.prof
 
 Issue 6's bar: a build (parse, split, embed, SQLite, FAISS, BM25, snapshot) runs at ≥ 0.9×
-the sentences/s of encoding the same texts with the model alone. Both use one loaded
-model, the same batch size and the same texts (every sentence the build embeds, each
-once: the synthetic corpus has no repeated sentence), in the same process, alternating
-which goes first each round so drift in the machine's load hits both alike. Reported:
+the sentences/s of encoding the same texts with the model alone, on the same runtime
+(`--backend`: ONNX Runtime by default, as a build; torch's raw encode is
+`SentenceTransformer.encode`, ONNX's is the session run, tokenizer included, with no
+storage around it). Both use one loaded model, the same batch size and the same texts
+(every sentence the build embeds, each once: the synthetic corpus has no repeated
+sentence), in the same process, alternating which goes first each round so drift in the
+machine's load hits both alike. Reported:
 wall-clock and CPU-time (process_time: all threads) sentences/s, their medians, and the
 ratio of medians and the median of per-round ratios. `--cli` adds scripts/build_index.py
 in a new process to every round (imports and model load included; CPU time then counts
@@ -39,7 +42,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import synthetic_corpus  # noqa: E402 (benchmarks/ is the script's directory)
 
 from index.builder import build_index  # noqa: E402
-from index.embedder import load_embedder  # noqa: E402
+from index.embedder import BACKENDS, DEFAULT_BACKEND, load_embedder  # noqa: E402
 from index.ingest import read_articles  # noqa: E402
 from index.sentences import article_sentences  # noqa: E402
 
@@ -63,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64, help="as scripts/build_index.py (default 64)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, as a build)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="runtime threads (default: the runtime's, as a build)"
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="embedding runtime, as a build")
     parser.add_argument("--work", default=str(ROOT / "var" / "bench"), help="corpus and scratch indexes go here")
     parser.add_argument(
         "--cli", action="store_true", help="also time scripts/build_index.py in each round (model load included)"
@@ -81,16 +87,25 @@ def main(argv: list[str] | None = None) -> int:
     unique = list(dict.fromkeys(texts))
     n = len(unique)
 
-    embedder = load_embedder(batch_size=args.batch_size, threads=args.threads)
-    import torch
-
+    embedder = load_embedder(batch_size=args.batch_size, threads=args.threads, backend=args.backend)
     print(f"corpus: {corpus.name}, {len(ingest.articles)} articles, {len(texts)} sentences ({n} unique)")
-    print(f"torch threads {torch.get_num_threads()}, batch size {args.batch_size}, rounds {args.rounds}")
-    embedder.model.encode(unique[:256], batch_size=args.batch_size, show_progress_bar=False)  # warm up
+    print(
+        f"backend {args.backend}, threads {args.threads or 'default'}, "
+        f"batch size {args.batch_size}, rounds {args.rounds}"
+    )
 
-    def raw() -> None:
-        model = embedder.model
-        model.encode(unique, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    if args.backend == "torch":
+
+        def raw() -> None:
+            embedder.model.encode(
+                unique, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+    else:
+
+        def raw() -> None:
+            embedder.encode(unique)  # OnnxEmbedder.encode is tokenizer + session.run + normalise
+
+    embedder.encode(unique[:256])  # warm up
 
     def build() -> None:
         out = Path(tempfile.mkdtemp(prefix="build-", dir=work))
@@ -104,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         """scripts/build_index.py in a new process: imports and model load included."""
         out = Path(tempfile.mkdtemp(prefix="cli-", dir=work))
         try:
-            script = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--no-progress"]
+            script = [
+                sys.executable,
+                str(ROOT / "scripts" / "build_index.py"),
+                "--no-progress",
+                "--backend",
+                args.backend,
+            ]
             subprocess.run(
                 [*script, "--out", str(out), "--batch-size", str(args.batch_size), str(corpus)],
                 capture_output=True,
@@ -134,14 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     def med(name: str, i: int) -> float:
         return statistics.median(r[name][i] for r in rows)
 
-    labels = {"build": "build_index (in process)", "cli": "scripts/build_index.py (new process, model load)"}
+    labels = {
+        "build": "build_index (in process)",
+        "cli": "scripts/build_index.py (new process, model load)",
+        "encode": f"raw encode ({args.backend})",
+    }
     print()
     print("| what | sentences/s wall (median) | ÷ raw encode | median of round ratios | sentences/s CPU | ÷ raw |")
     print("|---|---|---|---|---|---|")
     for name in contenders:
         wall_ratios = statistics.median(r["encode"][0] / r[name][0] for r in rows)
         print(
-            f"| {labels.get(name, 'raw SentenceTransformer.encode')} | {n / med(name, 0):.0f} | "
+            f"| {labels[name]} | {n / med(name, 0):.0f} | "
             f"{med('encode', 0) / med(name, 0):.3f} | {wall_ratios:.3f} | {n / med(name, 1):.0f} | "
             f"{med('encode', 1) / med(name, 1):.3f} |"
         )

@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 import synthetic_corpus  # noqa: E402 (benchmarks/ is the script's directory)
 
-from tests.servers import free_port, memory_mb, running_server, worker_pids  # noqa: E402
+from tests.servers import free_port, get_json, memory_mb, running_server, worker_pids  # noqa: E402
 
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
@@ -159,9 +159,9 @@ def _env(**extra: str) -> dict:
     return env
 
 
-def serve_ours(index_dir: Path, workers: int, log: Path):
+def serve_ours(index_dir: Path, workers: int, log: Path, **settings: str):
     port = free_port()
-    env = _env(PORT=str(port), INDEX_DIR=str(index_dir), WEB_CONCURRENCY=str(workers))
+    env = _env(PORT=str(port), INDEX_DIR=str(index_dir), WEB_CONCURRENCY=str(workers), **settings)
     command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "service.wsgi:app"]
     return running_server(command, env, port, workers, log, timeout=600)
 
@@ -174,6 +174,24 @@ def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path, hyb
     command = [str(BIN / "uvicorn"), "txtai.api:app", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     return running_server(command, env, port, workers, log, ready_path="/search?query=ready&limit=1", timeout=600)
+
+
+def _variant(spec: str) -> tuple[str, dict[str, str]]:
+    name, _, assignments = spec.partition(":")
+    settings = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
+    if not name or name in {"ours", "txtai"} or not settings:
+        raise SystemExit(f"--variant {spec!r}: want NAME:VAR=VALUE[,VAR=VALUE] with a new NAME")
+    return name, settings
+
+
+def encoder_stats(base: str) -> dict:
+    """Model calls so far and the requests they served, summed over the workers heard from in a few asks."""
+    seen = set()
+    for _ in range(10):
+        status, body = get_json(base + "/v1/index")
+        if status == 200:
+            seen.add((body["encoder"]["model_calls"], body["encoder"]["requests"]))
+    return {"model_calls": sum(c for c, _ in seen), "requests": sum(r for _, r in seen)}
 
 
 def worker_memory(master: int) -> list[dict]:
@@ -242,11 +260,16 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+def _per_call(runs: list[dict]) -> str:
+    per_call = _median([r.get("requests_per_model_call") for r in runs])
+    return "–" if per_call is None else f"{per_call:.2f}"
+
+
 def report(results: list[dict], memory: dict, levels: list[int], targets: list[str]) -> str:
     lines = [
         "| server | clients | requests/s | p50 ms | p95 ms | p99 ms | errors | rounds (requests/s) "
-        "| RSS per worker MB (peak) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| requests per model call | RSS per worker MB (peak) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for clients in levels:
         for target in targets:
@@ -258,14 +281,17 @@ def report(results: list[dict], memory: dict, levels: list[int], targets: list[s
                 f"| {target} | {clients} | {_median([r['rps'] for r in runs]):.1f} | "
                 f"{_median([r['p50_ms'] for r in runs]):.1f} | {_median([r['p95_ms'] for r in runs]):.1f} | "
                 f"{_median([r['p99_ms'] for r in runs]):.1f} | {sum(r['errors'] for r in runs)} | "
-                f"{', '.join(format(r['rps'], '.1f') for r in runs)} | {mem} |"
+                f"{', '.join(format(r['rps'], '.1f') for r in runs)} | {_per_call(runs)} | {mem} |"
             )
-    if len(targets) == 2:
-        lines += ["", "| clients | ours ÷ txtai requests/s (per round → median) | txtai p50 ÷ ours p50 (→ median) |"]
+    for other in targets[1:]:
+        lines += [
+            "",
+            f"| clients | ours ÷ {other} requests/s (per round → median) | {other} p50 ÷ ours p50 (→ median) |",
+        ]
         lines.append("|---|---|---|")
         for clients in levels:
             ours = [r for r in results if r["target"] == "ours" and r["clients"] == clients]
-            peer = [r for r in results if r["target"] == "txtai" and r["clients"] == clients]
+            peer = [r for r in results if r["target"] == other and r["clients"] == clients]
             rps = [o["rps"] / p["rps"] for o, p in zip(ours, peer, strict=False) if p["rps"]]
             p50 = [p["p50_ms"] / o["p50_ms"] for o, p in zip(ours, peer, strict=False) if o["p50_ms"]]
             if not rps or not p50:
@@ -299,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep txtai's connections alive too (with 2 uvicorn workers each answer then waits ~40 ms)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:VAR=VALUE[,VAR=VALUE]",
+        help="also serve ours with these settings, as target NAME (e.g. unbatched:ENCODE_BATCH_TEXTS=1)",
+    )
     parser.add_argument("--txtai-build", nargs=2, metavar=("INDEX", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.txtai_build:
@@ -307,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
 
     levels = [int(c) for c in args.clients.split(",")]
     index_dir, build = ensure_index(args)
-    targets = ["ours"]
+    variants = dict(_variant(spec) for spec in args.variant)
+    targets = ["ours", *variants]
     peer_build: dict = {}
     hybrid = args.peer == "txtai"
     if args.peer != "none":
@@ -333,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         with contextlib.ExitStack() as stack:
             servers = {"ours": stack.enter_context(serve_ours(index_dir, args.workers, work / "ours.log"))}
+            for name, settings in variants.items():
+                print(f"{name}: ours with {settings}")
+                servers[name] = stack.enter_context(
+                    serve_ours(index_dir, args.workers, work / f"{name}.log", **settings)
+                )
             if "txtai" in targets:
                 servers["txtai"] = stack.enter_context(
                     serve_txtai(txtai_dir, args.workers, work / "txtai.log", work / "txtai.yml", hybrid)
@@ -340,12 +379,22 @@ def main(argv: list[str] | None = None) -> int:
             for name, (base, proc) in servers.items():
                 print(f"{name}: {base}, workers {worker_memory(proc.pid)}", flush=True)
             for round_no in range(args.rounds):
-                for clients in levels:
-                    order = targets if (round_no + clients) % 2 == 0 else targets[::-1]
+                for level_no, clients in enumerate(levels):
+                    # Rotate who goes first, so drift in the machine's load hits every target alike.
+                    turn = (round_no + level_no) % len(targets)
+                    order = targets[turn:] + targets[:turn]
                     for target in order:
                         base, proc = servers[target]
                         close = target == "txtai" and not args.txtai_keepalive
+                        ours = target != "txtai"
+                        before = encoder_stats(base) if ours else None
                         result = run_load(target, base, clients, claims, args.warmup, args.duration, work, close)
+                        if ours:  # warm-up included: how many requests each model call carried
+                            after = encoder_stats(base)
+                            calls = after["model_calls"] - before["model_calls"]
+                            result["requests_per_model_call"] = round(
+                                (after["requests"] - before["requests"]) / max(calls, 1), 2
+                            )
                         result["connection"] = "close" if close else "keep-alive"
                         result["round"] = round_no + 1
                         result["workers"] = worker_memory(proc.pid)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.archive import StoredSentence
+from index.batching import MAX_BATCH_TEXTS, BatchingEmbedder
 from index.checks import run_checks
 from index.embedder import Embedder
 from index.lexical import reciprocal_rank_fusion
@@ -42,8 +43,12 @@ CANDIDATES = 50
 FUSION_COSINE_MARGIN = 0.25
 
 
+# Everything but letters, digits and whitespace (re's \w is str.isalnum() plus "_").
+_NOT_ALNUM_OR_SPACE = re.compile(r"[^\w\s]|_")
+
+
 def _normalise_text(text: str) -> str:
-    return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
+    return " ".join(_NOT_ALNUM_OR_SPACE.sub("", text.lower()).split())
 
 
 class IndexMismatch(ValueError):
@@ -97,6 +102,7 @@ class ClaimVerifier:
         support_threshold: float = DEFAULT_SUPPORT_THRESHOLD,
         retrieval: str = "hybrid",
         nli: NliScorer | None = None,
+        encode_batch_texts: int = MAX_BATCH_TEXTS,
     ):
         if retrieval not in RETRIEVAL_MODES:
             raise ValueError(f"retrieval must be one of {RETRIEVAL_MODES}, not {retrieval!r}")
@@ -105,13 +111,14 @@ class ClaimVerifier:
                 f"index {index.index_dir} was built with {index.manifest.model} ({index.manifest.dimension}d) "
                 f"but the service loaded {embedder.name} ({embedder.dimension}d); rebuild the index"
             )
+        # Encodes the claims of concurrent requests in one model call (and one call at a time).
+        if not isinstance(embedder, BatchingEmbedder):
+            embedder = BatchingEmbedder(embedder, max_batch_texts=encode_batch_texts)
         self.embedder = embedder
         self.index = index
         self.support_threshold = support_threshold
         self.retrieval = retrieval
         self.nli = nli
-        # A torch module is not guaranteed re-entrant across threads; serialise encodes.
-        self.encode_lock = threading.Lock()
 
     def verify_claim(
         self, claim: str, top_k: int = 5, min_score: float | None = None, only: ArticleFilter | None = None
@@ -129,9 +136,8 @@ class ClaimVerifier:
         started = time.perf_counter()
         claims = [" ".join(c.split()) for c in claims]
         view = self.index.view()  # one consistent state for the whole request
-        with self.encode_lock:
-            vectors = self.embedder.encode(claims)
-            truncated = self.embedder.truncated(claims)
+        vectors = self.embedder.encode(claims)
+        truncated = self.embedder.truncated(claims)
         search_filter, filter_warning = None, None
         if only:
             allowed = self.index.archive.filtered_ids(
@@ -270,6 +276,7 @@ class ClaimVerifier:
     def stats(self) -> dict:
         view = self.index.view()
         m = view.snapshot.manifest
+        encoder = self.embedder.stats()
         return {
             "version": m.version,
             "generation": view.generation,
@@ -280,4 +287,10 @@ class ClaimVerifier:
             "dimension": m.dimension,
             "built_at": m.built_at,
             "reload_error": self.index.reload_error,
+            "encoder": {
+                "backend": self.embedder.backend,
+                "model_calls": encoder.calls,
+                "requests": encoder.jobs,
+                "texts": encoder.texts,
+            },
         }

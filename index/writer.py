@@ -64,8 +64,7 @@ class ArticleWriter:
             # An article with no sentence long enough to index (a caption, "TBC") is still
             # stored and listed; it just never appears as evidence.
             parsed.append((article, article_sentences(article)))
-        with self.verifier.encode_lock:
-            prepared, _ = prepare_articles(parsed, self.verifier.embedder, self.archive)
+        prepared, _ = prepare_articles(parsed, self.verifier.embedder, self.archive)
         generation, results = self.archive.put_articles(prepared, model=self.verifier.embedder.name)
         self._snapshot_if_due()
         return WriteResult(generation, results)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from index.batching import MAX_BATCH_TEXTS
 from index.embedder import BACKENDS, DEFAULT_BACKEND
 from index.verify import DEFAULT_SUPPORT_THRESHOLD
 from index.writer import DEFAULT_SNAPSHOT_AFTER
@@ -28,6 +29,8 @@ class Settings:
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
     torch_threads: int = 1  # per worker: workers × threads should not exceed the cores
+    # Texts one model call may carry for concurrent requests in a worker (1: no batching).
+    encode_batch_texts: int = MAX_BATCH_TEXTS
     # False: a worker takes requests only once loaded, so no client sees a 503 while it boots.
     # True: /healthz answers at once and /readyz turns 200 when loading is done.
     load_in_background: bool = False
@@ -45,6 +48,8 @@ class Settings:
         if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
             raise ValueError(f"invalid LOG_LEVEL={self.log_level!r}: not a log level")
         object.__setattr__(self, "log_level", level)
+        if self.encode_batch_texts < 1:
+            raise ValueError(f"invalid ENCODE_BATCH_TEXTS={self.encode_batch_texts}: must be at least 1")
         if self.embedding_backend not in BACKENDS:
             raise ValueError(
                 f"invalid EMBEDDING_BACKEND={self.embedding_backend!r}: must be one of {', '.join(BACKENDS)}"

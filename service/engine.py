@@ -47,7 +47,13 @@ class VerifierHolder:
                 )
                 index = load_index(settings.index_dir)
                 nli = load_nli(settings.nli_model) if settings.nli_model else None
-                verifier = ClaimVerifier(embedder, index, support_threshold=settings.support_threshold, nli=nli)
+                verifier = ClaimVerifier(
+                    embedder,
+                    index,
+                    support_threshold=settings.support_threshold,
+                    nli=nli,
+                    encode_batch_texts=settings.encode_batch_texts,
+                )
                 self.writer = ArticleWriter(verifier, **_writer_options(settings.snapshot_after))
                 self.verifier = verifier
             except Exception as exc:  # any failure must leave the process up and not ready

@@ -204,6 +204,18 @@ class BatchVerifyResponseSchema(Schema):
     results = fields.List(fields.Nested(VerifyResponseSchema), required=True)
 
 
+class EncoderStatsSchema(Schema):
+    backend = fields.String(required=True, metadata={"description": "The embedding runtime (EMBEDDING_BACKEND)."})
+    model_calls = fields.Integer(required=True, metadata={"description": "Model calls since this worker started."})
+    requests = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Encodes served by those calls; above model_calls when concurrent requests shared a call."
+        },
+    )
+    texts = fields.Integer(required=True, metadata={"description": "Texts (claims, sentences) encoded."})
+
+
 class IndexStatsSchema(Schema):
     version = fields.String(required=True, metadata={"description": "The live snapshot."})
     generation = fields.Integer(required=True, metadata={"description": "The index version (moves with each write)."})
@@ -219,6 +231,11 @@ class IndexStatsSchema(Schema):
         required=True,
         allow_none=True,
         metadata={"description": "Why a newer snapshot could not be loaded (the previous one keeps serving)."},
+    )
+    encoder = fields.Nested(
+        EncoderStatsSchema,
+        required=True,
+        metadata={"description": "The answering worker's encoder (each gunicorn worker has its own)."},
     )
 
 

@@ -23,10 +23,18 @@ def test_values_are_read_and_typed():
     )
 
 
-@pytest.mark.parametrize(("name", "value"), [("TORCH_THREADS", "two"), ("LOAD_IN_BACKGROUND", "maybe")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("TORCH_THREADS", "two"), ("LOAD_IN_BACKGROUND", "maybe"), ("ENCODE_BATCH_TEXTS", "0")],
+)
 def test_invalid_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_encode_batching_is_configurable():
+    assert Settings.from_env({}).encode_batch_texts == 64
+    assert Settings.from_env({"ENCODE_BATCH_TEXTS": "1"}).encode_batch_texts == 1
 
 
 def test_embedding_backend_is_selected_by_config():

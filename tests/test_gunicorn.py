@@ -3,6 +3,7 @@
 import os
 import runpy
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -31,6 +32,21 @@ def test_two_workers_serve(server):
     _, proc = server
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert len(children) == 2
+
+
+def test_concurrent_requests_share_model_calls_in_a_worker(server):
+    """Claims arriving while a worker's model is busy go into its next call together."""
+    base, _ = server
+    claims = ["Russia launched 133 drones", "Vance met Zelensky in Munich", "peace talks", "Ukraine and minerals"]
+
+    def verify(i: int) -> int:
+        return post_json(base + "/v1/verify", {"claim": claims[i % len(claims)]})[0]
+
+    with ThreadPoolExecutor(16) as pool:
+        assert set(pool.map(verify, range(320))) == {200}
+    # Each answer comes from whichever worker took the connection: ask a few times to hear from both.
+    seen = {(e["model_calls"], e["requests"]) for e in (get_json(base + "/v1/index")[1]["encoder"] for _ in range(20))}
+    assert any(requests > calls for calls, requests in seen), seen
 
 
 def test_config_caps_threads_and_loads_after_fork(monkeypatch):

@@ -163,6 +163,18 @@ def test_health_ready_and_index(client):
     )
 
 
+def test_index_stats_count_the_workers_encodes(client):
+    before = client.get("/v1/index").get_json()["encoder"]
+    assert client.post("/v1/verify/batch", json={"claims": ["Russia launched 133 drones", "peace"]}).status_code == 200
+    after = client.get("/v1/index").get_json()["encoder"]
+    assert after["backend"] == "onnx"
+    assert (after["model_calls"], after["requests"], after["texts"]) == (
+        before["model_calls"] + 1,
+        before["requests"] + 1,
+        before["texts"] + 2,
+    )
+
+
 def test_not_ready_when_the_index_is_missing(tmp_path):
     app = create_app(Settings(index_dir=str(tmp_path / "nowhere"), load_in_background=False))
     client = app.test_client()

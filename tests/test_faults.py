@@ -40,9 +40,9 @@ def _trickle(base: str, seconds: float, outcome: list) -> None:
 
 
 def test_slow_clients_do_not_stop_the_service_answering_others(sample_index_dir):
-    """Twelve clients each trickle a request over 60 s: more than the 8 threads of 2 workers.
+    """Twelve clients each trickle a request over 60 s: more than the 8 threads of 2 workers × 4.
     The read deadline cuts them off, and everyone else keeps getting answers."""
-    with running_gunicorn(sample_index_dir, workers=2, REQUEST_READ_TIMEOUT="5") as (base, _):
+    with running_gunicorn(sample_index_dir, workers=2, THREADS="4", REQUEST_READ_TIMEOUT="5") as (base, _):
         outcomes: list[str] = []
         slow = [threading.Thread(target=_trickle, args=(base, 60, outcomes)) for _ in range(12)]
         for t in slow:

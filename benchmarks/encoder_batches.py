@@ -26,14 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# First: sets the thread caps and offline flags before torch or ONNX Runtime loads.
+from worker_env import ROOT
 
-from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder  # noqa: E402
+from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder
 
 
 def _fused(embedder, work: Path):

@@ -17,29 +17,23 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import statistics
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# As gunicorn.conf.py sets them for each worker, before torch loads.
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# First: sets the thread caps and offline flags before torch or ONNX Runtime loads.
+from worker_env import ROOT
 
-import index.verify as verify_module  # noqa: E402
-import service.verify as service_verify  # noqa: E402
-from index.archive import Archive  # noqa: E402
-from index.embedder import Embedder, load_embedder  # noqa: E402
-from index.live import IndexView, LiveIndex  # noqa: E402
-from index.verify import ClaimVerifier, load_index  # noqa: E402
-from service import create_app  # noqa: E402
-from service.config import Settings  # noqa: E402
+import index.verify as verify_module
+import service.verify as service_verify
+from index.archive import Archive
+from index.embedder import Embedder, load_embedder
+from index.live import IndexView, LiveIndex
+from index.verify import ClaimVerifier, load_index
+from service import create_app
+from service.config import Settings
 
 _spent: dict[str, float] = defaultdict(float)
 

@@ -7,6 +7,12 @@ each (BENCHMARKS.md, "Serving"), and the model runs one call at a time per worke
 and whoever finds the model idle runs it for everybody queued. There is no timer: a lone
 request never waits for company, and under load every call carries what arrived while
 the previous one ran.
+
+A call carries at most `max_batch_texts` texts. A bigger request (an article write of
+thousands of sentences) goes in parts, and after each part it goes back to the end of the
+queue: claims that arrived meanwhile go first, in a call of their own, so a write delays
+a claim by at most one part (64 sentences, about a quarter of a second), not by the
+whole write (seconds).
 """
 
 from __future__ import annotations
@@ -14,19 +20,21 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from index.embedder import Embedder
 
-# Texts per model call at most (a request bigger than this still goes alone, in one call).
+# Texts per model call at most (a request with more goes in parts, taking turns with others).
 MAX_BATCH_TEXTS = 64
 
 
 @dataclass(eq=False)
 class _Job:
     texts: list[str]
+    taken: int = 0  # texts handed to model calls so far (they go in order)
+    parts: list[np.ndarray] = field(default_factory=list)
     vectors: np.ndarray | None = None
     error: BaseException | None = None
     done: bool = False
@@ -88,6 +96,8 @@ class BatchingEmbedder(Embedder):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         job = _Job(list(texts))
+        if not job.texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
         with self._changed:
             self._queue.append(job)
         # Jobs run in arrival order; a caller may run a call or two for others before its own.
@@ -105,33 +115,44 @@ class BatchingEmbedder(Embedder):
         with self._changed:
             return BatchingStats(self._calls, self._jobs, self._texts)
 
-    def _take(self) -> list[_Job]:
-        """The oldest queued jobs, up to `max_batch_texts` texts (always at least one job)."""
-        batch = [self._queue.popleft()]
-        size = len(batch[0].texts)
-        while self._queue and size + len(self._queue[0].texts) <= self.max_batch_texts:
-            size += len(self._queue[0].texts)
-            batch.append(self._queue.popleft())
+    def _take(self) -> list[tuple[_Job, int, int]]:
+        """(job, first, last) text ranges from the oldest queued jobs, up to `max_batch_texts` texts."""
+        batch = []
+        room = self.max_batch_texts
+        while self._queue and room:
+            if batch and len(self._queue[0].texts) - self._queue[0].taken > room:
+                break  # a part of a large request rides alone, so the claims before it stay quick
+            job = self._queue.popleft()
+            count = min(len(job.texts) - job.taken, room)
+            batch.append((job, job.taken, job.taken + count))
+            job.taken += count
+            room -= count
         return batch
 
-    def _run(self, batch: list[_Job]) -> None:
+    def _run(self, batch: list[tuple[_Job, int, int]]) -> None:
         vectors, error = None, None
         try:
-            vectors = self.inner.encode([text for job in batch for text in job.texts])
+            vectors = self.inner.encode([text for job, first, last in batch for text in job.texts[first:last]])
         except BaseException as exc:  # every caller in the batch gets the error, and the queue moves on
             error = exc
         finally:
             with self._changed:
-                start = 0
-                for job in batch:
-                    if error is None and vectors is not None:
-                        job.vectors = vectors[start : start + len(job.texts)]
-                        start += len(job.texts)
-                    else:
+                row = 0
+                for job, first, last in batch:
+                    if error is not None or vectors is None:
                         job.error = error or RuntimeError("encode did not finish")
-                    job.done = True
+                        job.done = True
+                        self._jobs += 1
+                        continue
+                    job.parts.append(vectors[row : row + last - first])
+                    row += last - first
+                    if last == len(job.texts):
+                        job.vectors = job.parts[0] if len(job.parts) == 1 else np.vstack(job.parts)
+                        job.done = True
+                        self._jobs += 1
+                    else:
+                        self._queue.append(job)  # the rest after whoever is waiting now
                 self._calls += 1
-                self._jobs += len(batch)
-                self._texts += start
+                self._texts += row
                 self._running = False
                 self._changed.notify_all()

@@ -95,12 +95,40 @@ def test_callers_queued_behind_a_running_call_share_the_next_call():
     assert stats.jobs_per_call == 2
 
 
-def test_a_call_carries_at_most_max_batch_texts_but_a_bigger_request_still_goes_whole():
+def test_a_call_carries_at_most_max_batch_texts_and_bigger_requests_go_in_parts():
     model = GatedEmbedder()
     batcher = BatchingEmbedder(model, max_batch_texts=3)
     futures = _queue_behind_first_call(batcher, model, ["first"], [["a", "b"], ["c", "d"], ["e", "f", "g", "h"]])
-    assert [len(call) for call in model.calls] == [1, 2, 2, 4]
-    assert [len(f.result()) for f in futures] == [1, 2, 2, 4]
+    # Whole requests share a call; one too big for the room left goes in the next call, in parts.
+    assert model.calls == [["first"], ["a", "b"], ["c", "d"], ["e", "f", "g"], ["h"]]
+    assert [f.result()[:, 0].tolist() for f in futures] == [[5], [1, 1], [1, 1], [1, 1, 1, 1]]
+    assert batcher.stats().jobs == 4
+
+
+def test_the_rest_of_a_large_request_goes_back_in_line_after_each_part():
+    model = GatedEmbedder()
+    batcher = BatchingEmbedder(model, max_batch_texts=3)
+    futures = _queue_behind_first_call(batcher, model, ["first"], [list("abcdefg"), ["x"]])
+    assert model.calls == [["first"], ["a", "b", "c"], ["x"], ["d", "e", "f"], ["g"]]
+    assert futures[1].result().shape == (7, 4)
+
+
+def test_a_claim_arriving_during_a_large_write_waits_for_one_part_not_the_whole_write():
+    model = GatedEmbedder()
+    batcher = BatchingEmbedder(model, max_batch_texts=4)
+    sentences = [f"sentence {i}" for i in range(10)]
+    futures = _queue_behind_first_call(batcher, model, sentences, [["a claim"]])
+    assert model.calls[0] == sentences[:4]
+    assert model.calls[1] == ["a claim"]  # alone: not slowed by the write's next part
+    assert model.calls[2:] == [sentences[4:8], sentences[8:]]
+    assert futures[1].result()[:, 0].tolist() == [7]
+    assert futures[0].result()[:, 0].tolist() == [len(s) for s in sentences]  # in order, all of them
+
+
+def test_nothing_to_encode_needs_no_model_call():
+    model = GatedEmbedder()
+    assert BatchingEmbedder(model).encode([]).shape == (0, 4)
+    assert model.calls == []
 
 
 def test_an_error_reaches_every_caller_of_that_call_and_the_next_call_still_runs():

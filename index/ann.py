@@ -121,13 +121,11 @@ def build_vector_index(vectors: np.ndarray, ids: np.ndarray, spec: str, seed: in
     return configure_search(index)
 
 
-def configure_search(index: faiss.Index, nprobe: int | None = None, ef_search: int | None = None) -> faiss.Index:
-    """Set the search breadth: nprobe for IVF (default `default_nprobe(nlist)`), efSearch for HNSW."""
+def configure_search(index: faiss.Index) -> faiss.Index:
+    """Set the search breadth: `default_nprobe(nlist)` lists for IVF."""
     inner = _unwrapped(index)
     if isinstance(inner, faiss.IndexIVF):
-        inner.nprobe = min(inner.nlist, nprobe or default_nprobe(inner.nlist))
-    elif isinstance(inner, faiss.IndexHNSW) and ef_search:
-        inner.hnsw.efSearch = ef_search
+        inner.nprobe = default_nprobe(inner.nlist)
     return index
 
 

@@ -139,8 +139,8 @@ class BatchingEmbedder(Embedder):
             with self._changed:
                 row = 0
                 for job, first, last in batch:
-                    if error is not None or vectors is None:
-                        job.error = error or RuntimeError("encode did not finish")
+                    if error is not None:
+                        job.error = error
                         job.done = True
                         self._jobs += 1
                         continue

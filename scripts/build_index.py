@@ -13,32 +13,20 @@ the exit status is 1 if nothing was indexed.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from embedder_options import add_embedder_options, load_embedder_from_options  # beside this file
+
 
 def main(argv: list[str] | None = None) -> int:
-    from index.embedder import BACKENDS, DEFAULT_BACKEND
-
     parser = argparse.ArgumentParser(description="Build the claim index from article files and folders.")
     parser.add_argument("paths", nargs="+", help="article files (.txt, .md, .jsonl) or folders")
     parser.add_argument("--out", required=True, help="index directory (e.g. var/index)")
-    parser.add_argument(
-        "--model", default=os.environ.get("EMBEDDING_MODEL"), help="local sentence-transformers model directory"
-    )
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=os.environ.get("EMBEDDING_BACKEND", DEFAULT_BACKEND),
-        help=f"embedding runtime (default: EMBEDDING_BACKEND or {DEFAULT_BACKEND})",
-    )
-    parser.add_argument(
-        "--onnx-dir", default=os.environ.get("ONNX_DIR"), help="the model's ONNX export (scripts/export_onnx.py)"
-    )
+    add_embedder_options(parser)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -46,12 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from index.builder import NothingToIndex, build_index
-    from index.embedder import load_embedder
 
-    try:
-        embedder = load_embedder(args.model, batch_size=args.batch_size, backend=args.backend, onnx_dir=args.onnx_dir)
-    except (OSError, ValueError) as exc:
-        print(f"error: cannot load the embedding model: {exc}", file=sys.stderr)
+    embedder = load_embedder_from_options(args, batch_size=args.batch_size)
+    if embedder is None:
         return 1
     with tqdm(unit="sentence", disable=True if args.no_progress else None, file=sys.stderr) as bar:
         try:

@@ -15,23 +15,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from embedder_options import add_embedder_options, load_embedder_from_options  # beside this file
+
 
 def main(argv: list[str] | None = None) -> int:
-    from index.embedder import BACKENDS, DEFAULT_BACKEND
-
     parser = argparse.ArgumentParser(description="Evaluate retrieval and verdicts on a labelled claim set.")
     parser.add_argument("claims", help="JSONL claim set")
     parser.add_argument("--index", default=os.environ.get("INDEX_DIR", "var/index"), help="index directory")
-    parser.add_argument("--model", default=os.environ.get("EMBEDDING_MODEL"), help="local model directory")
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=os.environ.get("EMBEDDING_BACKEND", DEFAULT_BACKEND),
-        help=f"embedding runtime (default: EMBEDDING_BACKEND or {DEFAULT_BACKEND})",
-    )
-    parser.add_argument(
-        "--onnx-dir", default=os.environ.get("ONNX_DIR"), help="the model's ONNX export (scripts/export_onnx.py)"
-    )
+    add_embedder_options(parser)
     parser.add_argument("--nli-model", default=os.environ.get("NLI_MODEL"), help="local NLI CrossEncoder directory")
     parser.add_argument("--threshold", type=float, help="support threshold (default: the calibrated one)")
     parser.add_argument("--retrieval", choices=["hybrid", "dense"], default="hybrid", help="retrieval mode")
@@ -40,16 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_out", help="write the figures as JSON to this file")
     args = parser.parse_args(argv)
 
-    from index.embedder import load_embedder
     from index.evaluation import calibrate_threshold, evaluate, load_claims
     from index.nli import load_nli
     from index.verify import DEFAULT_SUPPORT_THRESHOLD, ClaimVerifier, load_index
 
     claims = load_claims(args.claims, set(args.labels.split(",")) if args.labels else None)
-    try:
-        embedder = load_embedder(args.model, backend=args.backend, onnx_dir=args.onnx_dir)
-    except (OSError, ValueError) as exc:
-        print(f"error: cannot load the embedding model: {exc}", file=sys.stderr)
+    embedder = load_embedder_from_options(args)
+    if embedder is None:
         return 1
     verifier = ClaimVerifier(
         embedder,

@@ -76,8 +76,10 @@ def verify_batch():
     """Verify several claims at once.
     ---
     post:
-      summary: Verify up to 64 claims in one request
-      description: The claims are embedded in one batch, which is much faster than one request each.
+      summary: Verify several claims in one request
+      description: >
+        Up to `maxItems` claims (MAX_BATCH_CLAIMS), embedded in one batch, which is much
+        faster than one request each.
       requestBody:
         required: true
         content:

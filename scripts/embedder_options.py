@@ -1,0 +1,36 @@
+"""The embedding options the command-line scripts share, read from the same environment
+variables as the service (EMBEDDING_MODEL, EMBEDDING_BACKEND, ONNX_DIR)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def add_embedder_options(parser: argparse.ArgumentParser) -> None:
+    from index.embedder import BACKENDS, DEFAULT_BACKEND
+
+    parser.add_argument(
+        "--model", default=os.environ.get("EMBEDDING_MODEL"), help="local sentence-transformers model directory"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get("EMBEDDING_BACKEND", DEFAULT_BACKEND),
+        help=f"embedding runtime (default: EMBEDDING_BACKEND or {DEFAULT_BACKEND})",
+    )
+    parser.add_argument(
+        "--onnx-dir", default=os.environ.get("ONNX_DIR"), help="the model's ONNX export (scripts/export_onnx.py)"
+    )
+
+
+def load_embedder_from_options(args: argparse.Namespace, **options):
+    """The embedder the options name, or None after saying on stderr why it cannot be loaded."""
+    from index.embedder import load_embedder
+
+    try:
+        return load_embedder(args.model, backend=args.backend, onnx_dir=args.onnx_dir, **options)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot load the embedding model: {exc}", file=sys.stderr)
+        return None

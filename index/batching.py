@@ -1,4 +1,4 @@
-"""Encoding the claims of concurrent requests together, one model call at a time.
+"""Running the model inputs of concurrent requests together, one model call at a time.
 
 A gunicorn worker serves several requests at once on its threads, and each one needs its
 claim embedded. One model call on 8 short texts costs about 80% of 8 calls on one text
@@ -6,7 +6,8 @@ each (BENCHMARKS.md, "Serving"), and the model runs one call at a time per worke
 (one runtime thread per worker, so workers don't fight over the cores). So callers queue,
 and whoever finds the model idle runs it for everybody queued. There is no timer: a lone
 request never waits for company, and under load every call carries what arrived while
-the previous one ran.
+the previous one ran. The same queue serves the embedder (texts) and the NLI judge
+((sentence, claim) pairs): `CallBatcher` is the queue, `BatchingEmbedder` the embedder on it.
 
 A call carries at most `max_batch_texts` texts. A bigger request (an article write of
 thousands of sentences) goes in parts, and after each part it goes back to the end of the
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -32,72 +35,53 @@ MAX_BATCH_TEXTS = 64
 
 @dataclass(eq=False)
 class _Job:
-    texts: list[str]
-    taken: int = 0  # texts handed to model calls so far (they go in order)
+    items: list[Any]
+    taken: int = 0  # items handed to model calls so far (they go in order)
     parts: list[np.ndarray] = field(default_factory=list)
-    vectors: np.ndarray | None = None
+    rows: np.ndarray | None = None
     error: BaseException | None = None
     done: bool = False
 
     def result(self) -> np.ndarray:
         if self.error is not None:
             raise self.error
-        return self.vectors
+        return self.rows
 
 
 @dataclass(frozen=True)
 class BatchingStats:
     calls: int  # model calls made
-    jobs: int  # encode() calls served
-    texts: int
-
-    @property
-    def jobs_per_call(self) -> float:
-        return self.jobs / self.calls if self.calls else 0.0
+    jobs: int  # run() calls served
+    texts: int  # items (texts or pairs) through the model
 
 
-class BatchingEmbedder(Embedder):
-    """An `Embedder` whose `encode` is safe to call from many threads and batches their texts.
+class CallBatcher:
+    """Makes `call(items) -> one row per item` safe to use from many threads, batching their items."""
 
-    Everything else (name, dimension, token counts) is the wrapped embedder's.
-    """
-
-    def __init__(self, embedder: Embedder, max_batch_texts: int = MAX_BATCH_TEXTS):
-        self.inner = embedder
-        self.name = embedder.name
-        self.backend = embedder.backend
-        self.batch_size = embedder.batch_size
-        self.max_batch_texts = max_batch_texts
+    def __init__(self, call: Callable[[list[Any]], np.ndarray], max_batch: int = MAX_BATCH_TEXTS):
+        self.call = call
+        self.max_batch = max_batch
         self._changed = threading.Condition()
         self._queue: deque[_Job] = deque()
         self._running = False
-        self._calls = self._jobs = self._texts = 0
+        self._calls = self._jobs = self._items = 0
 
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def token_counts(self, texts: Sequence[str]) -> list[int]:
-        # Not beside a model call: a transformers tokenizer is shared state ("Already borrowed").
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the model alone (no call runs meanwhile), e.g. to use its tokenizer."""
         with self._changed:
             while self._running:
                 self._changed.wait()
             self._running = True
         try:
-            return self.inner.token_counts(texts)
+            yield
         finally:
             with self._changed:
                 self._running = False
                 self._changed.notify_all()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        job = _Job(list(texts))
-        if not job.texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def run(self, items: Sequence[Any]) -> np.ndarray:
+        job = _Job(list(items))
         with self._changed:
             self._queue.append(job)
         # Jobs run in arrival order; a caller may run a call or two for others before its own.
@@ -113,26 +97,26 @@ class BatchingEmbedder(Embedder):
 
     def stats(self) -> BatchingStats:
         with self._changed:
-            return BatchingStats(self._calls, self._jobs, self._texts)
+            return BatchingStats(self._calls, self._jobs, self._items)
 
     def _take(self) -> list[tuple[_Job, int, int]]:
-        """(job, first, last) text ranges from the oldest queued jobs, up to `max_batch_texts` texts."""
+        """(job, first, last) item ranges from the oldest queued jobs, up to `max_batch` items."""
         batch = []
-        room = self.max_batch_texts
+        room = self.max_batch
         while self._queue and room:
-            if batch and len(self._queue[0].texts) - self._queue[0].taken > room:
+            if batch and len(self._queue[0].items) - self._queue[0].taken > room:
                 break  # a part of a large request rides alone, so the claims before it stay quick
             job = self._queue.popleft()
-            count = min(len(job.texts) - job.taken, room)
+            count = min(len(job.items) - job.taken, room)
             batch.append((job, job.taken, job.taken + count))
             job.taken += count
             room -= count
         return batch
 
     def _run(self, batch: list[tuple[_Job, int, int]]) -> None:
-        vectors, error = None, None
+        rows, error = None, None
         try:
-            vectors = self.inner.encode([text for job, first, last in batch for text in job.texts[first:last]])
+            rows = self.call([item for job, first, last in batch for item in job.items[first:last]])
         except BaseException as exc:  # every caller in the batch gets the error, and the queue moves on
             error = exc
         finally:
@@ -144,15 +128,51 @@ class BatchingEmbedder(Embedder):
                         job.done = True
                         self._jobs += 1
                         continue
-                    job.parts.append(vectors[row : row + last - first])
+                    job.parts.append(rows[row : row + last - first])
                     row += last - first
-                    if last == len(job.texts):
-                        job.vectors = job.parts[0] if len(job.parts) == 1 else np.vstack(job.parts)
+                    if last == len(job.items):
+                        job.rows = job.parts[0] if len(job.parts) == 1 else np.concatenate(job.parts)
                         job.done = True
                         self._jobs += 1
                     else:
                         self._queue.append(job)  # the rest after whoever is waiting now
                 self._calls += 1
-                self._texts += row
+                self._items += row
                 self._running = False
                 self._changed.notify_all()
+
+
+class BatchingEmbedder(Embedder):
+    """An `Embedder` whose `encode` is safe to call from many threads and batches their texts.
+
+    Everything else (name, dimension, token counts) is the wrapped embedder's.
+    """
+
+    def __init__(self, embedder: Embedder, max_batch_texts: int = MAX_BATCH_TEXTS):
+        self.inner = embedder
+        self.name = embedder.name
+        self.backend = embedder.backend
+        self.batch_size = embedder.batch_size
+        self.max_batch_texts = max_batch_texts
+        self.batcher = CallBatcher(embedder.encode, max_batch_texts)
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        # Not beside a model call: a transformers tokenizer is shared state ("Already borrowed").
+        with self.batcher.exclusive():
+            return self.inner.token_counts(texts)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.batcher.run(texts)
+
+    def stats(self) -> BatchingStats:
+        return self.batcher.stats()

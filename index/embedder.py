@@ -217,15 +217,34 @@ class OnnxEmbedder(Embedder):
         return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=True)]
 
 
-def read_onnx_manifest(onnx_dir: str | Path) -> dict:
-    path = Path(onnx_dir) / ONNX_MANIFEST
+def read_manifest(path: Path, expected_format: int, what: str, error: type[Exception] = ValueError) -> dict:
+    """A JSON manifest of a model export, checked for its format version."""
     try:
         manifest = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValueError(f"ONNX export manifest unreadable: {path}: {exc}") from exc
-    if manifest.get("format") != ONNX_FORMAT:
-        raise ValueError(f"ONNX export {onnx_dir} has format {manifest.get('format')}, not {ONNX_FORMAT}; re-export")
+        raise error(f"{what} manifest unreadable: {path}: {exc}") from exc
+    if manifest.get("format") != expected_format:
+        raise error(f"{what} {path.parent} has format {manifest.get('format')}, not {expected_format}; re-export")
     return manifest
+
+
+def read_onnx_manifest(onnx_dir: str | Path) -> dict:
+    return read_manifest(Path(onnx_dir) / ONNX_MANIFEST, ONNX_FORMAT, "ONNX export")
+
+
+def onnx_session(model_file: Path, threads: int | None):
+    """An ONNX Runtime CPU session as a worker runs it: all graph optimisations, one call at a
+    time, `threads` intra-op threads (one per worker avoids oversubscribing the cores)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
 
 def _export_hint(model_path: str | None, onnx_dir: str | Path, backend: str) -> str:
@@ -256,17 +275,9 @@ def _load_onnx(
             f"the ONNX export in {onnx_dir} was made from {manifest.get('source_name')!r}, "
             f"not from the configured model {source}; " + _export_hint(model_path, onnx_dir, backend)
         )
-    import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.inter_op_num_threads = 1
-    if threads:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3  # errors only
-    session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+    session = onnx_session(model_file, threads)
     tokenizer = Tokenizer.from_file(str(onnx_dir / "tokenizer.json"))
     return OnnxEmbedder(
         session, tokenizer, manifest, name=model_name(model_path), backend=backend, batch_size=batch_size

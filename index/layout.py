@@ -16,7 +16,6 @@ the archive; readers add them on top of the snapshot (index/live.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from index.fileio import fsync_path, sha256_file, write_durably
 
 CURRENT = "CURRENT"
 VERSIONS = "versions"
@@ -57,7 +58,7 @@ class Manifest:
     format: int = FORMAT
 
     def write(self, directory: Path) -> None:
-        _write_durably(directory / MANIFEST, json.dumps(asdict(self), indent=2) + "\n")
+        write_durably(directory / MANIFEST, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:
@@ -74,7 +75,7 @@ class Manifest:
 def file_checksums(directory: Path) -> dict[str, str]:
     """sha256 of every file of a version (the manifest aside), by path relative to it."""
     return {
-        str(path.relative_to(directory)): _sha256(path)
+        str(path.relative_to(directory)): sha256_file(path)
         for path in sorted(directory.rglob("*"))
         if path.is_file() and path.name != MANIFEST
     }
@@ -86,16 +87,8 @@ def verify_checksums(directory: Path, expected: dict[str, str]) -> None:
         path = directory / name
         if not path.is_file():
             raise CorruptIndex(f"index file missing: {path}")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise CorruptIndex(f"index file is corrupt (checksum mismatch): {path}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def new_version_id() -> str:
@@ -128,11 +121,11 @@ def current_version_dir(index_dir: str | Path) -> Path:
 def publish(index_dir: Path, building_dir: Path, version: str, keep: int = 2) -> Path:
     """Make a finished build live: fsync it, rename it into place, swap CURRENT atomically."""
     for file in building_dir.rglob("*"):
-        _fsync_path(file)
+        fsync_path(file)
     final = index_dir / VERSIONS / version
     os.rename(building_dir, final)
-    _fsync_path(final.parent)
-    _write_durably(index_dir / CURRENT, version + "\n")
+    fsync_path(final.parent)
+    write_durably(index_dir / CURRENT, version + "\n")
     _remove_old_versions(index_dir, keep=keep)
     return final
 
@@ -156,22 +149,3 @@ def remove_abandoned_builds(index_dir: Path) -> None:
     if versions.is_dir():
         for path in versions.glob(".building-*"):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _write_durably(path: Path, text: str) -> None:
-    """Write via a temporary file + fsync + rename, so readers see the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_path(path.parent)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

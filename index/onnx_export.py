@@ -17,7 +17,6 @@ timestamps, no absolute paths, so exporting twice gives byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import ONNX_FILES, ONNX_FORMAT, ONNX_MANIFEST, model_fingerprint, model_name
+from index.fileio import sha256_file
 
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -62,14 +62,6 @@ class ExportReport:
         for backend, cosine in self.min_cosine.items():
             lines.append(f"  {backend}: min cosine to sentence-transformers on {len(PROBES)} probes {cosine:.5f}")
         return "\n".join(lines)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load_model(path: str):
@@ -229,7 +221,7 @@ def export_onnx(model_path: str | None, out_dir: str | Path, int8: bool = False)
         for name in TOKENIZER_FILES:
             if (Path(source) / name).is_file():
                 shutil.copyfile(Path(source) / name, tmp / name)
-        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         manifest = {
             "format": ONNX_FORMAT,
             "source_name": model_name(model_path),

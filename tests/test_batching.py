@@ -66,7 +66,7 @@ def _queue_behind_first_call(batcher: BatchingEmbedder, model: GatedEmbedder, fi
     futures = [pool.submit(batcher.encode, first)]
     assert model.started.wait(5)
     futures += [pool.submit(batcher.encode, texts) for texts in later]
-    while sum(len(j.texts) for j in batcher._queue) < sum(len(t) for t in later):
+    while sum(len(j.items) for j in batcher.batcher._queue) < sum(len(t) for t in later):
         threading.Event().wait(0.001)  # until every later caller has queued
     model.release.set()
     pool.shutdown(wait=True)
@@ -92,7 +92,7 @@ def test_callers_queued_behind_a_running_call_share_the_next_call():
     assert [f.result()[:, 0].tolist() for f in futures] == [[5], [1], [2, 3], [4]]
     stats = batcher.stats()
     assert (stats.calls, stats.jobs, stats.texts) == (2, 4, 5)
-    assert stats.jobs_per_call == 2
+    assert stats.jobs / stats.calls == 2
 
 
 def test_a_call_carries_at_most_max_batch_texts_and_bigger_requests_go_in_parts():
@@ -140,7 +140,7 @@ def test_an_error_reaches_every_caller_of_that_call_and_the_next_call_still_runs
         with pytest.raises(RuntimeError, match="cannot encode 'bad'"):
             failed.result()
     assert batcher.encode(["again"])[:, 0].tolist() == [5]
-    assert not batcher._running
+    assert not batcher.batcher._running
 
 
 def test_never_two_model_calls_or_a_tokenizer_call_at_once():

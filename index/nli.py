@@ -1,9 +1,17 @@
-"""Optional NLI cross-encoder: entailment / contradiction probabilities for (evidence, claim) pairs.
+"""The NLI judge: entailment / neutral / contradiction probabilities for (evidence, claim) pairs.
 
-No NLI model can be downloaded here, so it is off by default. Point `NLI_MODEL` at a local
-directory holding a sentence-transformers CrossEncoder trained for NLI whose config names
-its labels (e.g. cross-encoder/nli-deberta-v3-small, cross-encoder/nli-MiniLM2-L6-H768,
-cross-encoder/nli-distilroberta-base, saved with `CrossEncoder(...).save(DIR)`).
+The default model ships with the project (`models/nli-minilm-l6/`): a MiniLM-L6
+cross-encoder trained here by `scripts/train_nli.py`, exported to ONNX and quantised by
+`scripts/export_nli.py`. It runs on ONNX Runtime with the `tokenizers` library, so
+serving needs neither torch nor a download. Its `nli.json` names the labels in output
+order, the maximum length, the temperature fitted on dev data, and the graph's sha256,
+which is checked at load.
+
+`NLI_MODEL` may instead name any local sentence-transformers CrossEncoder directory
+trained for NLI whose config names its labels; it runs on torch.
+
+Pairs of concurrent requests go through one `CallBatcher`: one model call at a time per
+worker, carrying every pair queued meanwhile.
 """
 
 from __future__ import annotations
@@ -13,12 +21,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from index.batching import CallBatcher
+from index.embedder import onnx_session, read_manifest
+from index.fileio import sha256_file
+
+NLI_MANIFEST = "nli.json"
+NLI_FORMAT = 1
+DEFAULT_NLI_DIR = Path(__file__).resolve().parent.parent / "models" / "nli-minilm-l6"
+# Pairs per model call at most: a claim is judged against at most a handful of sentences,
+# so 64 pairs is a dozen concurrent claims.
+MAX_BATCH_PAIRS = 64
+LABELS = ("entailment", "neutral", "contradiction")
+
 
 @dataclass(frozen=True)
 class NliScores:
     entailment: float
-    contradiction: float
     neutral: float
+    contradiction: float
 
     @property
     def label(self) -> str:
@@ -26,40 +48,164 @@ class NliScores:
         return max(scores, key=scores.get)
 
 
-class NliScorer:
-    """Wraps a CrossEncoder; maps its labels by name, whatever their order in the model."""
+class NliModelMissing(FileNotFoundError):
+    """The configured NLI model directory is absent or incomplete."""
 
-    def __init__(self, model, name: str):
-        self.model = model
-        self.name = name
-        labels = {int(i): str(label).lower() for i, label in model.model.config.id2label.items()}
-        self.index = {}
-        for wanted in ("entailment", "contradiction", "neutral"):
-            found = [i for i, label in labels.items() if label.startswith(wanted[:7])]
-            if len(found) != 1:
-                raise ValueError(f"NLI model {name} has no single '{wanted}' label (labels: {labels})")
-            self.index[wanted] = found[0]
+
+def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class NliScorer:
+    """Scores (premise = evidence, hypothesis = claim) pairs; thread-safe, batching concurrent callers.
+
+    `logits(pairs)` is the raw model output (columns in `labels` order); `score` applies
+    the fitted temperature and maps columns to labels by name.
+    """
+
+    name: str
+    backend: str
+    labels: tuple[str, ...]
+    temperature: float
+    max_length: int
+
+    def __init__(self) -> None:
+        self.batcher = CallBatcher(self._logits_unbatched, MAX_BATCH_PAIRS)
+        self._column = {label: self.labels.index(label) for label in LABELS}
+
+    def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        raise NotImplementedError
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        if not pairs:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.batcher.run(list(pairs))
+
+    def probabilities(self, logits: np.ndarray, temperature: float | None = None) -> list[NliScores]:
+        p = _softmax(np.asarray(logits, dtype=np.float64), temperature or self.temperature)
+        c = self._column
+        return [NliScores(float(r[c["entailment"]]), float(r[c["neutral"]]), float(r[c["contradiction"]])) for r in p]
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[NliScores]:
-        """Scores for (premise = evidence sentence, hypothesis = claim) pairs."""
-        if not pairs:
-            return []
-        probabilities = self.model.predict(list(pairs), apply_softmax=True, show_progress_bar=False)
-        return [
-            NliScores(
-                entailment=float(row[self.index["entailment"]]),
-                contradiction=float(row[self.index["contradiction"]]),
-                neutral=float(row[self.index["neutral"]]),
-            )
-            for row in probabilities
-        ]
+        """Calibrated probabilities for (premise, hypothesis) pairs."""
+        return self.probabilities(self.logits(pairs)) if pairs else []
+
+    def stats(self) -> dict:
+        s = self.batcher.stats()
+        return {
+            "model": self.name,
+            "backend": self.backend,
+            "model_calls": s.calls,
+            "requests": s.jobs,
+            "pairs": s.texts,
+        }
 
 
-def load_nli(model_path: str) -> NliScorer:
-    """Load a local NLI CrossEncoder directory (never from a hub)."""
+def _label_order(id2label: dict) -> tuple[str, ...]:
+    """The model's labels in output order, named as LABELS ('ENTAILMENT', 'entails' → 'entailment')."""
+    ordered = []
+    for i in sorted(int(k) for k in id2label):
+        raw = str(id2label[i] if i in id2label else id2label[str(i)]).lower()
+        match = [label for label in LABELS if raw.startswith(label[:7])]
+        if len(match) != 1:
+            raise ValueError(f"NLI model label {raw!r} is none of {LABELS}")
+        ordered.append(match[0])
+    if sorted(ordered) != sorted(LABELS):
+        raise ValueError(f"NLI model labels {ordered} are not exactly {LABELS}")
+    return tuple(ordered)
+
+
+class OnnxNli(NliScorer):
+    """The shipped format: an ONNX graph from (input_ids, attention_mask, token_type_ids) to logits."""
+
+    backend = "onnx"
+
+    def __init__(self, directory: Path, manifest: dict, threads: int | None = None):
+        from tokenizers import Tokenizer
+
+        self.name = manifest.get("name", directory.name)
+        self.labels = _label_order(dict(enumerate(manifest["labels"])))
+        self.temperature = float(manifest.get("temperature", 1.0))
+        self.max_length = int(manifest["max_length"])
+        self.manifest = manifest
+        graph = directory / manifest["graph"]
+        self.session = onnx_session(graph, threads)
+        self._inputs = [i.name for i in self.session.get_inputs()]
+        tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # The evidence (first) is cut to fit, never the claim: the claim is what is judged.
+        tokenizer.enable_truncation(max_length=self.max_length, strategy="only_first", direction="right")
+        pad = manifest.get("pad_token", "[PAD]")
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad), pad_token=pad, direction="right")
+        self._tokenizer = tokenizer
+        # For a claim that alone exceeds max_length (only_first cannot fit it): cut both.
+        self._fallback = Tokenizer.from_str(tokenizer.to_str())
+        self._fallback.enable_truncation(max_length=self.max_length, strategy="longest_first", direction="right")
+        self._fallback.no_padding()
+        super().__init__()
+
+    def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        out = np.zeros((len(pairs), len(self.labels)), dtype=np.float32)
+        # Similar lengths together: less padding per call.
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        for first in range(0, len(order), 16):
+            rows = order[first : first + 16]
+            try:
+                encodings = self._tokenizer.encode_batch([pairs[i] for i in rows], add_special_tokens=True)
+            except Exception as exc:  # the claim alone longer than max_length: cut the claim too
+                if "truncat" not in str(exc).lower():
+                    raise
+                encodings = [self._fallback.encode(*pairs[i], add_special_tokens=True) for i in rows]
+                width = max(len(e.ids) for e in encodings)
+                for e in encodings:
+                    e.pad(width)
+            arrays = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            (logits,) = self.session.run(None, {name: arrays[name] for name in self._inputs})
+            out[rows] = logits
+        return out
+
+
+class TorchNli(NliScorer):
+    """Any local sentence-transformers CrossEncoder trained for NLI (NLI_MODEL pointing elsewhere)."""
+
+    backend = "torch"
+
+    def __init__(self, directory: Path):
+        from sentence_transformers import CrossEncoder
+
+        self.model = CrossEncoder(str(directory), device="cpu", local_files_only=True)
+        self.name = directory.name
+        self.labels = _label_order(self.model.model.config.id2label)
+        self.temperature = 1.0
+        self.max_length = int(self.model.max_length or 512)
+        super().__init__()
+
+    def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        return np.asarray(self.model.predict(pairs, apply_softmax=False, show_progress_bar=False), dtype=np.float32)
+
+
+def load_nli(model_path: str | Path | None = None, threads: int | None = None) -> NliScorer:
+    """The NLI judge from a local directory (default: the shipped model); never from a hub.
+
+    A directory with `nli.json` is the ONNX format `scripts/export_nli.py` writes (its
+    graph's sha256 is checked); any other is read as a sentence-transformers CrossEncoder.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if not Path(model_path).is_dir():
-        raise FileNotFoundError(f"NLI model directory not found: {model_path}")
-    from sentence_transformers import CrossEncoder
-
-    return NliScorer(CrossEncoder(model_path, device="cpu", local_files_only=True), Path(model_path).name)
+    directory = Path(model_path) if model_path else DEFAULT_NLI_DIR
+    if not directory.is_dir():
+        raise NliModelMissing(f"NLI model directory not found: {directory}")
+    if (directory / NLI_MANIFEST).is_file():
+        manifest = read_manifest(directory / NLI_MANIFEST, NLI_FORMAT, "NLI model", NliModelMissing)
+        graph = directory / manifest["graph"]
+        if not graph.is_file():
+            raise NliModelMissing(f"NLI model graph not found: {graph}")
+        if sha256_file(graph) != manifest["sha256"]:
+            raise NliModelMissing(f"NLI model graph {graph} does not match the sha256 in {NLI_MANIFEST}")
+        return OnnxNli(directory, manifest, threads=threads)
+    return TorchNli(directory)

@@ -1,8 +1,17 @@
-"""Evaluate retrieval and verdicts on a labelled claim set (and calibrate the support threshold).
+"""Evaluate retrieval and verdicts on labelled claims; fit the verdict's numbers on dev data.
 
+    # the sample article's dev claims against an index
     python scripts/evaluate.py --index var/index tests/data/dev_claims.jsonl [--json out.json] [--calibrate]
 
-Each line of the claim set is {"claim", "label", "gold": [substring, ...]}.
+    # the dev splits of ../shared/nli (each set gets its own archive of its claims' evidence)
+    python scripts/evaluate.py --fact-sets all --limit 300 [--fit] [--json F] [--markdown F] [--reliability F.png]
+
+Each line of a claim file is {"claim", "label", "gold": [substring, ...]}. Per set, the
+fact-set mode reports verdict accuracy, macro-F1, balanced accuracy over supported/
+refuted claims, `contradicted` precision and recall, ECE, hit@1 and hit@5. With `--fit`
+the probability cut-offs and the confidence map are fitted on one half of the claims
+(by hash) and every figure is reported on the other half; the fitted `VerdictRules` is
+printed for `index/stance.py`.
 """
 
 from __future__ import annotations
@@ -11,47 +20,71 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from embedder_options import add_embedder_options, load_embedder_from_options  # beside this file
+from embedder_options import add_embedder_options, load_embedder_from_options  # noqa: E402 (beside this file)
+
+SAMPLE_ARTICLES = ROOT / "data" / "articles"
+DEV_CLAIMS = ROOT / "tests" / "data" / "dev_claims.jsonl"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Evaluate retrieval and verdicts on a labelled claim set.")
-    parser.add_argument("claims", help="JSONL claim set")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("claims", nargs="?", help="JSONL claim set (claim-file mode)")
     parser.add_argument("--index", default=os.environ.get("INDEX_DIR", "var/index"), help="index directory")
     add_embedder_options(parser)
-    parser.add_argument("--nli-model", default=os.environ.get("NLI_MODEL"), help="local NLI CrossEncoder directory")
+    parser.add_argument(
+        "--nli-model", default=os.environ.get("NLI_MODEL"), help="NLI model directory (default: shipped)"
+    )
+    parser.add_argument("--no-nli", action="store_true", help="without the NLI judge (degraded mode)")
     parser.add_argument("--threshold", type=float, help="support threshold (default: the calibrated one)")
     parser.add_argument("--retrieval", choices=["hybrid", "dense"], default="hybrid", help="retrieval mode")
     parser.add_argument("--labels", help="comma-separated gold labels to keep (default: all)")
     parser.add_argument("--calibrate", action="store_true", help="also search the best support threshold")
+    parser.add_argument("--fact-sets", help="'all' or comma-separated dev splits of ../shared/nli")
+    parser.add_argument("--limit", type=int, default=300, help="claims per fact set")
+    parser.add_argument("--fit", action="store_true", help="fit the verdict rules on half, report on the other")
     parser.add_argument("--json", dest="json_out", help="write the figures as JSON to this file")
+    parser.add_argument("--markdown", help="write the per-set table as Markdown to this file")
+    parser.add_argument("--reliability", help="write a reliability diagram (PNG) of the reported claims")
     args = parser.parse_args(argv)
 
-    from index.evaluation import calibrate_threshold, evaluate, load_claims
-    from index.nli import load_nli
-    from index.verify import DEFAULT_SUPPORT_THRESHOLD, ClaimVerifier, load_index
-
-    claims = load_claims(args.claims, set(args.labels.split(",")) if args.labels else None)
     embedder = load_embedder_from_options(args)
     if embedder is None:
         return 1
+    from index.nli import load_nli
+
+    nli = None if args.no_nli else load_nli(args.nli_model, threads=2)
+    if args.fact_sets:
+        return fact_sets_mode(args, embedder, nli)
+    if not args.claims:
+        parser.error("give a claim file, or --fact-sets")
+    return claim_file_mode(args, embedder, nli)
+
+
+def claim_file_mode(args, embedder, nli) -> int:
+    from index.evaluation import calibrate_threshold, evaluate, load_claims
+    from index.verify import DEFAULT_SUPPORT_THRESHOLD, ClaimVerifier, load_index
+
+    claims = load_claims(args.claims, set(args.labels.split(",")) if args.labels else None)
     verifier = ClaimVerifier(
         embedder,
         load_index(args.index),
         support_threshold=DEFAULT_SUPPORT_THRESHOLD if args.threshold is None else args.threshold,
         retrieval=args.retrieval,
-        nli=load_nli(args.nli_model) if args.nli_model else None,
+        nli=nli,
     )
-    figures = evaluate(verifier, claims).as_dict() | {"backend": embedder.backend}
+    figures = evaluate(verifier, claims).as_dict() | {"backend": embedder.backend, "judge": nli.name if nli else None}
     if args.calibrate:
         threshold, accuracy = calibrate_threshold(verifier, claims)
         figures["calibrated"] = {"threshold": threshold, "supported_vs_not_found_accuracy": round(accuracy, 4)}
 
     print(f"backend           {embedder.backend}")
+    print(f"judge             {figures['judge']}")
     print(f"claims            {figures['claims']}")
     for name in ("hit@1", "hit@5", "mrr", "verdict_accuracy", "threshold"):
         print(f"{name:<17} {figures[name]}")
@@ -69,6 +102,179 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
     return 0
+
+
+def verify_set(embedder, nli, articles: list[dict] | None, claims, retrieval: str, index_dir: Path | None = None):
+    """Build an archive of `articles` (or the sample articles) in a temporary directory and verify every claim."""
+    from index.builder import build_index
+    from index.verify import ClaimVerifier, load_index
+
+    with tempfile.TemporaryDirectory(prefix="eval-") as tmp:
+        tmp = Path(tmp)
+        if articles is None:
+            build_index([SAMPLE_ARTICLES], tmp / "index", embedder)
+        else:
+            source = tmp / "articles.jsonl"
+            source.write_text("".join(json.dumps(a) + "\n" for a in articles), "utf-8")
+            build_index([source], tmp / "index", embedder)
+        verifier = ClaimVerifier(embedder, load_index(tmp / "index"), retrieval=retrieval, nli=nli)
+        results, fused = [], []
+        for first in range(0, len(claims), 32):
+            texts = [c.claim for c in claims[first : first + 32]]
+            results += verifier.verify_claims(texts, top_k=5)
+            fused += plain_fusion(verifier, texts)
+    return results, fused
+
+
+def plain_fusion(verifier, claims: list[str], top_k: int = 5) -> list[list[tuple[str, ...]]]:
+    """Per claim, the article ids of the first `top_k` items in plain reciprocal-rank-fusion order
+    (BM25 + dense, duplicates collapsed, no judge): the baseline the judge's reranking must match."""
+    vectors = verifier.embedder.encode(claims)
+    ranked = verifier.retrieve(claims, vectors, top_k * 3)
+    sentences = verifier.index.archive.sentences(sorted({sid for row in ranked for sid, _ in row}))
+    out = []
+    for row in ranked:
+        groups = verifier._collapse_duplicates([(sid, s) for sid, s in row if sid in sentences], sentences)[:top_k]
+        out.append([tuple(sentences[sid].article.id for sid, _ in group) for group in groups])
+    return out
+
+
+def fusion_hits(claims, fused) -> dict:
+    """hit@1 and hit@5 of plain fusion over the claims with gold articles."""
+    ranks = []
+    for claim, items in zip(claims, fused, strict=True):
+        if claim.gold_articles:
+            rank = next((i for i, ids in enumerate(items, 1) if set(ids) & set(claim.gold_articles)), None)
+            ranks.append(rank)
+    n = len(ranks) or 1
+    return {"fusion_hit_at_1": sum(r == 1 for r in ranks) / n, "fusion_hit_at_5": sum(r is not None for r in ranks) / n}
+
+
+def fact_sets_mode(args, embedder, nli) -> int:
+    from index.evaluation import FACT_SETS, fact_set, fit_half, fit_rules, load_claims, reliability, score_results
+    from index.stance import RULES
+
+    names = FACT_SETS if args.fact_sets == "all" else tuple(args.fact_sets.split(","))
+    runs = {}
+    for name in names:
+        articles, claims = fact_set(name, args.limit)
+        print(f"{name}: {len(claims)} claims, {len(articles)} evidence articles", file=sys.stderr, flush=True)
+        runs[name] = (claims, *verify_set(embedder, nli, articles, claims, args.retrieval))
+    sample_claims = load_claims(DEV_CLAIMS)
+    runs["sample_article_dev"] = (sample_claims, *verify_set(embedder, nli, None, sample_claims, args.retrieval))
+
+    rules, fit_info = RULES, None
+    if args.fit:
+        fit_claims, fit_results = [], []
+        for name in names:  # never the sample article's claims
+            claims, results, _ = runs[name]
+            for c, r in zip(claims, results, strict=True):
+                if fit_half(c.claim):
+                    fit_claims.append(c)
+                    fit_results.append(r)
+        rules, fit_info = fit_rules(fit_claims, fit_results)
+        print(f"fitted on {len(fit_claims)} claims: {rules!r}", file=sys.stderr)
+
+    table = {}
+    reported_claims, reported_results, reported_fused = [], [], []
+    for name, (claims, results, fused) in runs.items():
+        if args.fit and name != "sample_article_dev":
+            kept = [(c, r, f) for c, r, f in zip(claims, results, fused, strict=True) if not fit_half(c.claim)]
+            claims, results, fused = [k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept]
+        table[name] = score_results(claims, results, rules if args.fit else None).as_dict()
+        if name != "sample_article_dev":
+            table[name] |= {k: round(v, 4) for k, v in fusion_hits(claims, fused).items()}
+            reported_claims += claims
+            reported_results += results
+            reported_fused += fused
+    table["all_fact_sets"] = score_results(reported_claims, reported_results, rules if args.fit else None).as_dict()
+    table["all_fact_sets"] |= {k: round(v, 4) for k, v in fusion_hits(reported_claims, reported_fused).items()}
+    bins = reliability(reported_claims, reported_results, rules if args.fit else None)
+    gold_cosines = sorted(
+        e.score
+        for c, r in zip(reported_claims, reported_results, strict=True)
+        for e in r.evidence
+        if set(c.gold_articles) & {e.article.id, *(a.id for a in e.also_in)}
+    )
+    figures = {
+        "judge": nli.name if nli else None,
+        "backend": embedder.backend,
+        "retrieval": args.retrieval,
+        "limit": args.limit,
+        "half": "report half (by claim hash)" if args.fit else "all claims",
+        "rules": repr(rules),
+        "fit": fit_info,
+        "sets": table,
+        "reliability": bins,
+        "gold_evidence_cosine_percentiles": {
+            str(q): round(gold_cosines[int(q / 100 * (len(gold_cosines) - 1))], 4) for q in (1, 5, 10, 50)
+        }
+        if gold_cosines
+        else {},
+    }
+    print(markdown_table(table))
+    print("gold evidence cosine percentiles:", figures["gold_evidence_cosine_percentiles"])
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(figures, indent=2, default=str) + "\n", "utf-8")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_table(table) + "\n", "utf-8")
+    if args.reliability:
+        draw_reliability(
+            bins, Path(args.reliability), title=f"Verdict confidence, {table['all_fact_sets']['claims']} dev claims"
+        )
+    return 0
+
+
+COLUMNS = (
+    ("claims", "claims"), ("verdict_accuracy", "verdict acc."), ("macro_f1", "macro-F1"),
+    ("balanced_accuracy", "bal. acc. S/R"), ("contradicted_precision", "contradicted P"),
+    ("contradicted_recall", "contradicted R"), ("ece", "ECE"), ("hit_at_1", "hit@1"), ("hit_at_5", "hit@5"),
+    ("fusion_hit_at_5", "plain fusion hit@5"),
+)  # fmt: skip
+
+
+def markdown_table(table: dict) -> str:
+    lines = ["| set | " + " | ".join(title for _, title in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    for name, row in table.items():
+        cells = [str(row[k]) if k == "claims" else f"{row[k]:.3f}" if k in row else "" for k, _ in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def draw_reliability(bins: list[dict], path: Path, title: str) -> None:
+    """A reliability diagram: accuracy against mean confidence per bin, bar width by share."""
+    from PIL import Image, ImageDraw
+
+    size, margin = 520, 60
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    plot = size - 2 * margin
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return margin + x * plot, size - margin - y * plot
+
+    draw.rectangle([xy(0, 1), xy(1, 0)], outline="black")
+    draw.line([xy(0, 0), xy(1, 1)], fill=(150, 150, 150), width=1)
+    total = sum(b["count"] for b in bins) or 1
+    for b in bins:
+        draw.rectangle([xy(b["low"], b["accuracy"]), xy(b["high"], 0)], outline=(40, 90, 160), fill=(120, 160, 220))
+        draw.ellipse(
+            [
+                *(v - 4 for v in xy(b["confidence"], b["accuracy"])),
+                *(v + 4 for v in xy(b["confidence"], b["accuracy"])),
+            ],
+            fill=(200, 60, 40),
+        )
+        share = f"{b['count'] / total:.0%}"
+        draw.text(xy(b["low"] + 0.01, min(0.97, b["accuracy"] + 0.04)), share, fill="black")
+    for tick in range(0, 11, 2):
+        v = tick / 10
+        draw.text((xy(v, 0)[0] - 8, size - margin + 6), f"{v:.1f}", fill="black")
+        draw.text((margin - 30, xy(0, v)[1] - 6), f"{v:.1f}", fill="black")
+    draw.text((margin, 20), title, fill="black")
+    draw.text((size / 2 - 60, size - 25), "confidence (bars: accuracy per bin)", fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ class Settings:
     embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
     embedding_backend: str = DEFAULT_BACKEND  # torch | onnx | onnx-int8 (see index/embedder.py)
     onnx_dir: str | None = None  # the model's ONNX export; None = var/models/<model>-onnx
-    nli_model: str | None = None  # local NLI CrossEncoder directory; None = explicit checks only
+    # The NLI judge: unset = the shipped model (degraded, with a warning, if it is missing);
+    # a directory = that model (the worker is not ready if it cannot load); "off" = none.
+    nli_model: str | None = None
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
     torch_threads: int = 1  # per worker: workers × threads should not exceed the cores

@@ -8,7 +8,7 @@ import threading
 from flask import current_app
 
 from index.embedder import load_embedder
-from index.nli import load_nli
+from index.nli import NliModelMissing, NliScorer, load_nli
 from index.verify import ClaimVerifier, load_index
 from index.writer import ArticleWriter
 from service.config import Settings
@@ -46,13 +46,14 @@ class VerifierHolder:
                     onnx_dir=settings.onnx_dir,
                 )
                 index = load_index(settings.index_dir)
-                nli = load_nli(settings.nli_model) if settings.nli_model else None
+                nli, degraded_reason = _load_judge(settings)
                 verifier = ClaimVerifier(
                     embedder,
                     index,
                     support_threshold=settings.support_threshold,
                     nli=nli,
                     encode_batch_texts=settings.encode_batch_texts,
+                    degraded_reason=degraded_reason,
                 )
                 self.writer = ArticleWriter(verifier, **_writer_options(settings.snapshot_after))
                 self.verifier = verifier
@@ -62,12 +63,13 @@ class VerifierHolder:
                 return
             m = index.manifest
             log.info(
-                "ready: index %s (%d articles, %d sentences), model %s on %s",
+                "ready: index %s (%d articles, %d sentences), model %s on %s, judge %s",
                 m.version,
                 m.articles,
                 m.sentences,
                 m.model,
                 embedder.backend,
+                nli.name if nli else f"none (degraded: {degraded_reason})",
             )
 
     def start(self, settings: Settings, background: bool) -> None:
@@ -77,6 +79,20 @@ class VerifierHolder:
             threading.Thread(target=self.load, args=(settings,), name="load-index", daemon=True).start()
         else:
             self.load(settings)
+
+
+def _load_judge(settings: Settings) -> tuple[NliScorer | None, str | None]:
+    """(the NLI judge, None) or (None, why not). A model named by NLI_MODEL must load (the
+    exception keeps the worker not ready); the shipped default may be missing (degraded)."""
+    if (settings.nli_model or "").lower() == "off":
+        return None, "NLI_MODEL=off"
+    if settings.nli_model:
+        return load_nli(settings.nli_model, threads=settings.torch_threads), None
+    try:
+        return load_nli(None, threads=settings.torch_threads), None
+    except NliModelMissing as exc:
+        log.error("no NLI judge, verdicts are degraded: %s", exc)
+        return None, str(exc)
 
 
 def _writer_options(snapshot_after: int | None) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from index.articles import parse_date
+from index.stance import STANCES, VERDICTS
 from service.config import Limits
 
 LIMITS = Limits.from_env()
@@ -135,9 +136,11 @@ class ReasonSchema(Schema):
     kind = fields.String(
         required=True,
         metadata={
-            "description": "Contradicting: quantity_mismatch, date_mismatch, entity_mismatch, polarity_mismatch, "
-            "nli_contradiction. Withholding support: entity_missing, quantity_missing, date_missing. "
-            "Informative: quantity_match, not_mentioned, nli_entailment (which can also support)."
+            "description": "The judge's reading: nli_entailment, nli_contradiction, and same_statement_other_figure "
+            "(the source makes the claim's statement with another figure or date, a contradiction). "
+            "The checks, which explain: quantity_mismatch and date_mismatch (these two veto support when the "
+            "judge confirms the statement is the same), quantity_match, quantity_missing, date_missing, "
+            "entity_missing, polarity_mismatch, not_mentioned."
         },
     )
     claim = fields.String(required=True, metadata={"description": "What the claim says."})
@@ -154,7 +157,15 @@ class EvidenceSchema(Schema):
     start = fields.Integer(required=True, metadata={"description": "Offset of the sentence in the article body."})
     end = fields.Integer(required=True, metadata={"description": "body[start:end] is the sentence."})
     context = fields.Nested(ContextSchema, required=True)
-    stance = fields.String(required=True, validate=validate.OneOf(["supports", "contradicts", "related"]))
+    stance = fields.String(
+        required=True,
+        validate=validate.OneOf(list(STANCES)),
+        metadata={"description": "How the NLI judge reads this sentence against the claim."},
+    )
+    strength = fields.Float(
+        required=True,
+        metadata={"description": "The judge's calibrated probability behind the stance (0 for related)."},
+    )
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
     also_in = fields.List(
         fields.Nested(ArticleRefSchema),
@@ -176,14 +187,18 @@ class VerifyResponseSchema(Schema):
     claim = fields.String(required=True, metadata={"description": "The claim, whitespace normalised."})
     verdict = fields.String(
         required=True,
-        validate=validate.OneOf(["supported", "contradicted", "mixed", "not_found"]),
+        validate=validate.OneOf(list(VERDICTS)),
         metadata={
-            "description": "`supported`: a sentence clears the calibrated threshold and no check objects; "
-            "`contradicted`: a sentence about the same thing states another figure, date or name; "
-            "`mixed`: equally strong evidence both ways; `not_found`: neither."
+            "description": "`supported`: the NLI judge reads a sentence as entailing the claim; "
+            "`contradicted`: it reads one as contradicting it (or as the same statement with another figure "
+            "or date); `mixed`: strong sentences both ways; `not_found`: no sentence either way with "
+            "confidence. Without the judge (degraded, see `warnings`): similarity and the checks."
         },
     )
-    confidence = fields.Float(required=True, metadata={"description": "0 to 1."})
+    confidence = fields.Float(
+        required=True,
+        metadata={"description": "The probability that the verdict is right, calibrated on dev claims (0 to 1)."},
+    )
     decided_by = fields.Integer(
         required=True, allow_none=True, metadata={"description": "Index in `evidence` of the deciding item."}
     )
@@ -191,7 +206,8 @@ class VerifyResponseSchema(Schema):
         fields.Nested(EvidenceSchema),
         required=True,
         metadata={
-            "description": "Best first, by the fusion of semantic (FAISS) and lexical (BM25) rank; "
+            "description": "Sentences the judge reads as supporting or contradicting first (strongest "
+            "first), then the rest in the fusion order of semantic (FAISS) and lexical (BM25) rank; "
             "`score` is the cosine similarity."
         },
     )
@@ -216,6 +232,16 @@ class EncoderStatsSchema(Schema):
     texts = fields.Integer(required=True, metadata={"description": "Texts (claims, sentences) encoded."})
 
 
+class JudgeStatsSchema(Schema):
+    model = fields.String(
+        required=True, metadata={"description": "The NLI model (NLI_MODEL, default the shipped one)."}
+    )
+    backend = fields.String(required=True)
+    model_calls = fields.Integer(required=True, metadata={"description": "Model calls since this worker started."})
+    requests = fields.Integer(required=True, metadata={"description": "Requests served by those calls."})
+    pairs = fields.Integer(required=True, metadata={"description": "(sentence, claim) pairs judged."})
+
+
 class IndexStatsSchema(Schema):
     version = fields.String(required=True, metadata={"description": "The live snapshot."})
     generation = fields.Integer(required=True, metadata={"description": "The index version (moves with each write)."})
@@ -236,6 +262,19 @@ class IndexStatsSchema(Schema):
         EncoderStatsSchema,
         required=True,
         metadata={"description": "The answering worker's encoder (each gunicorn worker has its own)."},
+    )
+    judge = fields.Nested(
+        JudgeStatsSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The answering worker's NLI judge; null when degraded."},
+    )
+    degraded = fields.Boolean(
+        required=True,
+        metadata={"description": "True when no NLI judge is loaded: verdicts come from similarity and checks only."},
+    )
+    degraded_reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why the judge is not loaded (null if it is)."}
     )
 
 

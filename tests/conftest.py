@@ -79,7 +79,24 @@ def writable_index_dir(tmp_path, sample_index_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def verifier(embedder, sample_index_dir):
+def nli():
+    """The shipped NLI judge (models/nli-minilm-l6), loaded from the repository."""
+    from index.nli import load_nli
+
+    return load_nli(threads=2)
+
+
+@pytest.fixture(scope="session")
+def verifier(embedder, sample_index_dir, nli):
+    """The verifier as the service runs it: with the shipped judge."""
+    from index.verify import ClaimVerifier, load_index
+
+    return ClaimVerifier(embedder, load_index(sample_index_dir), nli=nli)
+
+
+@pytest.fixture(scope="session")
+def degraded_verifier(embedder, sample_index_dir):
+    """Without a judge: similarity and the precise checks only."""
     from index.verify import ClaimVerifier, load_index
 
     return ClaimVerifier(embedder, load_index(sample_index_dir))

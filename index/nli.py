@@ -122,6 +122,11 @@ class OnnxNli(NliScorer):
     """The shipped format: an ONNX graph from (input_ids, attention_mask, token_type_ids) to logits."""
 
     backend = "onnx"
+    # One pair per session run: the int8 graph quantises activations with one scale per run,
+    # so in a shared run a pair's probabilities moved with its batch-mates (and the same claim
+    # got a different evidence order under load). One pair a run costs CPU time measured in
+    # BENCHMARKS.md ("NLI judge"); the batcher still gives one call per worker at a time.
+    pairs_per_run = 1
 
     def __init__(self, directory: Path, manifest: dict, threads: int | None = None):
         from tokenizers import Tokenizer
@@ -150,8 +155,8 @@ class OnnxNli(NliScorer):
         out = np.zeros((len(pairs), len(self.labels)), dtype=np.float32)
         # Similar lengths together: less padding per call.
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        for first in range(0, len(order), 16):
-            rows = order[first : first + 16]
+        for first in range(0, len(order), self.pairs_per_run):
+            rows = order[first : first + self.pairs_per_run]
             try:
                 encodings = self._tokenizer.encode_batch([pairs[i] for i in rows], add_special_tokens=True)
             except Exception as exc:  # the claim alone longer than max_length: cut the claim too

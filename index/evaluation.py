@@ -40,7 +40,6 @@ from index.stance import (
     VerdictRules,
     decide_verdict,
     judge,
-    rerank,
 )
 from index.verify import ClaimVerifier, Verification
 
@@ -255,7 +254,7 @@ def redecide(evidence: Sequence[Evidence], rules: VerdictRules) -> list[Evidence
         findings = [r for r in e.reasons if r.kind not in JUDGE_KINDS]
         decision = judge(e.nli, findings, e.score, 1.0, e.substituted, rules)
         out.append(dataclasses.replace(e, stance=decision.stance, strength=decision.strength, reasons=decision.reasons))
-    return rerank(out)
+    return out
 
 
 def verdict_points(

@@ -23,7 +23,6 @@ from index.stance import (
     Evidence,
     decide_verdict,
     judge,
-    rerank,
     should_judge,
     substitutions,
 )
@@ -191,7 +190,7 @@ class ClaimVerifier:
                         substituted=substituted,
                     )
                 )
-            evidence = rerank(evidence)[:top_k]
+            evidence = evidence[:top_k]
             verdict, confidence, decided_by = decide_verdict(evidence)
             warnings = [filter_warning] if filter_warning else []
             if self.nli is None:

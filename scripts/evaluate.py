@@ -128,7 +128,7 @@ def verify_set(embedder, nli, articles: list[dict] | None, claims, retrieval: st
 
 def plain_fusion(verifier, claims: list[str], top_k: int = 5) -> list[list[tuple[str, ...]]]:
     """Per claim, the article ids of the first `top_k` items in plain reciprocal-rank-fusion order
-    (BM25 + dense, duplicates collapsed, no judge): the baseline the judge's reranking must match."""
+    (BM25 + dense, duplicates collapsed, no judge): what the evidence order is measured against."""
     vectors = verifier.embedder.encode(claims)
     ranked = verifier.retrieve(claims, vectors, top_k * 3)
     sentences = verifier.index.archive.sentences(sorted({sid for row in ranked for sid, _ in row}))

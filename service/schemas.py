@@ -206,9 +206,8 @@ class VerifyResponseSchema(Schema):
         fields.Nested(EvidenceSchema),
         required=True,
         metadata={
-            "description": "Sentences the judge reads as supporting or contradicting first (strongest "
-            "first), then the rest in the fusion order of semantic (FAISS) and lexical (BM25) rank; "
-            "`score` is the cosine similarity."
+            "description": "Best first, by the fusion of semantic (FAISS) and lexical (BM25) rank; "
+            "`score` is the cosine similarity, `stance` the judge's reading."
         },
     )
     warnings = fields.List(fields.String(), required=True)

@@ -37,7 +37,6 @@ from index.stance import (
     confidence,
     decide_verdict,
     judge,
-    rerank,
     should_judge,
     substitutions,
 )
@@ -157,16 +156,6 @@ def test_not_found_is_confident_when_every_reading_is_neutral():
     weak = [_evidence(RELATED, 0.0, UNSURE)]
     quiet = [_evidence(RELATED, 0.0, NEUTRAL)]
     assert decide_verdict(quiet, RULES)[1] > decide_verdict(weak, RULES)[1]
-
-
-def test_rerank_puts_what_the_judge_found_decisive_first_and_keeps_the_rest_in_order():
-    items = [
-        _evidence(RELATED, 0.0, text="a"),
-        _evidence(SUPPORTS, 0.7, text="b"),
-        _evidence(RELATED, 0.0, text="c"),
-        _evidence(CONTRADICTS, 0.9, text="d"),
-    ]
-    assert [e.text for e in rerank(items)] == ["d", "b", "a", "c"]
 
 
 # --- metrics -------------------------------------------------------------------------------

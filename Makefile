@@ -21,7 +21,7 @@ LOCKS := requirements.lock requirements-test.lock requirements-tools.lock
 
 export INDEX_DIR PORT ONNX_DIR
 
-.PHONY: serve test lint index onnx openapi lock audit soak clean
+.PHONY: serve test test-fast lint index onnx openapi lock audit soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ $(CHROMIUM):
 
 test: $(VENV)/.test $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The tests that load no model and export nothing (tests/conftest.py marks the others `model`).
+test-fast: $(VENV)/.test
+	$(PY) -m pytest -m "not model" $(PYTEST_ARGS)
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .

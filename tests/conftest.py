@@ -1,4 +1,10 @@
-"""Shared fixtures: the real model and a real index of the sample corpus, built once per session."""
+"""Shared fixtures: the real model and a real index of the sample corpus, built once per session.
+
+Tests pay only for what they request: the ONNX export, the embedder, the judge and the
+index are fixtures, never autouse. A test that requests any of MODEL_FIXTURES (directly or
+through another fixture) is marked `model`; `make test-fast` runs the others
+(`pytest -m "not model"`): pure functions, parsing, config, in seconds.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,17 @@ SAMPLE_ARTICLES = ROOT / "data" / "articles"
 SAMPLE_ARTICLE = SAMPLE_ARTICLES / "vance-zelensky-lasting-peace.txt"
 
 
-@pytest.fixture(scope="session", autouse=True)
+# Fixtures that load a model or export one; a test using any of them is a `model` test.
+MODEL_FIXTURES = frozenset({"onnx_dir", "embedder", "torch_embedder", "nli"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
+@pytest.fixture(scope="session")
 def onnx_dir(tmp_path_factory) -> Path:
     """The packaged model's ONNX export (fp32 and int8), made once per session.
 
@@ -47,7 +63,7 @@ def run_build_index(out: Path, *paths: Path, timeout: float = 300, **popen) -> s
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def embedder(onnx_dir):
     from index.embedder import load_embedder
 
     return load_embedder()
@@ -123,6 +139,6 @@ def client(app):
 
 
 @pytest.fixture(scope="session")
-def server(sample_index_dir):
+def server(onnx_dir, sample_index_dir):
     with running_gunicorn(sample_index_dir) as running:
         yield running

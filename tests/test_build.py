@@ -136,7 +136,7 @@ def test_build_killed_with_sigkill_applies_all_or_nothing(tmp_path, embedder, ph
     assert (loaded.view().articles, loaded.view().size) == (1 + new_articles, 28 + 20 * new_articles)
 
 
-def test_script_prints_summary_and_reports_skipped_files(tmp_path):
+def test_script_prints_summary_and_reports_skipped_files(tmp_path, onnx_dir):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"title": "x"}\n', "utf-8")
     done = run_build_index(tmp_path / "i", SAMPLE_ARTICLES, bad, timeout=300)
@@ -147,7 +147,7 @@ def test_script_prints_summary_and_reports_skipped_files(tmp_path):
     assert "sentences/s" in summary
 
 
-def test_script_exits_non_zero_when_nothing_is_indexed(tmp_path):
+def test_script_exits_non_zero_when_nothing_is_indexed(tmp_path, onnx_dir):
     bad = tmp_path / "bad.md"
     bad.write_text("no title here", "utf-8")
     done = run_build_index(tmp_path / "i", bad, timeout=300)

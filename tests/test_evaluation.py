@@ -121,7 +121,7 @@ def test_fit_half_splits_claims_stably():
     assert halves == [fit_half(f"claim {i}") for i in range(400)]
 
 
-def test_fact_set_mode_reports_every_figure_per_set(tmp_path):
+def test_fact_set_mode_reports_every_figure_per_set(tmp_path, onnx_dir):
     import subprocess
     import sys
 

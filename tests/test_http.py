@@ -175,7 +175,7 @@ def test_index_stats_count_the_workers_encodes(client):
     )
 
 
-def test_not_ready_when_the_index_is_missing(tmp_path):
+def test_not_ready_when_the_index_is_missing(tmp_path, onnx_dir):
     app = create_app(Settings(index_dir=str(tmp_path / "nowhere"), load_in_background=False))
     client = app.test_client()
     assert client.get("/healthz").status_code == 200

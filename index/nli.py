@@ -84,8 +84,9 @@ class NliScorer:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self.batcher.run(list(pairs))
 
-    def probabilities(self, logits: np.ndarray, temperature: float | None = None) -> list[NliScores]:
-        p = _softmax(np.asarray(logits, dtype=np.float64), temperature or self.temperature)
+    def probabilities(self, logits: np.ndarray) -> list[NliScores]:
+        """Logits (columns in `labels` order) to calibrated probabilities, with the fitted temperature."""
+        p = _softmax(np.asarray(logits, dtype=np.float64), self.temperature)
         c = self._column
         return [NliScores(float(r[c["entailment"]]), float(r[c["neutral"]]), float(r[c["contradiction"]])) for r in p]
 
@@ -153,10 +154,8 @@ class OnnxNli(NliScorer):
 
     def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         out = np.zeros((len(pairs), len(self.labels)), dtype=np.float32)
-        # Similar lengths together: less padding per call.
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        for first in range(0, len(order), self.pairs_per_run):
-            rows = order[first : first + self.pairs_per_run]
+        for first in range(0, len(pairs), self.pairs_per_run):
+            rows = list(range(first, min(first + self.pairs_per_run, len(pairs))))
             try:
                 encodings = self._tokenizer.encode_batch([pairs[i] for i in rows], add_special_tokens=True)
             except Exception as exc:  # the claim alone longer than max_length: cut the claim too

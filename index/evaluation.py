@@ -39,6 +39,7 @@ from index.stance import (
     Evidence,
     VerdictRules,
     decide_verdict,
+    decided_first,
     judge,
 )
 from index.verify import ClaimVerifier, Verification
@@ -210,7 +211,7 @@ def score_results(
         evidence = result.evidence
         verdict, confidence = result.verdict, result.confidence
         if rules is not None:
-            evidence = redecide(result.evidence, rules)
+            evidence = decided_first(redecide(result.evidence, rules))
             verdict, confidence, _ = decide_verdict(evidence, rules)
         predicted.append(verdict)
         confidences.append(confidence)

@@ -22,6 +22,7 @@ from index.stance import (
     Context,
     Evidence,
     decide_verdict,
+    decided_first,
     judge,
     should_judge,
     substitutions,
@@ -190,7 +191,7 @@ class ClaimVerifier:
                         substituted=substituted,
                     )
                 )
-            evidence = evidence[:top_k]
+            evidence = decided_first(evidence)[:top_k]
             verdict, confidence, decided_by = decide_verdict(evidence)
             warnings = [filter_warning] if filter_warning else []
             if self.nli is None:
@@ -223,30 +224,32 @@ class ClaimVerifier:
     ) -> dict[tuple[int, int], tuple]:
         """(claim row, candidate rank) → (NLI scores, findings, substituted readings) for the judged candidates.
 
-        All pairs of the request go to the model in one call (and, through its batcher, with
-        other requests' pairs); a second call reads the claims with a sentence's figure put in.
+        One model call carries every pair of the request (and, through its batcher, other
+        requests' pairs): each judged sentence against its claim, and against the claim
+        restated with the sentence's own figure or date (`substitutions`).
         """
         if self.nli is None:
             return {}
+        best = [max((group[0][1] for group in groups), default=0.0) for groups in per_claim]
         judged = [
             (row, rank, sentences[group[0][0]])
             for row, groups in enumerate(per_claim)
             for rank, group in enumerate(groups)
-            if should_judge(rank, group[0][1])
+            if should_judge(rank, group[0][1], best[row])
         ]
-        scores = self.nli.score([(s.text, claims[row]) for row, _, s in judged])
         findings = {(row, rank): run_checks(claims[row], s.text, s.before or "") for row, rank, s in judged}
         swaps = [
-            (row, rank, finding.claim, changed)
+            (row, rank, s.text, (finding.claim, finding.evidence), changed)
             for row, rank, s in judged
             for finding, changed in substitutions(findings[(row, rank)], claims[row])
         ]
-        swapped = self.nli.score(
-            [(sentences[per_claim[row][rank][0][0]].text, changed) for row, rank, _, changed in swaps]
-        )
+        pairs = [(s.text, claims[row]) for row, _, s in judged]
+        pairs += [(text, changed) for _, _, text, _, changed in swaps]
+        readings = self.nli.score(pairs)
+        scores, swapped = readings[: len(judged)], readings[len(judged) :]
         substituted: dict[tuple[int, int], dict] = {}
-        for (row, rank, said, _), reading in zip(swaps, swapped, strict=True):
-            substituted.setdefault((row, rank), {})[said] = reading
+        for (row, rank, _, key, _), reading in zip(swaps, swapped, strict=True):
+            substituted.setdefault((row, rank), {})[key] = reading
         return {
             (row, rank): (score, findings[(row, rank)], substituted.get((row, rank)))
             for (row, rank, _), score in zip(judged, scores, strict=True)

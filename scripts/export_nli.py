@@ -136,7 +136,8 @@ def model_card(name, training, figures, kind, mean, calibration, manifest) -> st
         "|---|---:|---:|---:|---|",
     ]
     licences = {
-        "fever": "CC BY-SA 3.0", "vitaminc_real": "CC BY-SA 3.0", "vitaminc_synthetic": "CC BY-SA 3.0",
+        "fever": "CC BY-SA 3.0", "fever_hard_neutral": "CC BY-SA 3.0 (FEVER train, re-paired: --hard-neutrals)",
+        "vitaminc_real": "CC BY-SA 3.0", "vitaminc_synthetic": "CC BY-SA 3.0",
         "fnc1": "no licence file (Emergent-derived)", "snli": "CC BY-SA 4.0", "healthver": "no licence file",
         "covidfact": "no licence file", "scifact": "CC BY 4.0 / ODC-BY 1.0", "fm2": "Apache-2.0 / CC BY-SA",
         "wice": "ODC-BY 1.0 / CC BY-SA",

@@ -21,6 +21,7 @@ from index.nli import NliScores
 from index.stance import (
     CONTRADICTED,
     CONTRADICTS,
+    JUDGE_WITHIN_TOP_COSINE,
     JUDGED_CANDIDATES,
     MIXED,
     NLI_CONTRADICTION,
@@ -36,6 +37,7 @@ from index.stance import (
     VerdictRules,
     confidence,
     decide_verdict,
+    decided_first,
     judge,
     should_judge,
     substitutions,
@@ -91,13 +93,13 @@ def test_a_different_figure_vetoes_only_when_the_substitution_test_confirms_the_
     assert changed == "Russia launched 133 drones across Ukraine overnight."
     # Same statement with the source's figure: entailed, so the claim's figure is contradicted,
     # even though the model alone read the original pair as support (it is weak on figures).
-    confirmed = judge(ENTAILS, findings, 0.8, 0.5, {finding.claim: ENTAILS}, rules=RULES)
+    confirmed = judge(ENTAILS, findings, 0.8, 0.5, {(finding.claim, finding.evidence): ENTAILS}, rules=RULES)
     assert confirmed.stance == CONTRADICTS
     assert confirmed.reasons[-1].kind == SUBSTITUTION_CONTRADICTION
     assert "133" in confirmed.reasons[-1].message and "500" in confirmed.reasons[-1].message
     # Another figure about another thing ("500 scientists" vs "15,364 scientists" of another
     # letter): the substituted claim is not entailed either, so no veto; the model decides.
-    other_thing = judge(NEUTRAL, findings, 0.8, 0.5, {finding.claim: NEUTRAL}, rules=RULES)
+    other_thing = judge(NEUTRAL, findings, 0.8, 0.5, {(finding.claim, finding.evidence): NEUTRAL}, rules=RULES)
     assert other_thing.stance == RELATED
 
 
@@ -105,7 +107,7 @@ def test_substitution_puts_the_sources_figure_in_the_claim():
     claim = "Vance held his first meeting with Zelensky on Thursday."
     findings = [Finding("date_mismatch", "Thursday", "Friday", "the claim says Thursday; the source says Friday")]
     assert substitutions(findings, claim) == [(findings[0], "Vance held his first meeting with Zelensky on Friday.")]
-    # Informative findings are never substituted.
+    # Informative findings are never substituted (a missing name included: see substitutions).
     assert substitutions([Finding(ENTITY_MISSING, "Zelensky", "", "…")], claim) == []
 
 
@@ -118,9 +120,12 @@ def test_without_a_model_the_verdict_falls_back_to_similarity_and_precise_checks
 
 
 def test_only_the_first_candidates_above_the_floor_are_judged():
-    assert should_judge(0, 0.9)
-    assert not should_judge(JUDGED_CANDIDATES, 0.9)
-    assert not should_judge(0, -0.5)
+    assert should_judge(0, 0.9, 0.9)
+    assert not should_judge(JUDGED_CANDIDATES, 0.9, 0.9)
+    assert not should_judge(0, -0.5, -0.5)
+    # Far below the claim's best candidate: not read, even within the first few.
+    assert should_judge(1, 0.9 - JUDGE_WITHIN_TOP_COSINE, 0.9)
+    assert not should_judge(1, 0.89 - JUDGE_WITHIN_TOP_COSINE, 0.9)
 
 
 # --- the verdict over all the evidence ----------------------------------------------------
@@ -191,3 +196,12 @@ def test_temperature_fit_recovers_an_overconfident_models_temperature():
     gold = [int(rng.choice(3, p=row)) for row in p]
     fitted = fit_temperature(true_logits * 2.0, gold)  # twice as sharp as the truth
     assert math.isclose(fitted, 2.0, rel_tol=0.15)
+
+
+def test_decided_evidence_comes_first_and_each_part_keeps_its_order():
+    related = _evidence(RELATED, 0.0, NEUTRAL, "first")
+    unread = _evidence(SUPPORTS, 0.8, None, "degraded reading")  # not the judge's: stays put
+    supports = _evidence(SUPPORTS, 0.9, ENTAILS, "supports")
+    contradicts = _evidence(CONTRADICTS, 0.7, CONTRADICTS_IT, "contradicts")
+    ordered = decided_first([related, unread, supports, contradicts])
+    assert [e.text for e in ordered] == ["supports", "contradicts", "first", "degraded reading"]

@@ -53,6 +53,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from index.ann import nlist_for  # the service's own rule, not a copy
+
 DIMENSION = 384
 CHUNK = 100_000  # vectors generated / added per step, so memory stays flat
 
@@ -398,11 +401,6 @@ class Bench:
             print(f"== {human(n)} vectors", file=sys.stderr, flush=True)
             exact = self.flat(xb, xq)
             self.ivf_family(xb, xq, exact)
-
-
-def nlist_for(n: int) -> int:
-    """About 4·sqrt(n) lists, a power of two (the rule index/ann.py uses)."""
-    return max(16, 2 ** round(math.log2(4 * math.sqrt(n))))
 
 
 def _fmt(v, spec: str) -> str:

@@ -104,24 +104,24 @@ def fact_set(
         used |= premises_of[claim]
     articles: dict[str, dict] = {}
 
+    def article_id(premise: str) -> str:
+        return f"{name}-" + hashlib.sha256(premise.encode()).hexdigest()[:12]
+
     def add(premise: str) -> str:
-        article_id = f"{name}-" + hashlib.sha256(premise.encode()).hexdigest()[:12]
-        articles.setdefault(article_id, {"id": article_id, "title": name.replace("_", " "), "text": premise})
-        return article_id
+        key = article_id(premise)
+        articles.setdefault(key, {"id": key, "title": name.replace("_", " "), "text": premise})
+        return key
 
     claims = []
     for claim, row in chosen.items():
-        article_id = add(row["premise"])
+        gold_id = add(row["premise"])
         label = _LABEL_TO_VERDICT[row["label"]]
-        claims.append(LabelledClaim(claim, label, (), "", (article_id,) if label != NOT_FOUND else ()))
+        claims.append(LabelledClaim(claim, label, (), "", (gold_id,) if label != NOT_FOUND else ()))
     extra = 0
     for row in rows:
         if extra >= distractors:
             break
-        if (
-            row["premise"] not in used
-            and f"{name}-" + hashlib.sha256(row["premise"].encode()).hexdigest()[:12] not in articles
-        ):
+        if row["premise"] not in used and article_id(row["premise"]) not in articles:
             add(row["premise"])
             extra += 1
     return list(articles.values()), claims
@@ -208,11 +208,7 @@ def score_results(
     """Figures for verified claims; with `rules`, the verdicts are re-decided from the recorded readings."""
     predicted, confidences, ranks = [], [], []
     for claim, result in zip(claims, results, strict=True):
-        evidence = result.evidence
-        verdict, confidence = result.verdict, result.confidence
-        if rules is not None:
-            evidence = decided_first(redecide(result.evidence, rules))
-            verdict, confidence, _ = decide_verdict(evidence, rules)
+        evidence, verdict, confidence = _decided(result, rules)
         predicted.append(verdict)
         confidences.append(confidence)
         if claim.gold or claim.gold_articles:
@@ -241,6 +237,15 @@ def score_results(
         hit_at_5=sum(r is not None and r <= 5 for r in ranks) / with_gold,
         confusion={label: dict(counts) for label, counts in sorted(confusion.items())},
     )
+
+
+def _decided(result: Verification, rules: VerdictRules | None) -> tuple[list[Evidence], str, float]:
+    """(evidence in shown order, verdict, confidence) as recorded, or re-decided under `rules`."""
+    if rules is None:
+        return list(result.evidence), result.verdict, result.confidence
+    evidence = decided_first(redecide(result.evidence, rules))
+    verdict, confidence, _ = decide_verdict(evidence, rules)
+    return evidence, verdict, confidence
 
 
 def redecide(evidence: Sequence[Evidence], rules: VerdictRules) -> list[Evidence]:
@@ -311,9 +316,7 @@ def reliability(
     """Reliability-diagram bins of the verdict confidence."""
     confidences, correct = [], []
     for claim, result in zip(claims, results, strict=True):
-        verdict, confidence = result.verdict, result.confidence
-        if rules is not None:
-            verdict, confidence, _ = decide_verdict(redecide(result.evidence, rules), rules)
+        _, verdict, confidence = _decided(result, rules)
         confidences.append(confidence)
         correct.append(verdict == claim.label)
     return reliability_bins(confidences, correct)

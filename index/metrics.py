@@ -58,6 +58,13 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     )
 
 
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature`."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def fit_temperature(logits: np.ndarray, gold: Sequence[int]) -> float:
     """The softmax temperature minimising negative log-likelihood (grid search, 0.25 to 5)."""
     z = np.asarray(logits, dtype=np.float64)

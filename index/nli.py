@@ -26,6 +26,7 @@ import numpy as np
 from index.batching import CallBatcher
 from index.embedder import onnx_session, read_manifest
 from index.fileio import sha256_file
+from index.metrics import softmax
 
 NLI_MANIFEST = "nli.json"
 NLI_FORMAT = 1
@@ -50,13 +51,6 @@ class NliScores:
 
 class NliModelMissing(FileNotFoundError):
     """The configured NLI model directory is absent or incomplete."""
-
-
-def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 class NliScorer:
@@ -86,7 +80,7 @@ class NliScorer:
 
     def probabilities(self, logits: np.ndarray) -> list[NliScores]:
         """Logits (columns in `labels` order) to calibrated probabilities, with the fitted temperature."""
-        p = _softmax(np.asarray(logits, dtype=np.float64), self.temperature)
+        p = softmax(logits, self.temperature)
         c = self._column
         return [NliScores(float(r[c["entailment"]]), float(r[c["neutral"]]), float(r[c["contradiction"]])) for r in p]
 

@@ -69,7 +69,7 @@ JUDGE_WITHIN_TOP_COSINE = 0.2
 JUDGE_MIN_COSINE = 0.15
 # Order: the sentences the judge reads as supporting or contradicting come first (fused order
 # among them, then the rest in fused order; `decided_first`). On the dev fact sets this
-# moved hit@1 from 0.736 (fused order) to 0.745, and hit@5 cannot change (judged sentences
+# moved hit@1 from 0.736 (fused order) to 0.738, and hit@5 cannot change (judged sentences
 # are among the first five). A previous, weaker model lost hit@1 this way (0.736 → 0.683).
 
 # --- Without a model (degraded mode) ---------------------------------------------------

@@ -104,7 +104,7 @@ def claim_file_mode(args, embedder, nli) -> int:
     return 0
 
 
-def verify_set(embedder, nli, articles: list[dict] | None, claims, retrieval: str, index_dir: Path | None = None):
+def verify_set(embedder, nli, articles: list[dict] | None, claims, retrieval: str):
     """Build an archive of `articles` (or the sample articles) in a temporary directory and verify every claim."""
     from index.builder import build_index
     from index.verify import ClaimVerifier, load_index

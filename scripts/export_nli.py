@@ -59,7 +59,7 @@ def main() -> int:
     parser.add_argument("--int8-tolerance", type=float, default=0.01)
     args = parser.parse_args()
 
-    from index.metrics import expected_calibration_error, fit_temperature, macro_f1
+    from index.metrics import expected_calibration_error, fit_temperature, macro_f1, softmax
     from index.nli import load_nli
     from index.nli_export import export_nli, write_manifest
 
@@ -97,8 +97,7 @@ def main() -> int:
         temperature = fit_temperature(z, gold)
 
         def ece(t: float) -> float:
-            p = np.exp((z / t) - (z / t).max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
+            p = softmax(z, t)
             return expected_calibration_error(p.max(axis=1).tolist(), (p.argmax(axis=1) == gold).tolist())
 
         calibration = {"temperature": round(temperature, 4), "ece_before": round(ece(1.0), 4),

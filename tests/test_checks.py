@@ -73,18 +73,44 @@ def test_the_same_figure_is_a_match():
         (
             "Ukraine has fought for nearly five years",
             THREE_YEARS,
-            "the claim says five years; the source says three years",
+            "the claim says nearly five years; the source says nearly three years",
         ),
         (
             "Ukraine has fought for more than a decade",
             THREE_YEARS,
-            "the claim says a decade; the source says three years",
+            "the claim says more than a decade; the source says nearly three years",
         ),
         ("It was their second meeting", FIRST_MEETING, "the claim says second meeting; the source says first meeting"),
     ],
 )
 def test_number_words_and_ordinals(claim, evidence, message):
     assert [f.message for f in check_quantities(claim, evidence)] == [message]
+
+
+@pytest.mark.parametrize(
+    ("claim", "evidence", "kind"),
+    [
+        ("The teams represent more than 5 states.", "8 teams represent 6 cities and 8 states.", QUANTITY_MATCH),
+        ("The teams represent more than 9 states.", "8 teams represent 6 cities and 8 states.", QUANTITY_MISMATCH),
+        ("It holds less than 90% on the site.", "It holds 89% on the site.", QUANTITY_MATCH),
+        ("Over 600 people were killed.", "The heat killed more than 700 people.", QUANTITY_MATCH),
+        ("Over 800 people were killed.", "The heat killed more than 700 people.", None),  # cannot be told
+        ("About 700 people were killed.", "The heat killed 689 people.", QUANTITY_MATCH),
+        ("About 700 people were killed.", "The heat killed 300 people.", QUANTITY_MISMATCH),
+        ("It was founded before 1930.", "It was founded in 1926.", QUANTITY_MATCH),
+        ("It was founded after 1930.", "It was founded in 1926.", QUANTITY_MISMATCH),
+        ("It lasted after 3 days.", "It lasted 5 days.", QUANTITY_MISMATCH),  # "after" bounds years only
+    ],
+)
+def test_bounds_and_estimates_count_as_what_they_allow(claim, evidence, kind):
+    findings = [f for f in check_quantities(claim, evidence) if f.kind in (QUANTITY_MATCH, QUANTITY_MISMATCH)]
+    assert [f.kind for f in findings] == ([kind] if kind else [])
+
+
+def test_a_bound_is_replaced_whole_in_the_finding():
+    (finding,) = check_quantities("The teams represent more than 9 states.", "They come from 8 states.")
+    assert (finding.claim, finding.evidence) == ("more than 9", "8")
+    assert finding.message == "the claim says more than 9 states; the source says 8 states"
 
 
 def test_a_figure_for_another_unit_is_missing_not_contradicted():

@@ -189,6 +189,15 @@ def test_isotonic_map_is_monotone_and_matches_the_rates():
     assert apply_isotonic(knots, 0.8) == pytest.approx(0.64, abs=0.08)
 
 
+def test_isotonic_blocks_rest_on_enough_items():
+    scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+    correct = [False, False, True, False, True, True, True, True, True, True]
+    assert fit_isotonic(scores, correct)[0][1] == 0.0  # two items make a knot of certainty
+    knots = fit_isotonic(scores, correct, min_block=4)
+    assert [k[1] for k in knots] == sorted(k[1] for k in knots)
+    assert 0.0 < knots[0][1] < 1.0 and len(knots) <= 2
+
+
 def test_temperature_fit_recovers_an_overconfident_models_temperature():
     rng = np.random.default_rng(1)
     true_logits = rng.normal(0, 1.5, (3000, 3))

@@ -11,6 +11,7 @@ from index.verify import ClaimVerifier
 from service.auth import KeyRing, load_keys
 from service.config import Settings
 from service.engine import VerifierHolder
+from service.schemas import request_schemas
 
 
 def create_app(
@@ -26,6 +27,7 @@ def create_app(
     app.config["DEBUG"] = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["SETTINGS"] = settings
+    app.extensions["request_schemas"] = request_schemas(settings)
     app.json.sort_keys = False
 
     from service import articles, errors, openapi, request_log, status, ui, verify

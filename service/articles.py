@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, request, url_for
 
 from index.archive import ArticleSummary
 from index.writer import RecordError
@@ -13,9 +13,6 @@ from service.engine import get_verifier, get_writer
 from service.errors import ApiError
 from service.parsing import load_json_body
 from service.schemas import (
-    MAX_ARTICLES_PER_REQUEST,
-    ArticleInSchema,
-    ArticleListInSchema,
     ArticleListQuerySchema,
     ArticleListSchema,
     ArticleSchema,
@@ -41,7 +38,7 @@ def put_articles():
     post:
       summary: Add or replace one article or a list of them
       description: >
-        The body is one article object, or a JSON array of up to MAX_ARTICLES. Each is split into
+        The body is one article object, or a JSON array of them (`ArticleBatch`). Each is split into
         sentences and embedded; all are committed in one transaction, which every worker
         sees on its next request. An article whose id exists is replaced: its old sentences
         no longer appear in results. Re-posting identical content changes nothing.
@@ -54,10 +51,7 @@ def put_articles():
             schema:
               oneOf:
                 - $ref: '#/components/schemas/ArticleIn'
-                - type: array
-                  minItems: 1
-                  maxItems: MAX_ARTICLES
-                  items: {$ref: '#/components/schemas/ArticleIn'}
+                - $ref: '#/components/schemas/ArticleBatch'
       responses:
         201:
           description: Stored (and durable); `generation` is the index version that includes the write.
@@ -73,10 +67,11 @@ def put_articles():
         503: {$ref: '#/components/responses/NotReady'}
     """
     body = load_json_body(None)
+    schemas = current_app.extensions["request_schemas"]
     if isinstance(body, list):
-        records = ArticleListInSchema().load({"articles": body})["articles"]
+        records = schemas.articles.load({"articles": body})["articles"]
     else:
-        records = [ArticleInSchema().load(body)]
+        records = [schemas.article.load(body)]
     try:
         result = get_writer().put_articles(records)
     except RecordError as exc:
@@ -87,10 +82,6 @@ def put_articles():
         headers["Location"] = url_for("articles.get_article", article_id=result.articles[0].id)
     payload = {"generation": result.generation, "articles": [asdict(a) for a in result.articles]}
     return ArticlesWrittenSchema().dump(payload), 201, headers
-
-
-# The limit is configurable (MAX_ARTICLES_PER_REQUEST), and the spec is built from this docstring.
-put_articles.__doc__ = put_articles.__doc__.replace("MAX_ARTICLES", str(MAX_ARTICLES_PER_REQUEST))
 
 
 @bp.get("/v1/articles")

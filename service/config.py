@@ -19,6 +19,10 @@ def _bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+# The Settings fields that bound a request's size (service/schemas.py binds them per app).
+REQUEST_LIMITS = ("max_claim_chars", "max_batch_claims", "max_top_k", "max_article_chars", "max_articles_per_request")
+
+
 @dataclass(frozen=True)
 class Settings:
     index_dir: str = "var/index"
@@ -43,6 +47,13 @@ class Settings:
     api_keys_file: str | None = None
     require_auth_for_reads: bool = False
     snapshot_after: int = DEFAULT_SNAPSHOT_AFTER  # sentences written before a new snapshot is taken
+    # Request limits (422 beyond): part of the API contract. The committed openapi.yaml has
+    # these defaults; an app's /openapi.yaml shows the ones in force (service/schemas.py).
+    max_claim_chars: int = 1000
+    max_batch_claims: int = 64
+    max_top_k: int = 50
+    max_article_chars: int = 200_000
+    max_articles_per_request: int = 100
 
     def __post_init__(self):
         # gunicorn takes any case (gunicorn.conf.py lower-cases it); Python's logging only upper case.
@@ -50,8 +61,9 @@ class Settings:
         if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
             raise ValueError(f"invalid LOG_LEVEL={self.log_level!r}: not a log level")
         object.__setattr__(self, "log_level", level)
-        if self.encode_batch_texts < 1:
-            raise ValueError(f"invalid ENCODE_BATCH_TEXTS={self.encode_batch_texts}: must be at least 1")
+        for name in ("encode_batch_texts", *REQUEST_LIMITS):
+            if getattr(self, name) < 1:
+                raise ValueError(f"invalid {name.upper()}={getattr(self, name)}: must be at least 1")
         if self.embedding_backend not in BACKENDS:
             raise ValueError(
                 f"invalid EMBEDDING_BACKEND={self.embedding_backend!r}: must be one of {', '.join(BACKENDS)}"
@@ -60,27 +72,6 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Each field from the upper-case environment variable of the same name, if set."""
-        return _from_env(cls, environ)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Request limits: part of the API contract, read once when service.schemas is imported
-    (the committed openapi.yaml has the defaults; /openapi.yaml shows what is in force)."""
-
-    max_claim_chars: int = 1000
-    max_batch_claims: int = 64
-    max_top_k: int = 50
-    max_article_chars: int = 200_000
-    max_articles_per_request: int = 100
-
-    def __post_init__(self):
-        for f in fields(self):
-            if getattr(self, f.name) < 1:
-                raise ValueError(f"invalid {f.name.upper()}={getattr(self, f.name)}: must be at least 1")
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
         return _from_env(cls, environ)
 
 

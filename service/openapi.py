@@ -40,8 +40,22 @@ def build_spec(app: Flask) -> dict:
         plugins=[FlaskPlugin(), MarshmallowPlugin()],
     )
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for name in ("ErrorSchema", "ArticleInSchema"):
-        spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
+    spec.components.schema("Error", schema=schemas.ErrorSchema)
+    # The request schemas with this app's limits, registered before the views name them.
+    bound: schemas.RequestSchemas = app.extensions["request_schemas"]
+    spec.components.schema("VerifyRequest", schema=bound.verify)
+    spec.components.schema("BatchVerifyRequest", schema=bound.verify_batch)
+    spec.components.schema("ArticleIn", schema=bound.article)
+    spec.components.schema(
+        "ArticleBatch",
+        {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": app.config["SETTINGS"].max_articles_per_request,
+            "items": {"$ref": "#/components/schemas/ArticleIn"},
+            "description": "Up to MAX_ARTICLES_PER_REQUEST articles, committed in one transaction.",
+        },
+    )
     for name, description in _ERROR_RESPONSES.items():
         spec.components.response(
             name, {"description": description, "content": {"application/json": {"schema": "ErrorSchema"}}}

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from index.articles import parse_date
 from index.stance import STANCES, VERDICTS
-from service.config import Limits
+from service.config import REQUEST_LIMITS, Settings
 
-LIMITS = Limits.from_env()
-MAX_CLAIM_CHARS = LIMITS.max_claim_chars
-MAX_TOP_K = LIMITS.max_top_k
-DEFAULT_TOP_K = min(5, MAX_TOP_K)
-MAX_BATCH_CLAIMS = LIMITS.max_batch_claims
-MAX_ARTICLE_CHARS = LIMITS.max_article_chars
-MAX_ARTICLES_PER_REQUEST = LIMITS.max_articles_per_request
+# The request schemas below carry the default limits; `request_schemas(settings)` gives an
+# app instances bound to its own Settings (nothing is read from the environment here).
+_DEFAULT_LIMITS = {name: getattr(Settings(), name) for name in REQUEST_LIMITS}
+DEFAULT_TOP_K = 5
 MAX_FILTER_ARTICLE_IDS = 1000
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -28,6 +27,27 @@ _SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3
 # Control characters other than tab, newlines, vertical tab and form feed: NUL and friends
 # are corrupt input, never text an editor wrote.
 _CONTROL = r"\x00-\x08\x0e-\x1f\x7f"
+
+
+class _LimitedLength(validate.Length):
+    """A length whose maximum is the Settings field `setting` (bound per app by `request_schemas`)."""
+
+    def __init__(self, setting: str, maximum: int | None = None):
+        super().__init__(min=1, max=maximum if maximum is not None else _DEFAULT_LIMITS[setting])
+        self.setting = setting
+
+
+class _LimitedRange(validate.Range):
+    """A range whose maximum is the Settings field `setting`."""
+
+    def __init__(self, setting: str, maximum: int | None = None):
+        super().__init__(min=1, max=maximum if maximum is not None else _DEFAULT_LIMITS[setting])
+        self.setting = setting
+
+
+def _limited_description(template: str) -> dict:
+    """Field metadata whose description names a limit ("1 to {max_claim_chars} characters")."""
+    return {"description": template.format_map(_DEFAULT_LIMITS), "limited_description": template}
 
 
 class _WholeMatch(validate.Regexp):
@@ -50,9 +70,9 @@ _URL = _WholeMatch(r"^https?://[^ \x00-\x1f\x7f]{1,2000}$", error="Must be an ht
 
 def _claim_field(**kwargs) -> fields.String:
     return fields.String(
-        validate=[validate.Length(min=1, max=MAX_CLAIM_CHARS), _TEXT],
+        validate=[_LimitedLength("max_claim_chars"), _TEXT],
         metadata={
-            "description": f"A factual claim, 1 to {MAX_CLAIM_CHARS} characters.",
+            **_limited_description("A factual claim, 1 to {max_claim_chars} characters."),
             "example": "Russia launched 133 drones",
         },
         **kwargs,
@@ -63,7 +83,7 @@ def _top_k_field() -> fields.Integer:
     return fields.Integer(
         strict=True,
         load_default=DEFAULT_TOP_K,
-        validate=validate.Range(min=1, max=MAX_TOP_K),
+        validate=_LimitedRange("max_top_k"),
         metadata={"description": "How many evidence sentences to return."},
     )
 
@@ -113,8 +133,8 @@ class BatchVerifyRequestSchema(_ArticleFilterMixin):
     claims = fields.List(
         _claim_field(),
         required=True,
-        validate=validate.Length(min=1, max=MAX_BATCH_CLAIMS),
-        metadata={"description": f"1 to {MAX_BATCH_CLAIMS} claims, embedded in one batch."},
+        validate=_LimitedLength("max_batch_claims"),
+        metadata=_limited_description("1 to {max_batch_claims} claims, embedded in one batch."),
     )
     top_k = _top_k_field()
     min_score = _min_score_field()
@@ -291,7 +311,7 @@ class ArticleInSchema(Schema):
     title = fields.String(required=True, validate=[validate.Length(min=1, max=1000), _TEXT])
     text = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=MAX_ARTICLE_CHARS), _TEXT],
+        validate=[_LimitedLength("max_article_chars"), _TEXT],
         metadata={"description": "The body; paragraphs separated by blank lines."},
     )
     url = fields.String(load_default=None, allow_none=True, validate=_URL)
@@ -308,7 +328,7 @@ class ArticleListInSchema(Schema):
     """Wraps a JSON array of articles (the body is the array itself)."""
 
     articles = fields.List(
-        fields.Nested(ArticleInSchema), required=True, validate=validate.Length(min=1, max=MAX_ARTICLES_PER_REQUEST)
+        fields.Nested(ArticleInSchema), required=True, validate=_LimitedLength("max_articles_per_request")
     )
 
 
@@ -374,3 +394,44 @@ class ErrorSchema(Schema):
     code = fields.String(required=True, metadata={"description": "Machine-readable error code."})
     message = fields.String(required=True)
     errors = fields.Dict(required=True, metadata={"description": "Field → messages, for validation errors."})
+
+
+@dataclass(frozen=True)
+class RequestSchemas:
+    """The request schemas of one app, with its Settings' limits (`request_schemas`)."""
+
+    verify: VerifyRequestSchema
+    verify_batch: BatchVerifyRequestSchema
+    article: ArticleInSchema
+    articles: ArticleListInSchema
+
+
+def request_schemas(settings: Settings) -> RequestSchemas:
+    """Schema instances whose size limits are `settings`' (built once per app: construction
+    costs more than a load, and loading keeps no state in the schema, so threads share them)."""
+    bound = RequestSchemas(VerifyRequestSchema(), BatchVerifyRequestSchema(), ArticleInSchema(), ArticleListInSchema())
+    for schema in (bound.verify, bound.verify_batch, bound.article, bound.articles):
+        for field in schema.fields.values():
+            _bind_limits(field, settings)
+        if "top_k" in schema.fields:
+            schema.fields["top_k"].load_default = min(DEFAULT_TOP_K, settings.max_top_k)
+    return bound
+
+
+def _bind_limits(field: fields.Field, settings: Settings) -> None:
+    """Each limited validator and description of the field (and of its items) set from `settings`.
+
+    A schema instance owns copies of its fields, so this changes no other instance.
+    """
+    limits = {name: getattr(settings, name) for name in REQUEST_LIMITS}
+    field.validators = [
+        type(v)(v.setting, limits[v.setting]) if isinstance(v, _LimitedLength | _LimitedRange) else v
+        for v in field.validators
+    ]
+    if "limited_description" in field.metadata:
+        field.metadata["description"] = field.metadata["limited_description"].format_map(limits)
+    if isinstance(field, fields.List):
+        _bind_limits(field.inner, settings)
+    if isinstance(field, fields.Nested):
+        for inner in field.schema.fields.values():
+            _bind_limits(inner, settings)

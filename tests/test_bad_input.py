@@ -4,13 +4,8 @@ Each gets a clear 4xx in the JSON error shape, or a normal answer; never a 500.
 """
 
 import gzip
-import json
-import subprocess
-import sys
 
 import pytest
-
-from tests.conftest import ROOT
 
 CLAIM = "Russia launched 133 drones"
 
@@ -95,18 +90,26 @@ def test_a_nul_in_an_article_is_refused_and_nothing_is_stored(writable_index_dir
 
 
 def test_limits_come_from_the_environment_and_reach_the_spec():
+    import yaml
+    from marshmallow import ValidationError
+
+    from service import create_app
+    from service.config import Settings
+
     env = {"MAX_CLAIM_CHARS": "50", "MAX_BATCH_CLAIMS": "3", "MAX_TOP_K": "7", "MAX_ARTICLES_PER_REQUEST": "2"}
-    code = (
-        "import json, yaml; from service import create_app; from service.config import Settings; "
-        "app = create_app(Settings(), load_engine=False); c = app.test_client(); "
-        "print(json.dumps([c.post('/v1/verify', json={'claim': 'x' * 51}).status_code, "
-        "c.post('/v1/verify/batch', json={'claims': ['a'] * 4}).status_code, "
-        "c.post('/v1/verify', json={'claim': 'x', 'top_k': 8}).status_code, "
-        "yaml.safe_load(c.get('/openapi.yaml').data)['components']['schemas']['VerifyRequest']['properties']"
-        "['claim']['maxLength']]))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**__import__("os").environ, **env}, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [422, 422, 422, 50]
+    app = create_app(Settings.from_env(env), load_engine=False)
+    c = app.test_client()
+    statuses = [
+        c.post("/v1/verify", json={"claim": "x" * 51}).status_code,
+        c.post("/v1/verify/batch", json={"claims": ["a"] * 4}).status_code,
+        c.post("/v1/verify", json={"claim": "x", "top_k": 8}).status_code,
+    ]
+    spec = yaml.safe_load(c.get("/openapi.yaml").data)["components"]["schemas"]
+    assert [*statuses, spec["VerifyRequest"]["properties"]["claim"]["maxLength"]] == [422, 422, 422, 50]
+    assert spec["ArticleBatch"]["maxItems"] == 2
+    article = {"title": "t", "text": "Some text."}
+    with pytest.raises(ValidationError):
+        app.extensions["request_schemas"].articles.load({"articles": [article] * 3})
+    # Another app in the same process keeps the defaults: nothing is read at import.
+    default = create_app(Settings(), load_engine=False).test_client()
+    assert default.post("/v1/verify", json={"claim": "x" * 51}).status_code == 503  # valid: the engine is not loaded

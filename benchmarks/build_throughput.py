@@ -34,17 +34,17 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import ROOT  # first: the path and offline flags
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import synthetic_corpus  # noqa: E402 (benchmarks/ is the script's directory)
+import synthetic_corpus
 
-from index.builder import build_index  # noqa: E402
-from index.embedder import BACKENDS, DEFAULT_BACKEND, load_embedder  # noqa: E402
-from index.ingest import read_articles  # noqa: E402
-from index.sentences import article_sentences  # noqa: E402
+from index.builder import build_index
+from index.embedder import BACKENDS, DEFAULT_BACKEND, load_embedder
+from index.ingest import read_articles
+from index.sentences import article_sentences
 
 
 def _cpu() -> float:

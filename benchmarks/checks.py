@@ -14,18 +14,16 @@ import argparse
 import functools
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import ROOT  # first: the path and offline flags
 
-import index.checks as checks_module  # noqa: E402
-from index.checks import run_checks  # noqa: E402
-from index.embedder import load_embedder  # noqa: E402
-from index.evaluation import load_claims  # noqa: E402
-from index.verify import ClaimVerifier, load_index  # noqa: E402
+import index.checks as checks_module
+from index.checks import run_checks
+from index.embedder import load_embedder
+from index.evaluation import load_claims
+from index.verify import ClaimVerifier, load_index
 
 
 def main() -> None:

@@ -22,8 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-# First: sets the thread caps and offline flags before torch or ONNX Runtime loads.
-from worker_env import ROOT
+from harness import ROOT, one_worker_threads  # first: the path and offline flags
+
+one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
 from index.batching import MAX_BATCH_TEXTS
 from index.builder import build_index

@@ -22,26 +22,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import ROOT, machine, percentile  # first: the path and offline flags
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from index.builder import build_index  # noqa: E402
-from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder  # noqa: E402
-from index.evaluation import evaluate, load_claims  # noqa: E402
-from index.ingest import read_articles  # noqa: E402
-from index.sentences import article_sentences  # noqa: E402
-from index.verify import ClaimVerifier, load_index  # noqa: E402
+from index.builder import build_index
+from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder
+from index.evaluation import evaluate, load_claims
+from index.ingest import read_articles
+from index.sentences import article_sentences
+from index.verify import ClaimVerifier, load_index
 
 DEV_CLAIMS = ROOT / "tests" / "data" / "dev_claims.jsonl"
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -50,20 +49,6 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 
 def _corpus_default() -> Path:
     return SHARED_CORPUS if SHARED_CORPUS.is_dir() and any(SHARED_CORPUS.iterdir()) else ROOT / "data" / "articles"
-
-
-def _p95(values: list[float]) -> float:
-    return float(np.percentile(values, 95))
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _top1(verifier: ClaimVerifier, claims: list[str]) -> list[str | None]:
@@ -157,7 +142,7 @@ def main() -> None:
     print("python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]))
     print("```\n")
     print(
-        f"{_cpu()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end; "
+        f"{machine()} (load at the end); "
         f"torch {version('torch')}, onnxruntime {version('onnxruntime')}, sentence-transformers "
         f"{version('sentence-transformers')}; {args.threads} intra-op thread(s), batch size {args.batch_size}; "
         f"{len(unique)} distinct texts ({len(sentences)} sentences of {os.path.relpath(args.corpus, ROOT)}/, "
@@ -176,7 +161,7 @@ def main() -> None:
         lat = statistics.median(latency[b])
         q = quality[b]
         print(
-            f"| {b} | {t:.0f} | {t / t_torch:.2f} | {lat:.2f} / {_p95(latency[b]):.2f} | {l_torch / lat:.2f} "
+            f"| {b} | {t:.0f} | {t / t_torch:.2f} | {lat:.2f} / {percentile(latency[b], 95):.2f} | {l_torch / lat:.2f} "
             f"| {cosine[b].min():.4f} / {cosine[b].mean():.4f} | {single_cos[b].min():.4f} "
             f"| {q['agree']}/{n} / {q['agree_mixed']}/{n} | {q['hit1']:.3f} | {q['verdicts']:.3f} "
             f"| {statistics.median(verify_ms[b]):.1f} |"

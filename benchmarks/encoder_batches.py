@@ -26,8 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-# First: sets the thread caps and offline flags before torch or ONNX Runtime loads.
-from worker_env import ROOT
+from harness import ROOT, one_worker_threads  # first: the path and offline flags
+
+one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
 from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder
 

@@ -40,15 +40,11 @@ import time
 from pathlib import Path
 
 import faiss
+import harness  # noqa: F401 (first: the path and offline flags)
 import numpy as np
+from faiss_scale import DIMENSION, ClusteredVectors, human, largest_prefix, parse_size
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from faiss_scale import DIMENSION, ClusteredVectors, human, largest_prefix, parse_size  # noqa: E402
-
-from index import ann  # noqa: E402
+from index import ann
 
 FIELDS = ("Rss", "Pss", "Pss_Anon", "Pss_File", "Shared_Clean", "Private_Clean", "Private_Dirty", "Anonymous")
 

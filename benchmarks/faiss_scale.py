@@ -51,9 +51,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
+import harness  # noqa: F401 (first: the path and offline flags)
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from index.ann import nlist_for  # the service's own rule, not a copy
 
 DIMENSION = 384

@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from worker_env import ROOT  # first: thread caps and offline flags
+from harness import ROOT, one_worker_threads  # first: the path and offline flags
+
+one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
 from index.evaluation import load_claims
 from index.nli import DEFAULT_NLI_DIR, load_nli

@@ -23,8 +23,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-# First: sets the thread caps and offline flags before torch or ONNX Runtime loads.
-from worker_env import ROOT
+from harness import ROOT, one_worker_threads  # first: the path and offline flags
+
+one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
 import index.verify as verify_module
 import service.verify as service_verify

@@ -55,13 +55,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT  # first: the path and offline flags
+
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
 
-import synthetic_corpus  # noqa: E402 (benchmarks/ is the script's directory)
-
-from tests.servers import free_port, get_json, memory_mb, running_server, worker_pids  # noqa: E402
+import synthetic_corpus
+from harness import bench_dir, free_port, get_json, memory_mb, percentile, running_server, worker_pids
 
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
@@ -71,7 +70,7 @@ BIN = Path(sys.executable).parent
 
 
 def ensure_index(args) -> tuple[Path, dict]:
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)  # a fresh checkout has no var/
+    bench_dir()  # a fresh checkout has no var/
     index_dir = (
         Path(args.index) if args.index else ROOT / "var" / "bench" / f"index-{args.sentences // 1000}k-s{args.seed}"
     )
@@ -243,14 +242,6 @@ def worker_memory(master: int) -> list[dict]:
 
 
 # ---- load ---------------------------------------------------------------------------------------------
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, round(q / 100 * len(sorted_values) + 0.5 - 1e-9))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def run_load(
@@ -427,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict] = []
     memory: dict[str, list[dict]] = {}
-    with tempfile.TemporaryDirectory(prefix="serving-", dir=ROOT / "var" / "bench") as tmp:
+    with tempfile.TemporaryDirectory(prefix="serving-", dir=bench_dir()) as tmp:
         work = Path(tmp)
         with contextlib.ExitStack() as stack:
             servers = {"ours": stack.enter_context(serve_ours(index_dir, args.workers, work / "ours.log"))}
@@ -478,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         connection = "keep-alive" if args.txtai_keepalive else "Connection: close (a new connection per request)"
         print(f"txtai requests: {connection}; ours: keep-alive")
     print(table)
-    out = ROOT / "var" / "bench" / f"serving-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out = bench_dir() / f"serving-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(
         json.dumps(
             {"args": vars(args), "build": build, "peer_build": peer_build, "results": results, "table": table}, indent=1

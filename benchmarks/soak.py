@@ -16,15 +16,13 @@ import json
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import ROOT, percentile  # first: the path and offline flags
 
 KEY = "soak-write-key-0123456789"
 CLAIMS = [
@@ -84,10 +82,6 @@ class Client(threading.Thread):
             self.results.append((op, time.perf_counter() - started, error))
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=300)
@@ -98,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 on errors or RSS growth over the bound")
     args = parser.parse_args(argv)
 
+    from harness import memory_mb, running_gunicorn, worker_pids
+
     from index.builder import build_index
     from index.embedder import load_embedder
-    from tests.servers import memory_mb, running_gunicorn, worker_pids
 
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"

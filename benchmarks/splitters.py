@@ -7,13 +7,11 @@ Both splitters run on the same text in the same process; the ratio is the figure
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import harness  # first: the path and offline flags
 import nupunkt
 import pysbd
 
@@ -33,11 +31,15 @@ def _median_seconds(fn, text: str, repeats: int = 5) -> float:
 
 
 def main() -> None:
-    article = read_articles([Path(__file__).resolve().parent.parent / "data" / "articles"]).articles[0]
-    text = "\n\n".join(b.text for b in article.evidence_blocks) * 20
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=20, help="the sample article repeated this many times")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per splitter (median reported)")
+    args = parser.parse_args()
+    article = read_articles([harness.ROOT / "data" / "articles"]).articles[0]
+    text = "\n\n".join(b.text for b in article.evidence_blocks) * args.copies
     segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
-    t_nupunkt = _median_seconds(nupunkt.sent_spans_with_text, text)
-    t_pysbd = _median_seconds(segmenter.segment, text, repeats=3)
+    t_nupunkt = _median_seconds(nupunkt.sent_spans_with_text, text, repeats=args.repeats)
+    t_pysbd = _median_seconds(segmenter.segment, text, repeats=max(1, args.repeats * 3 // 5))
     print(f"text: {len(text):,} characters")
     print(f"nupunkt: {len(text) / t_nupunkt / 1e6:.2f}M chars/s")
     print(f"pysbd:   {len(text) / t_pysbd / 1e3:.0f}k chars/s")

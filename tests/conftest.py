@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, running_gunicorn
+from service.processes import ROOT, running_gunicorn
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -114,7 +114,7 @@ def test_cli_errors_exit_3(server):
 def test_an_editorial_tool_publishes_corrects_and_retracts_an_article(tmp_path, sample_index_dir):
     import shutil
 
-    from tests.servers import running_gunicorn
+    from service.processes import running_gunicorn
 
     index_dir = tmp_path / "index"
     shutil.copytree(sample_index_dir, index_dir)

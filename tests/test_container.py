@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port, get_json
+from service.processes import ROOT, free_port, get_json
 
 DOCKERFILE = ROOT / "Dockerfile"
 # Where the final stage puts things, and where they are in this checkout.

@@ -13,8 +13,8 @@ import urllib.error
 import pytest
 
 from index.verify import load_index
+from service.processes import post_json, running_gunicorn, wait_until_ready, worker_pids
 from tests.conftest import SAMPLE_ARTICLES, run_build_index
-from tests.servers import post_json, running_gunicorn, wait_until_ready, worker_pids
 
 pytestmark = pytest.mark.slow
 

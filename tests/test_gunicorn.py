@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.servers import ROOT, get_json, post_json
+from service.processes import ROOT, get_json, post_json
 
 pytestmark = pytest.mark.slow
 

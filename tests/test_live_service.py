@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from service.processes import get_json, post_json, running_gunicorn, wait_until_ready, worker_pids
 from tests.conftest import SAMPLE_ARTICLES, run_build_index
-from tests.servers import get_json, post_json, running_gunicorn, wait_until_ready, worker_pids
 
 pytestmark = pytest.mark.slow
 

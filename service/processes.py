@@ -1,5 +1,6 @@
-"""Real server processes for tests and benchmarks: start one on a free port, wait until it is
-ready, stop it; plain HTTP calls; the workers a master forked and their memory."""
+"""Real server processes, shared by the tests and the benchmarks: start one on a free port,
+wait until it is ready, stop it; plain HTTP calls; the workers a master forked and their
+memory. Not used by the service itself."""
 
 from __future__ import annotations
 

@@ -1,0 +1,88 @@
+"""What every benchmark shares; import it first (`from harness import ROOT`).
+
+- The project on the path, and the offline flags every model load needs (no hub).
+- `one_worker_threads()`: the one-thread caps gunicorn.conf.py gives a worker, for
+  benchmarks that measure one worker's work. Call it before `index` is imported (numpy,
+  FAISS and torch read the caps when they load).
+- `percentile` (the one definition used in every table: nearest rank) and `machine()`.
+- `bench_dir()`: `var/bench/`, created, where the shared benchmark index and claims live.
+- The server helpers (start our service or a peer on a free port, wait, stop; workers'
+  memory) come from `service.processes`, which the tests use too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from service.processes import (
+    free_port,
+    get_json,
+    memory_mb,
+    post_json,
+    running_gunicorn,
+    running_server,
+    wait_until_ready,
+    worker_pids,
+)
+
+__all__ = [
+    "ROOT",
+    "bench_dir",
+    "free_port",
+    "get_json",
+    "machine",
+    "memory_mb",
+    "one_worker_threads",
+    "percentile",
+    "post_json",
+    "running_gunicorn",
+    "running_server",
+    "wait_until_ready",
+    "worker_pids",
+]
+
+
+def one_worker_threads() -> None:
+    """The thread caps of one gunicorn worker (gunicorn.conf.py), unless set already."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank percentile `q` (0-100) of `values` (any order); nan when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered) - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def machine() -> str:
+    """CPU model, cores and load: the line every benchmark table starts with."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, Python {platform.python_version()}"
+
+
+def bench_dir() -> Path:
+    """`var/bench/`, created on first use (a fresh checkout has no `var/`)."""
+    path = ROOT / "var" / "bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

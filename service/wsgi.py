@@ -1,14 +1,12 @@
-"""WSGI entry point for gunicorn: `gunicorn service.wsgi:app` (see gunicorn.conf.py)."""
+"""WSGI entry point for gunicorn: `gunicorn -c gunicorn.conf.py service.wsgi:app`.
 
-import os
+The thread caps and offline flags live in gunicorn.conf.py, set in the master's
+environment: by the time this module runs, `import service` has already loaded numpy and
+FAISS, too late to cap their threads here. Another WSGI server needs the same variables
+(OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS = TORCH_THREADS, HF_HUB_OFFLINE=1)
+in its environment.
+"""
 
-# Thread caps must be in the environment before torch/OpenMP is first imported,
-# or every worker starts one thread per core and they fight over the CPUs.
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, os.environ.get("TORCH_THREADS", "1"))
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from service import create_app  # noqa: E402
+from service import create_app
 
 app = create_app()

@@ -11,6 +11,7 @@ from index.writer import RecordError
 from service.auth import READ, WRITE, requires
 from service.engine import get_verifier, get_writer
 from service.errors import ApiError
+from service.openapi import ARTICLE, BODY, ENGINE, QUERY, gives
 from service.parsing import load_json_body
 from service.schemas import (
     ArticleListQuerySchema,
@@ -31,6 +32,7 @@ def _summary(summary: ArticleSummary) -> dict:
 
 
 @bp.post("/v1/articles")
+@gives(BODY, ENGINE)
 @requires(WRITE)
 def put_articles():
     """Add or replace articles.
@@ -58,13 +60,6 @@ def put_articles():
           content:
             application/json:
               schema: ArticlesWrittenSchema
-        400: {$ref: '#/components/responses/InvalidJson'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        413: {$ref: '#/components/responses/PayloadTooLarge'}
-        415: {$ref: '#/components/responses/UnsupportedMediaType'}
-        422: {$ref: '#/components/responses/ValidationError'}
-        503: {$ref: '#/components/responses/NotReady'}
     """
     body = load_json_body(None)
     schemas = current_app.extensions["request_schemas"]
@@ -85,6 +80,7 @@ def put_articles():
 
 
 @bp.get("/v1/articles")
+@gives(QUERY, ENGINE)
 @requires(READ)
 def list_articles():
     """List articles.
@@ -100,9 +96,6 @@ def list_articles():
           content:
             application/json:
               schema: ArticleListSchema
-        401: {$ref: '#/components/responses/Unauthorized'}
-        422: {$ref: '#/components/responses/ValidationError'}
-        503: {$ref: '#/components/responses/NotReady'}
     """
     args = ArticleListQuerySchema().load(request.args)
     archive = get_verifier().index.archive
@@ -116,6 +109,7 @@ def list_articles():
 
 
 @bp.get("/v1/articles/<string:article_id>")
+@gives(ARTICLE, ENGINE)
 @requires(READ)
 def get_article(article_id: str):
     """Read one article.
@@ -130,9 +124,6 @@ def get_article(article_id: str):
           content:
             application/json:
               schema: ArticleSchema
-        401: {$ref: '#/components/responses/Unauthorized'}
-        404: {$ref: '#/components/responses/NotFound'}
-        503: {$ref: '#/components/responses/NotReady'}
     """
     detail = get_verifier().index.archive.get_article(article_id)
     if detail is None:
@@ -142,6 +133,7 @@ def get_article(article_id: str):
 
 
 @bp.delete("/v1/articles/<string:article_id>")
+@gives(ARTICLE, ENGINE)
 @requires(WRITE)
 def delete_article(article_id: str):
     """Delete an article.
@@ -154,10 +146,6 @@ def delete_article(article_id: str):
       responses:
         204:
           description: Deleted (and durable).
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        503: {$ref: '#/components/responses/NotReady'}
     """
     if get_writer().delete_article(article_id) is None:
         raise ApiError(404, "not_found", _NOT_FOUND)

@@ -110,6 +110,7 @@ def requires(role: str) -> Callable:
             authorize(role)
             return view(*args, **kwargs)
 
+        wrapped.required_role = role  # the spec lists 401 (and 403 for writes) from this
         return wrapped
 
     return decorate

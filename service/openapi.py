@@ -27,6 +27,38 @@ _ERROR_RESPONSES = {
 }
 
 
+# The shared error responses a view can give, by what it does: each view declares its kinds
+# with `@gives(...)` (and `@requires` adds the key's), so no docstring repeats them.
+BODY, QUERY, ENGINE, ARTICLE = "json body", "query", "engine", "article"
+_ERRORS_OF = {
+    BODY: {400: "InvalidJson", 413: "PayloadTooLarge", 415: "UnsupportedMediaType", 422: "ValidationError"},
+    QUERY: {422: "ValidationError"},
+    ENGINE: {503: "NotReady"},
+    ARTICLE: {404: "NotFound"},
+    "read": {401: "Unauthorized"},
+    "write": {401: "Unauthorized", 403: "Forbidden"},
+}
+
+
+def gives(*kinds: str):
+    """Decorator (under the route's): the kinds of shared error response the view can give."""
+    unknown = set(kinds) - set(_ERRORS_OF)
+    if unknown:
+        raise ValueError(f"unknown error kinds: {sorted(unknown)}")
+
+    def mark(view):
+        view.error_kinds = (*getattr(view, "error_kinds", ()), *kinds)
+        return view
+
+    return mark
+
+
+def _error_responses(view) -> dict[str, dict]:
+    kinds = [*getattr(view, "error_kinds", ()), *([view.required_role] if hasattr(view, "required_role") else [])]
+    found = {code: name for kind in kinds for code, name in _ERRORS_OF[kind].items()}
+    return {str(code): {"$ref": f"#/components/responses/{found[code]}"} for code in sorted(found)}
+
+
 def build_spec(app: Flask) -> dict:
     """The OpenAPI 3 document for every route the app serves."""
     spec = APISpec(
@@ -65,7 +97,14 @@ def build_spec(app: Flask) -> dict:
             view = app.view_functions[rule.endpoint]
             if rule.endpoint != "static" and view.__doc__ and "---" in view.__doc__:
                 spec.path(view=view, app=app)
-    return spec.to_dict()
+    document = spec.to_dict()
+    for rule in app.url_map.iter_rules():
+        operations = document["paths"].get(FlaskPlugin.flaskpath2openapi(rule.rule), {})
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if method.lower() in operations:
+                responses = operations[method.lower()].setdefault("responses", {})
+                responses.update(_error_responses(app.view_functions[rule.endpoint]))
+    return document
 
 
 def spec_yaml(app: Flask) -> str:

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 
 from service.auth import READ, requires
 from service.engine import get_verifier
+from service.openapi import ENGINE, gives
 from service.schemas import IndexStatsSchema, StatusSchema
 
 bp = Blueprint("status", __name__)
@@ -52,6 +53,7 @@ def readyz():
 
 
 @bp.get("/v1/index")
+@gives(ENGINE)
 @requires(READ)
 def index_stats():
     """Index statistics.
@@ -64,7 +66,5 @@ def index_stats():
           content:
             application/json:
               schema: IndexStatsSchema
-        401: {$ref: '#/components/responses/Unauthorized'}
-        503: {$ref: '#/components/responses/NotReady'}
     """
     return IndexStatsSchema().dump(get_verifier().stats())

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app
 from index.verify import ArticleFilter
 from service.auth import READ, requires
 from service.engine import get_verifier
+from service.openapi import BODY, ENGINE, gives
 from service.parsing import load_json_body
 from service.schemas import BatchVerifyResponseSchema, RequestSchemas, VerifyResponseSchema
 
@@ -34,6 +35,7 @@ def _article_filter(args: dict) -> ArticleFilter:
 
 
 @bp.post("/v1/verify")
+@gives(BODY, ENGINE)
 @requires(READ)
 def verify():
     """Verify one claim.
@@ -54,12 +56,6 @@ def verify():
           content:
             application/json:
               schema: VerifyResponseSchema
-        400: {$ref: '#/components/responses/InvalidJson'}
-        413: {$ref: '#/components/responses/PayloadTooLarge'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        415: {$ref: '#/components/responses/UnsupportedMediaType'}
-        422: {$ref: '#/components/responses/ValidationError'}
-        503: {$ref: '#/components/responses/NotReady'}
     """
     args = load_json_body(_requests().verify)
     result = get_verifier().verify_claim(
@@ -69,6 +65,7 @@ def verify():
 
 
 @bp.post("/v1/verify/batch")
+@gives(BODY, ENGINE)
 @requires(READ)
 def verify_batch():
     """Verify several claims at once.
@@ -89,12 +86,6 @@ def verify_batch():
           content:
             application/json:
               schema: BatchVerifyResponseSchema
-        400: {$ref: '#/components/responses/InvalidJson'}
-        413: {$ref: '#/components/responses/PayloadTooLarge'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        415: {$ref: '#/components/responses/UnsupportedMediaType'}
-        422: {$ref: '#/components/responses/ValidationError'}
-        503: {$ref: '#/components/responses/NotReady'}
     """
     args = load_json_body(_requests().verify_batch)
     results = get_verifier().verify_claims(

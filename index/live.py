@@ -109,13 +109,13 @@ class IndexView:
     def size(self) -> int:
         return int(self.snapshot.vectors.ntotal - len(self.retired) + self.delta_vectors.ntotal)
 
-    def dense(self, vectors: np.ndarray, k: int, only: Filter | None = None) -> list[list[tuple[int, float]]]:
+    def dense(self, vectors: np.ndarray, k: int, allowed: Filter | None = None) -> list[list[tuple[int, float]]]:
         """Per query vector, up to k (sentence id, cosine) pairs, best first."""
         # The filter's ids are all live, so it replaces the snapshot's retired-ids exclusion.
         base_params, delta_params = self._base_params, None
-        if only is not None:
-            base_params = ann.search_parameters(self.snapshot.vectors, only._selector, exhaustive=True)
-            delta_params = faiss.SearchParameters(sel=only._selector)
+        if allowed is not None:
+            base_params = ann.search_parameters(self.snapshot.vectors, allowed._selector, exhaustive=True)
+            delta_params = faiss.SearchParameters(sel=allowed._selector)
         searches = ((self.snapshot.vectors, base_params), (self.delta_vectors, delta_params))
         results: list[list[tuple[int, float]]] = [[] for _ in range(len(vectors))]
         for index, params in searches:
@@ -127,13 +127,14 @@ class IndexView:
                 results[row].extend((int(i), float(s)) for i, s in zip(ids[row], scores[row], strict=True) if i >= 0)
         return [sorted(row, key=lambda pair: -pair[1])[:k] for row in results]
 
-    def lexical(self, queries: list[str], k: int, only: Filter | None = None) -> list[list[tuple[int, float]]]:
+    def lexical(self, queries: list[str], k: int, allowed: Filter | None = None) -> list[list[tuple[int, float]]]:
         """Per query, up to k (sentence id, BM25 score) pairs, best first."""
         base = self.snapshot.lexical
-        mask = self._base_mask if only is None else base.mask(allowed=only.ids)
+        mask = self._base_mask if allowed is None else base.mask(allowed=allowed.ids)
         results = base.search(queries, k, mask=mask)
         if self.delta_lexical.size:
-            for row, found in enumerate(self.delta_lexical.search(queries, k, None if only is None else only.ids)):
+            delta_allowed = None if allowed is None else allowed.ids
+            for row, found in enumerate(self.delta_lexical.search(queries, k, delta_allowed)):
                 results[row] = sorted(results[row] + found, key=lambda pair: -pair[1])[:k]
         return results
 

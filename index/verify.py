@@ -125,27 +125,27 @@ class ClaimVerifier:
         self.degraded_reason = None if nli is not None else (degraded_reason or "no NLI model given")
 
     def verify_claim(
-        self, claim: str, top_k: int = 5, min_score: float | None = None, only: ArticleFilter | None = None
+        self, claim: str, top_k: int = 5, min_score: float | None = None, within: ArticleFilter | None = None
     ) -> Verification:
-        return self.verify_claims([claim], top_k=top_k, min_score=min_score, only=only)[0]
+        return self.verify_claims([claim], top_k=top_k, min_score=min_score, within=within)[0]
 
     def verify_claims(
         self,
         claims: Sequence[str],
         top_k: int = 5,
         min_score: float | None = None,
-        only: ArticleFilter | None = None,
+        within: ArticleFilter | None = None,
     ) -> list[Verification]:
-        """Verify several claims, embedding them in one batch; `only` restricts the evidence."""
+        """Verify several claims, embedding them in one batch; evidence comes from the articles `within` allows."""
         started = time.perf_counter()
         claims = [" ".join(c.split()) for c in claims]
         view = self.index.view()  # one consistent state for the whole request
         vectors = self.embedder.encode(claims)
         truncated = self.embedder.truncated(claims)
         search_filter, filter_warning = None, None
-        if only:
+        if within:
             allowed = self.index.archive.filtered_ids(
-                view.generation, only.published_after, only.published_before, only.article_ids
+                view.generation, within.published_after, within.published_before, within.article_ids
             )
             search_filter = Filter.of(allowed)
             if not len(allowed):  # e.g. a date range with nothing in it, or published_after > published_before
@@ -282,7 +282,7 @@ class ClaimVerifier:
         vectors: np.ndarray,
         top_k: int,
         view: IndexView | None = None,
-        only: Filter | None = None,
+        allowed: Filter | None = None,
     ) -> list[list[tuple[int, float]]]:
         """Per claim, up to `top_k` (sentence id, cosine) pairs, best first.
 
@@ -294,10 +294,10 @@ class ClaimVerifier:
         """
         view = view or self.index.view()
         depth = max(top_k, CANDIDATES)
-        dense = [dict(row) for row in view.dense(vectors, depth, only)]
+        dense = [dict(row) for row in view.dense(vectors, depth, allowed)]
         if self.retrieval == "dense":
             return [list(d.items())[:top_k] for d in dense]
-        lexical = view.lexical(list(claims), depth, only)
+        lexical = view.lexical(list(claims), depth, allowed)
         fused_heads = []
         for row, cosines in enumerate(dense):
             fused = reciprocal_rank_fusion([list(cosines), [sid for sid, _ in lexical[row]]])

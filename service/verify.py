@@ -59,7 +59,7 @@ def verify():
     """
     args = load_json_body(_requests().verify)
     result = get_verifier().verify_claim(
-        args["claim"], top_k=args["top_k"], min_score=args["min_score"], only=_article_filter(args)
+        args["claim"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
     )
     return _verify_response.dump(result)  # read straight from the dataclasses
 
@@ -89,6 +89,6 @@ def verify_batch():
     """
     args = load_json_body(_requests().verify_batch)
     results = get_verifier().verify_claims(
-        args["claims"], top_k=args["top_k"], min_score=args["min_score"], only=_article_filter(args)
+        args["claims"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
     )
     return _batch_response.dump({"results": results})

@@ -74,11 +74,11 @@ def test_the_delta_answers_exactly_as_a_fresh_snapshot_would(embedder, index_dir
 def test_filters_restrict_evidence_to_dates_and_articles(writer):
     writer.put_articles([DRONES])
     verifier = writer.verifier
-    only_new = verifier.verify_claim("drones", only=ArticleFilter(article_ids=["kharkiv-drones"]))
+    only_new = verifier.verify_claim("drones", within=ArticleFilter(article_ids=["kharkiv-drones"]))
     assert {e.article.id for e in only_new.evidence} == {"kharkiv-drones"}
-    in_february = verifier.verify_claim("drones", only=ArticleFilter(published_before="2025-02-28"))
+    in_february = verifier.verify_claim("drones", within=ArticleFilter(published_before="2025-02-28"))
     assert in_february.evidence and all(e.article.published <= "2025-02-28" for e in in_february.evidence)
-    nothing = verifier.verify_claim("drones", only=ArticleFilter(published_after="2030-01-01"))
+    nothing = verifier.verify_claim("drones", within=ArticleFilter(published_after="2030-01-01"))
     assert (nothing.verdict, nothing.evidence) == ("not_found", [])
 
 
@@ -137,7 +137,7 @@ def test_above_the_flat_threshold_the_snapshot_is_ivf_and_answers_the_same(embed
     ivf = ClaimVerifier(embedder, load_index(index_dir))
     for a, b in zip(flat, ivf.verify_claims(claims, top_k=5), strict=True):
         assert [(e.text, e.score) for e in a.evidence] == [(e.text, e.score) for e in b.evidence]
-    only = ivf.verify_claim("drones", only=ArticleFilter(article_ids=["kharkiv-drones"]))
+    only = ivf.verify_claim("drones", within=ArticleFilter(article_ids=["kharkiv-drones"]))
     assert {e.article.id for e in only.evidence} == {"kharkiv-drones"}
     ArticleWriter(ivf).delete_article("kharkiv-drones")
     assert all(e.article.id != "kharkiv-drones" for e in ivf.verify_claim("drones at Kharkiv", top_k=10).evidence)

@@ -28,7 +28,7 @@ from harness import ROOT, one_worker_threads  # first: the path and offline flag
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
 import index.verify as verify_module
-import service.verify as service_verify
+import service.claims as service_claims
 from index.archive import Archive
 from index.embedder import Embedder, load_embedder
 from index.live import IndexView, LiveIndex
@@ -53,7 +53,7 @@ STEPS = [
     (NliScorer, "logits", "NLI judge (model)"),
     (verify_module, "judge", "stance and verdict"),
     (verify_module, "decide_verdict", "stance and verdict"),
-    (service_verify.VerifyResponseSchema, "dump", "serialise: marshmallow dump"),
+    (service_claims.VerifyResponseSchema, "dump", "serialise: marshmallow dump"),
     (ClaimVerifier, "verify_claims", "verify_claims (total)"),
 ]
 

@@ -1,4 +1,4 @@
-"""Claim verification endpoints: validate, call the engine, serialise."""
+"""Claim verification routes (/v1/verify, /v1/verify/batch): validate, call the engine, serialise."""
 
 from __future__ import annotations
 

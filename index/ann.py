@@ -46,6 +46,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index.fileio import fsync_path
+
 # Exact search up to this many vectors. Measured with benchmarks/faiss_scale.py
 # --threshold-sizes 10k,20k,50k,100k,200k,400k (BENCHMARKS.md, "Vector index at scale"): one
 # exact 50-deep query on one FAISS thread costs ~0.055 µs of CPU per vector: 2.8 ms at 50k,
@@ -92,6 +94,11 @@ def default_nprobe(nlist: int) -> int:
     return min(nlist, max(MIN_NPROBE, round(nlist * NPROBE_FRACTION)))
 
 
+def new_exact_index(dimension: int) -> faiss.Index:
+    """An empty exact index (`FLAT_SPEC`): inner product over normalised vectors (= cosine), our 64-bit ids."""
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
 def build_vector_index(vectors: np.ndarray, ids: np.ndarray, spec: str, seed: int = 1234) -> faiss.Index:
     """An index over `vectors` (n × d float32, normalised) answering with `ids` (n distinct int64).
 
@@ -102,7 +109,7 @@ def build_vector_index(vectors: np.ndarray, ids: np.ndarray, spec: str, seed: in
     n, d = vectors.shape
     match = _IVF_SPEC.match(spec)
     if spec == FLAT_SPEC:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+        index = new_exact_index(d)
     elif match:
         nlist = int(match.group(1))
         if n < nlist:
@@ -139,11 +146,7 @@ def write_vector_index(index: faiss.Index, path: str | Path) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         faiss.write_index(index, str(tmp))
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -63,11 +63,6 @@ def load_snapshot(directory: Path) -> Snapshot:
     return Snapshot(manifest=manifest, directory=directory, vectors=vectors, lexical=lexical)
 
 
-def new_vector_index(dimension: int) -> faiss.Index:
-    """Exact inner-product search over normalised vectors (= cosine), with our own 64-bit ids."""
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-
-
 @dataclass(frozen=True)
 class Filter:
     """Restricts a search to these sentence ids (already resolved from the article filters)."""
@@ -148,7 +143,7 @@ def build_view(snapshot: Snapshot, archive: Archive, generation: int) -> IndexVi
         )
     retired = archive.retired_ids(added_up_to=base, retired_after=base, retired_up_to=generation)
     added = archive.live_rows(generation, added_after=base)
-    delta_vectors = new_vector_index(snapshot.manifest.dimension)
+    delta_vectors = ann.new_exact_index(snapshot.manifest.dimension)
     if len(added.ids):
         delta_vectors.add_with_ids(added.vectors, added.ids)
     delta_lexical = LexicalDelta(snapshot.lexical, added.texts, added.ids)

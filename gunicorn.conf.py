@@ -37,9 +37,11 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 # Set in the master's environment so every worker inherits them before it imports torch.
-_torch_threads = os.environ.setdefault("TORCH_THREADS", "1")
+# MODEL_THREADS (TORCH_THREADS is its old name) caps every runtime's threads in a worker.
+_model_threads = os.environ.get("MODEL_THREADS") or os.environ.get("TORCH_THREADS") or "1"
+os.environ["MODEL_THREADS"] = _model_threads
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, _torch_threads)
+    os.environ.setdefault(_var, _model_threads)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -8,7 +8,7 @@
 (`onnxruntime.transformers.optimizer`, BERT, 12 heads, hidden 384), measured to see
 whether its fusions beat the session's own graph optimisations; it is not a backend.
 
-One thread, as in a gunicorn worker (`TORCH_THREADS=1`), through `load_embedder` (the
+One thread, as in a gunicorn worker (`MODEL_THREADS=1`), through `load_embedder` (the
 service's own code: tokenizer, session run, normalisation), on the serving benchmark's
 claims. For each batch size the same claims are encoded in consecutive batches of that
 size; reported: milliseconds per claim (median of `--rounds`), and what that means for 2

@@ -27,7 +27,7 @@ Measured per index type and search parameter:
   reading that file normally ("loaded": what each worker pays today) and with
   IO_FLAG_MMAP_IFC ("mmap": private memory left when the index itself is shared page cache);
 - latency: one query at a time (as the service searches), `--search-threads` FAISS
-  threads (1, like the service's TORCH_THREADS=1), `--k` deep (50, like
+  threads (1, like the service's MODEL_THREADS=1), `--k` deep (50, like
   `index.verify.CANDIDATES`), p50 and p95 over `--latency-queries` queries repeated
   `--repeats` times (the medians of the repeats are reported);
 - recall@10: the top 10 of that search against the top 10 of exact search (IndexFlatIP).

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/nli_judge.py                      # the shipped model, int8 and fp32
     .venv/bin/python benchmarks/nli_judge.py --trained var/nli/run1   # also exports fp32 from a training run
 
-One thread, as in a gunicorn worker (`TORCH_THREADS=1`), through `load_nli` (the service's
+One thread, as in a gunicorn worker (`MODEL_THREADS=1`), through `load_nli` (the service's
 own code: tokenizer, session run, temperature). Pairs: each of the sample article's dev
 claims against the 8 sentences the service would judge for it (same as a request). For
 each batch size (claims per model call, as concurrent requests share a call) the same

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/request_profile.py --index var/bench/index-100k-s11 \
         --claims var/bench/index-100k-s11.claims-2000-s11.json
 
-One process, as a gunicorn worker runs (one torch and FAISS thread, `TORCH_THREADS=1`),
+One process, as a gunicorn worker runs (one torch and FAISS thread, `MODEL_THREADS=1`),
 the real app through Flask's test client (no socket), one request at a time. The engine's
 steps are timed by wrapping the functions `ClaimVerifier.verify_claims` calls (nothing in
 index/ is changed): each request's time per step, then medians over the claims and each

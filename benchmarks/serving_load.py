@@ -25,7 +25,7 @@
 3. Claims: `synthetic_corpus.make_claims` over the archive's sentences: main clauses with
    synonyms swapped, a quarter with a changed figure, 15% about nothing in the corpus.
 4. Servers: ours is gunicorn with our gunicorn.conf.py, WEB_CONCURRENCY workers (2),
-   TORCH_THREADS=1 (the default); txtai is uvicorn with as many workers, one torch thread
+   MODEL_THREADS=1 (the default); txtai is uvicorn with as many workers, one torch thread
    each (OMP_NUM_THREADS=1). Both are started first and stay up; only one is loaded at a time.
 5. Load: locust, headless, in its own process (benchmarks/locustfile.py): N closed-loop
    clients, one keep-alive connection each, no think time, for `--warmup` + `--duration`

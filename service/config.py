@@ -34,7 +34,9 @@ class Settings:
     nli_model: str | None = None
     support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
-    torch_threads: int = 1  # per worker: workers × threads should not exceed the cores
+    # Threads per worker for every model and search runtime (ONNX Runtime, torch, FAISS, BLAS):
+    # workers × threads should not exceed the cores. TORCH_THREADS, its old name, still works.
+    model_threads: int = 1
     # Texts one model call may carry for concurrent requests in a worker (1: no batching).
     encode_batch_texts: int = MAX_BATCH_TEXTS
     # False: a worker takes requests only once loaded, so no client sees a 503 while it boots.
@@ -72,6 +74,9 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Each field from the upper-case environment variable of the same name, if set."""
+        environ = dict(os.environ if environ is None else environ)
+        if not environ.get("MODEL_THREADS") and environ.get("TORCH_THREADS"):
+            environ["MODEL_THREADS"] = environ["TORCH_THREADS"]  # the old name
         return _from_env(cls, environ)
 
 

@@ -41,7 +41,7 @@ class VerifierHolder:
             try:
                 embedder = load_embedder(
                     settings.embedding_model,
-                    threads=settings.torch_threads,
+                    threads=settings.model_threads,
                     backend=settings.embedding_backend,
                     onnx_dir=settings.onnx_dir,
                 )
@@ -87,9 +87,9 @@ def _load_judge(settings: Settings) -> tuple[NliScorer | None, str | None]:
     if (settings.nli_model or "").lower() == "off":
         return None, "NLI_MODEL=off"
     if settings.nli_model:
-        return load_nli(settings.nli_model, threads=settings.torch_threads), None
+        return load_nli(settings.nli_model, threads=settings.model_threads), None
     try:
-        return load_nli(None, threads=settings.torch_threads), None
+        return load_nli(None, threads=settings.model_threads), None
     except NliModelMissing as exc:
         log.error("no NLI judge, verdicts are degraded: %s", exc)
         return None, str(exc)

@@ -13,9 +13,9 @@ def test_defaults():
 
 def test_values_are_read_and_typed():
     settings = Settings.from_env(
-        {"INDEX_DIR": "/srv/index", "SUPPORT_THRESHOLD": "0.7", "TORCH_THREADS": "2", "LOAD_IN_BACKGROUND": "yes"}
+        {"INDEX_DIR": "/srv/index", "SUPPORT_THRESHOLD": "0.7", "MODEL_THREADS": "2", "LOAD_IN_BACKGROUND": "yes"}
     )
-    assert (settings.index_dir, settings.support_threshold, settings.torch_threads, settings.load_in_background) == (
+    assert (settings.index_dir, settings.support_threshold, settings.model_threads, settings.load_in_background) == (
         "/srv/index",
         0.7,
         2,
@@ -25,7 +25,7 @@ def test_values_are_read_and_typed():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("TORCH_THREADS", "two"), ("LOAD_IN_BACKGROUND", "maybe"), ("ENCODE_BATCH_TEXTS", "0")],
+    [("MODEL_THREADS", "two"), ("LOAD_IN_BACKGROUND", "maybe"), ("ENCODE_BATCH_TEXTS", "0")],
 )
 def test_invalid_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
@@ -57,3 +57,8 @@ def test_log_level_in_any_case():
     assert Settings.from_env({"LOG_LEVEL": "Debug"}).log_level == "DEBUG"
     with pytest.raises(ValueError, match="LOG_LEVEL"):
         Settings.from_env({"LOG_LEVEL": "loud"})
+
+
+def test_the_old_thread_variable_still_works_and_the_new_one_wins():
+    assert Settings.from_env({"TORCH_THREADS": "2"}).model_threads == 2
+    assert Settings.from_env({"TORCH_THREADS": "2", "MODEL_THREADS": "3"}).model_threads == 3

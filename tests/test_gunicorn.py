@@ -51,10 +51,11 @@ def test_concurrent_requests_share_model_calls_in_a_worker(server):
 
 def test_config_caps_threads_and_loads_after_fork(monkeypatch):
     """Thread caps are in the environment before any worker imports torch; nothing is preloaded."""
-    environ = {k: v for k, v in os.environ.items() if k not in {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_THREADS"}}
+    caps = {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "MODEL_THREADS", "TORCH_THREADS"}
+    environ = {k: v for k, v in os.environ.items() if k not in caps}
     environ.pop("WEB_CONCURRENCY", None)
     monkeypatch.setattr(os, "environ", environ)
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert config["preload_app"] is False
     assert config["workers"] == os.cpu_count()
-    assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == os.environ["TORCH_THREADS"] == "1"
+    assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == os.environ["MODEL_THREADS"] == "1"

@@ -145,7 +145,7 @@ def build_view(snapshot: Snapshot, archive: Archive, generation: int) -> IndexVi
     added = archive.live_rows(generation, added_after=base)
     delta_vectors = ann.new_exact_index(snapshot.manifest.dimension)
     if len(added.ids):
-        delta_vectors.add_with_ids(added.vectors, added.ids)
+        ann.add_vectors(delta_vectors, added.vectors, added.ids)
     delta_lexical = LexicalDelta(snapshot.lexical, added.texts, added.ids)
     keep_alive: tuple = ()
     params = None

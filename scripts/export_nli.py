@@ -66,8 +66,13 @@ def main() -> int:
     trained = Path(args.trained)
     training = json.loads((trained / "training.json").read_text())
     # A second pass (`train_nli.py --init EARLIER`) records where it started: the card counts both.
-    earlier = Path(training["config"]["start"]) / "training.json"
-    training["earlier"] = json.loads(earlier.read_text()) if earlier.is_file() else None
+    # Earlier passes this one started from (--init), oldest first.
+    training["earlier"] = []
+    start = Path(training["config"]["start"]) / "training.json"
+    while start.is_file() and len(training["earlier"]) < 10:
+        earlier = json.loads(start.read_text())
+        training["earlier"].insert(0, earlier)
+        start = Path(earlier["config"]["start"]) / "training.json"
     out = Path(args.out)
     sources = {s: dev_sample(s, args.per_source) for s in CARD_SOURCES + STRESS_SOURCES}
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,8 +158,14 @@ def model_card(name, training, figures, kind, mean, calibration, manifest) -> st
         "",
         f"Pairs seen: {training['pairs_seen']:,} ({training['steps']:,} steps; labels {training['labels_seen']})"
         + (
-            f", after a first pass of {training['earlier']['pairs_seen']:,} pairs "
-            f"({training['earlier']['training_minutes']} minutes, lr {training['earlier']['config']['lr']})."
+            ", after earlier passes of "
+            + " and ".join(
+                f"{e['pairs_seen']:,} pairs ({e['training_minutes']} minutes, lr {e['config']['lr']}, "
+                f"mined neutrals {e['config'].get('hard_neutrals', 0):,}, claim-only reweighting "
+                f"{'on' if e['config'].get('debias') else 'off'})"
+                for e in training["earlier"]
+            )
+            + "."
             if training.get("earlier")
             else "."
         ),
@@ -165,6 +176,8 @@ def model_card(name, training, figures, kind, mean, calibration, manifest) -> st
         f"linear decay after {config['warmup']:.0%} warm-up, gradient clip 1.0",
         f"- max length {config['max_length']} word pieces, the premise truncated (never the claim)",
         f"- class weights (inverse square-root frequency) {training['class_weights']} for {training['labels_seen']}",
+        f"- mined on-topic neutrals (`--hard-neutrals`): {config.get('hard_neutrals', 0):,}; example reweighting "
+        f"against what the claim alone gives away (`--debias`): {'on' if config.get('debias') else 'off'}",
         f"- batches grouped by length; bf16 autocast: {config['bf16']}; seed {config['seed']}; "
         f"{config['threads']} threads",
         f"- training time on this machine: {training['training_minutes']} minutes, "

@@ -156,7 +156,14 @@ def model_card(name, training, figures, kind, mean, calibration, manifest) -> st
         "ANLI (CC BY-NC 4.0) and LIAR-PLUS were **not** trained on. Input files are pinned by sha256 in",
         "`scripts/train_nli.py`. Several sources have no licence file (see ../shared/nli/README.md).",
         "",
-        f"Pairs seen: {training['pairs_seen']:,} ({training['steps']:,} steps; labels {training['labels_seen']})"
+        f"Pairs seen: {training['pairs_seen']:,} ({training['steps']:,} steps"
+        + (
+            f", stopped by the time budget before the end of its {sum(training['labels_seen'].values()):,}-pair "
+            "schedule, so the learning rate had not decayed to zero"
+            if training.get("stopped_early")
+            else ""
+        )
+        + f"; labels of the schedule {training['labels_seen']})"
         + (
             ", after earlier passes of "
             + " and ".join(

@@ -90,16 +90,18 @@ def test_changed_figures_and_dates_are_contradicted_by_the_substitution_test(ver
 
 
 def test_verdict_accuracy_on_all_dev_claims(verifier):
-    # The bar is 0.88; the shipped judge measures 0.757 (the first judge 0.730; the
-    # regex verdict had 0.878, with rules fitted to this article). Not met: replaced names and
-    # places and some negations read as neutral (README, "Quality"). This holds the measured
-    # figure, not the bar.
+    # The bar is 0.88; the shipped judge measures 0.784 (the second 0.757, the first
+    # 0.730; the regex verdict had 0.878, with rules fitted to this article). Not met:
+    # replaced names and places and some negations read as neutral or as support (README,
+    # "Quality"). This holds the measured figure, not the bar.
     figures = evaluate(verifier, load_claims(DEV_CLAIMS))
-    assert figures.verdict_accuracy >= 0.75
+    assert figures.verdict_accuracy >= 0.78
     assert figures.hit_at_1 >= 0.9
-    # Two of the 20 claims the article never makes are read as supported (measured; the
-    # regex verdict had 0): the fitted support cut-off is 0.40.
-    assert figures.confusion["not_found"].get("supported", 0) <= 2
+    # Four of the 20 claims the article never makes are read as supported (measured; the
+    # second judge, at a support cut-off of 0.40, had 2; the regex verdict 0): the cut-off
+    # refitted for this judge is 0.30, which buys balanced accuracy on the dev fact sets
+    # (0.562 -> 0.616) with abstention (not_found right 90 -> 73 of 162 there).
+    assert figures.confusion["not_found"].get("supported", 0) <= 4
 
 
 def test_a_fact_set_is_one_pair_per_claim_with_its_evidence_among_distractors():

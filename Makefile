@@ -61,7 +61,7 @@ test: $(VENV)/.test $(CHROMIUM)
 
 # The tests that load no model and export nothing (tests/conftest.py marks the others `model`).
 test-fast: $(VENV)/.test
-	$(PY) -m pytest -m "not model" $(PYTEST_ARGS)
+	TEST_HIDE_MODELS=1 $(PY) -m pytest -m "not model" $(PYTEST_ARGS)
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .

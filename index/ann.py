@@ -10,8 +10,9 @@ Vectors are normalised sentence embeddings, so inner product is cosine.
   themselves (64-bit, any values) and a hashtable direct map makes `reconstruct(id)`,
   `remove_ids` and `add_with_ids` work by sentence id.
 
-Both keep the ids through deletes and additions: `remove_vectors`, `add_vectors`,
-`replace_vectors`. Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):
+Both keep the ids through deletes and additions (FAISS `remove_ids`, `add_vectors`;
+`tests/test_ann.py`), so an index could be edited in place; the service rebuilds instead
+and overlays newer writes (`index/live.py`). Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):
 - `IndexIDMap2` around an IVF index: `IndexIDMap.remove_ids` assumes the inner index
   renumbers what is left, as Flat does; IVF does not, so after a delete searches return
   -1 or the wrong ids (tried on faiss 1.15.1).
@@ -184,18 +185,6 @@ def add_vectors(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> Non
     vectors, ids = _checked(vectors, ids)
     for first in range(0, len(ids), _CHUNK):
         index.add_with_ids(vectors[first : first + _CHUNK], ids[first : first + _CHUNK])
-
-
-def remove_vectors(index: faiss.Index, ids: np.ndarray) -> int:
-    """Remove these ids (those not in the index are ignored); returns how many were removed."""
-    _writable(index)
-    return int(index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
-
-
-def replace_vectors(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:
-    """Remove whatever these ids held and add the new vectors under them (an article re-imported)."""
-    remove_vectors(index, ids)
-    add_vectors(index, vectors, ids)
 
 
 def _writable(index: faiss.Index) -> None:

@@ -35,6 +35,23 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.model)
 
 
+def pytest_configure(config) -> None:
+    """With TEST_HIDE_MODELS=1 (`make test-fast`), loading a model in this process fails the
+    test that tried: the proof that the pure tests need none. Subprocesses are not affected."""
+    if os.environ.get("TEST_HIDE_MODELS") != "1":
+        return
+    import onnxruntime
+    import sentence_transformers
+    import transformers
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("a model was loaded in a run with TEST_HIDE_MODELS=1 (mark the test `model`)")
+
+    onnxruntime.InferenceSession.__init__ = refuse
+    sentence_transformers.SentenceTransformer.__init__ = refuse
+    transformers.PreTrainedModel.from_pretrained = classmethod(refuse)
+
+
 @pytest.fixture(scope="session")
 def onnx_dir(tmp_path_factory) -> Path:
     """The packaged model's ONNX export (fp32 and int8), made once per session.

@@ -80,7 +80,7 @@ def test_ids_survive_removal_and_addition(data, ivf_spec, spec_kind):
 
     # An article's sentences deleted: they are gone, the rest keep their ids.
     gone = ids[:100]
-    assert ann.remove_vectors(index, np.append(gone, 12345)) == 100  # an unknown id is ignored
+    assert index.remove_ids(np.append(gone, 12345)) == 100  # an unknown id is ignored
     assert index.ntotal == N - 100
     found = index.search(vectors[:200], 5)[1]
     assert not np.isin(found, gone).any()
@@ -93,7 +93,8 @@ def test_ids_survive_removal_and_addition(data, ivf_spec, spec_kind):
     ann.add_vectors(index, vectors[:100], new_ids)
     assert (index.search(vectors[:100], 1)[1][:, 0] == new_ids).all()
     edited = clustered(10, seed=5)
-    ann.replace_vectors(index, edited, ids[200:210])
+    index.remove_ids(ids[200:210])
+    ann.add_vectors(index, edited, ids[200:210])
     assert index.ntotal == N
     assert (index.search(edited, 1)[1][:, 0] == ids[200:210]).all()
     assert not np.isin(index.search(vectors[200:210], 5)[1], ids[200:210]).any()
@@ -104,7 +105,7 @@ def test_memory_mapped_read_answers_like_a_normal_read(tmp_path, data, ivf_spec,
     vectors, ids, queries = data
     spec = ann.FLAT_SPEC if spec_kind == "flat" else ivf_spec
     built = ann.build_vector_index(vectors, ids, spec)
-    ann.remove_vectors(built, ids[:10])  # written after a delete, as a rebuilt version would be
+    built.remove_ids(ids[:10])  # written after a delete, as a rebuilt version would be
     path = tmp_path / "vectors.faiss"
     ann.write_vector_index(built, path)
 
@@ -126,8 +127,6 @@ def test_memory_mapped_index_refuses_changes_instead_of_crashing(tmp_path, data)
     path = tmp_path / "vectors.faiss"
     ann.write_vector_index(ann.build_vector_index(vectors[:1000], ids[:1000], ann.FLAT_SPEC), path)
     mapped = ann.read_vector_index(path, mmap=True)
-    with pytest.raises(ann.ReadOnlyIndex):
-        ann.remove_vectors(mapped, ids[:1])
     with pytest.raises(ann.ReadOnlyIndex):
         ann.add_vectors(mapped, vectors[:1], np.array([1], dtype=np.int64))
     assert mapped.ntotal == 1000

@@ -85,6 +85,7 @@ def test_a_tampered_graph_is_refused(tmp_path):
         load_nli(copy)
 
 
+@pytest.mark.model  # builds and loads a small model
 def test_the_onnx_export_reproduces_the_trained_model(tiny_nli_dir, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -110,6 +111,7 @@ def test_a_claim_longer_than_the_model_reads_is_judged_not_refused(nli):
 # --- loading other models -------------------------------------------------------------------
 
 
+@pytest.mark.model  # builds and loads a small model
 def test_label_order_is_read_from_the_model(tmp_path):
     shuffled = _save_tiny_classifier(tmp_path, {0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"})
     scorer = load_nli(str(shuffled))
@@ -117,6 +119,7 @@ def test_label_order_is_read_from_the_model(tmp_path):
     assert scorer.labels == ("entailment", "neutral", "contradiction")
 
 
+@pytest.mark.model  # builds and loads a small model
 def test_a_model_without_nli_labels_is_refused(tmp_path):
     other = _save_tiny_classifier(tmp_path, {0: "negative", 1: "positive"})
     with pytest.raises(ValueError, match="is none of"):

@@ -12,7 +12,9 @@ Vectors are normalised sentence embeddings, so inner product is cosine.
 
 Both keep the ids through deletes and additions (FAISS `remove_ids`, `add_vectors`;
 `tests/test_ann.py`), so an index could be edited in place; the service rebuilds instead
-and overlays newer writes (`index/live.py`). Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):
+and overlays newer writes (`index/live.py`).
+
+Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):
 - `IndexIDMap2` around an IVF index: `IndexIDMap.remove_ids` assumes the inner index
   renumbers what is left, as Flat does; IVF does not, so after a delete searches return
   -1 or the wrong ids (tried on faiss 1.15.1).

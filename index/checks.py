@@ -102,7 +102,8 @@ class Quantity:
 
 def _bound_before(text: str, start: int, unit: str | None) -> tuple[str, int]:
     """(bound kind, where its phrase starts) for a figure at `start`; ("", start) when exact."""
-    m = _BOUND_RE.search(text[max(0, start - 20) : start].lower())
+    window = max(0, start - 20)
+    m = _BOUND_RE.search(text[window:start].lower())
     if not m:
         return "", start
     phrase = m.group("phrase")
@@ -111,7 +112,7 @@ def _bound_before(text: str, start: int, unit: str | None) -> tuple[str, int]:
         kind = kind or (AT_MOST if phrase in _YEAR_AT_MOST else AT_LEAST)
     if not kind:
         return "", start
-    return kind, start - (len(text[max(0, start - 20) : start]) - m.start("phrase"))
+    return kind, window + m.start("phrase")
 
 
 def _with_bound(text: str, start: int, end: int, value: float, unit: str | None) -> Quantity:

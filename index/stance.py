@@ -4,8 +4,8 @@ Pure functions over numbers the model and the checks produce; nothing here loads
 (`tests/test_stance.py` runs without one).
 
 - **Judge.** Of the retrieved candidates, the first `JUDGED_CANDIDATES` within
-  `JUDGE_WITHIN_TOP_COSINE` of the best one's cosine are read by the NLI model (premise = the sentence, hypothesis = the
-  claim). Its calibrated probabilities decide: `supports` when P(entailment) reaches
+  `JUDGE_WITHIN_TOP_COSINE` of the best one's cosine are read by the NLI model (premise =
+  the sentence, hypothesis = the claim). Its calibrated probabilities decide: `supports` when P(entailment) reaches
   `RULES.support_probability`, `contradicts` when P(contradiction) reaches
   `RULES.contradiction_probability`, `related` otherwise.
 - **Checks explain; only precise ones veto.** The figure, date, name and polarity checks

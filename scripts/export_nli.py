@@ -65,8 +65,7 @@ def main() -> int:
 
     trained = Path(args.trained)
     training = json.loads((trained / "training.json").read_text())
-    # A second pass (`train_nli.py --init EARLIER`) records where it started: the card counts both.
-    # Earlier passes this one started from (--init), oldest first.
+    # Earlier passes this one started from (`train_nli.py --init`), oldest first: the card counts them all.
     training["earlier"] = []
     start = Path(training["config"]["start"]) / "training.json"
     while start.is_file() and len(training["earlier"]) < 10:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, request, url_for
 
 from index.archive import ArticleSummary
 from index.writer import RecordError
@@ -18,6 +18,7 @@ from service.schemas import (
     ArticleListSchema,
     ArticleSchema,
     ArticlesWrittenSchema,
+    current_request_schemas,
 )
 
 bp = Blueprint("articles", __name__)
@@ -62,7 +63,7 @@ def put_articles():
               schema: ArticlesWrittenSchema
     """
     body = load_json_body(None)
-    schemas = current_app.extensions["request_schemas"]
+    schemas = current_request_schemas()
     if isinstance(body, list):
         records = schemas.articles.load({"articles": body})["articles"]
     else:

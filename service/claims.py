@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from index.verify import ArticleFilter
 from service.auth import READ, requires
 from service.engine import get_verifier
 from service.openapi import BODY, ENGINE, gives
 from service.parsing import load_json_body
-from service.schemas import BatchVerifyResponseSchema, RequestSchemas, VerifyResponseSchema
+from service.schemas import BatchVerifyResponseSchema, VerifyResponseSchema, current_request_schemas
 
 bp = Blueprint("verify", __name__)
 
 # Built once: a marshmallow schema's construction copies its fields and costs more than a
 # dump (0.43 against 0.13 ms per answer, benchmarks/request_profile.py). Loading and dumping
 # keep no state in the schema, so the threads share these. The request schemas carry the
-# app's limits and are built by the app factory (`request_schemas`).
+# app's limits and are built by the app factory (`current_request_schemas`).
 _verify_response = VerifyResponseSchema()
 _batch_response = BatchVerifyResponseSchema()
-
-
-def _requests() -> RequestSchemas:
-    return current_app.extensions["request_schemas"]
 
 
 def _article_filter(args: dict) -> ArticleFilter:
@@ -57,7 +53,7 @@ def verify():
             application/json:
               schema: VerifyResponseSchema
     """
-    args = load_json_body(_requests().verify)
+    args = load_json_body(current_request_schemas().verify)
     result = get_verifier().verify_claim(
         args["claim"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
     )
@@ -87,7 +83,7 @@ def verify_batch():
             application/json:
               schema: BatchVerifyResponseSchema
     """
-    args = load_json_body(_requests().verify_batch)
+    args = load_json_body(current_request_schemas().verify_batch)
     results = get_verifier().verify_claims(
         args["claims"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
 from index.articles import parse_date
@@ -410,20 +411,25 @@ def request_schemas(settings: Settings) -> RequestSchemas:
     """Schema instances whose size limits are `settings`' (built once per app: construction
     costs more than a load, and loading keeps no state in the schema, so threads share them)."""
     bound = RequestSchemas(VerifyRequestSchema(), BatchVerifyRequestSchema(), ArticleInSchema(), ArticleListInSchema())
+    limits = {name: getattr(settings, name) for name in REQUEST_LIMITS}
     for schema in (bound.verify, bound.verify_batch, bound.article, bound.articles):
         for field in schema.fields.values():
-            _bind_limits(field, settings)
+            _bind_limits(field, limits)
         if "top_k" in schema.fields:
             schema.fields["top_k"].load_default = min(DEFAULT_TOP_K, settings.max_top_k)
     return bound
 
 
-def _bind_limits(field: fields.Field, settings: Settings) -> None:
-    """Each limited validator and description of the field (and of its items) set from `settings`.
+def current_request_schemas() -> RequestSchemas:
+    """The request schemas of the app handling this request (built by `create_app`)."""
+    return current_app.extensions["request_schemas"]
+
+
+def _bind_limits(field: fields.Field, limits: dict[str, int]) -> None:
+    """Each limited validator and description of the field (and of its items) set from `limits`.
 
     A schema instance owns copies of its fields, so this changes no other instance.
     """
-    limits = {name: getattr(settings, name) for name in REQUEST_LIMITS}
     field.validators = [
         type(v)(v.setting, limits[v.setting]) if isinstance(v, _LimitedLength | _LimitedRange) else v
         for v in field.validators
@@ -431,7 +437,7 @@ def _bind_limits(field: fields.Field, settings: Settings) -> None:
     if "limited_description" in field.metadata:
         field.metadata["description"] = field.metadata["limited_description"].format_map(limits)
     if isinstance(field, fields.List):
-        _bind_limits(field.inner, settings)
+        _bind_limits(field.inner, limits)
     if isinstance(field, fields.Nested):
         for inner in field.schema.fields.values():
-            _bind_limits(inner, settings)
+            _bind_limits(inner, limits)

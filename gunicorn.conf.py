@@ -6,7 +6,10 @@ torch and FAISS thread pools created before a fork can deadlock the children.
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.gthread import ThreadWorker
@@ -44,6 +47,37 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, _model_threads)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+# Prometheus multiprocess mode (service/metrics.py): each worker writes its figures to files in
+# this directory and a scrape of /metrics, answered by any worker, sums them all.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_OWNED_METRICS_DIR = "CLAIMCHECK_OWNED_METRICS_DIR"  # made by on_starting, so removed by on_exit
+
+
+def on_starting(server):
+    """In the master, before any worker exists: the metrics directory, made or emptied
+    (a previous run's files would be added into this run's figures)."""
+    directory = os.environ.get(METRICS_DIR_ENV)
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="claimcheck-metrics-")
+        os.environ[METRICS_DIR_ENV] = os.environ[_OWNED_METRICS_DIR] = directory
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """A worker is gone: its counts stay in the sums, its live gauges go (prometheus-client's rule)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    owned = os.environ.get(_OWNED_METRICS_DIR)
+    if owned:
+        shutil.rmtree(owned, ignore_errors=True)
 
 
 class _DeadlineSocket:

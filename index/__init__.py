@@ -26,4 +26,5 @@ Verifying (claim -> vector -> candidates -> judge -> verdict)
 Measuring
     evaluation.py   claim sets, the dev fact sets, fitting the verdict's numbers
     metrics.py      F1, balanced accuracy, calibration error, isotonic and temperature fits
+    observe.py      what the engine reports as it works (step times, model calls), for /metrics
 """

@@ -19,6 +19,7 @@ whole write (seconds).
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from index.embedder import Embedder
+from index.observe import observer
 
 # Texts per model call at most (a request with more goes in parts, taking turns with others).
 MAX_BATCH_TEXTS = 64
@@ -58,9 +60,10 @@ class BatchingStats:
 class CallBatcher:
     """Makes `call(items) -> one row per item` safe to use from many threads, batching their items."""
 
-    def __init__(self, call: Callable[[list[Any]], np.ndarray], max_batch: int = MAX_BATCH_TEXTS):
+    def __init__(self, call: Callable[[list[Any]], np.ndarray], max_batch: int = MAX_BATCH_TEXTS, name: str = "model"):
         self.call = call
         self.max_batch = max_batch
+        self.name = name  # as the observer reports its calls ("embedder", "judge")
         self._changed = threading.Condition()
         self._queue: deque[_Job] = deque()
         self._running = False
@@ -115,8 +118,11 @@ class CallBatcher:
 
     def _run(self, batch: list[tuple[_Job, int, int]]) -> None:
         rows, error = None, None
+        items = [item for job, first, last in batch for item in job.items[first:last]]
+        started = time.perf_counter()
         try:
-            rows = self.call([item for job, first, last in batch for item in job.items[first:last]])
+            rows = self.call(items)
+            observer().model_call(self.name, len(items), time.perf_counter() - started)
         except BaseException as exc:  # every caller in the batch gets the error, and the queue moves on
             error = exc
         finally:
@@ -154,7 +160,7 @@ class BatchingEmbedder(Embedder):
         self.backend = embedder.backend
         self.batch_size = embedder.batch_size
         self.max_batch_texts = max_batch_texts
-        self.batcher = CallBatcher(embedder.encode, max_batch_texts)
+        self.batcher = CallBatcher(embedder.encode, max_batch_texts, name="embedder")
 
     @property
     def dimension(self) -> int:

@@ -26,6 +26,7 @@ import numpy as np
 from index import ann, layout
 from index.archive import Archive
 from index.lexical import LexicalDelta, LexicalIndex
+from index.observe import observer
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ class LiveIndex:
             self._failed_version = version
             self.reload_error = f"{type(exc).__name__}: {exc}"
             log.error("new index version not loaded, still serving %s: %s", self._view.version, self.reload_error)
+            observer().reload_failed()
             return None
         self._failed_version = None
         self.reload_error = None

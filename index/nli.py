@@ -67,7 +67,7 @@ class NliScorer:
     max_length: int
 
     def __init__(self) -> None:
-        self.batcher = CallBatcher(self._logits_unbatched, MAX_BATCH_PAIRS)
+        self.batcher = CallBatcher(self._logits_unbatched, MAX_BATCH_PAIRS, name="judge")
         self._column = {label: self.labels.index(label) for label in LABELS}
 
     def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:
@@ -181,7 +181,7 @@ class TorchNli(NliScorer):
         self.name = directory.name
         self.labels = _label_order(self.model.model.config.id2label)
         self.temperature = 1.0
-        self.max_length = int(self.model.max_length or 512)
+        self.max_length = int(self.model.max_seq_length or 512)
         super().__init__()
 
     def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:

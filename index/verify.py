@@ -17,6 +17,7 @@ from index.embedder import Embedder
 from index.lexical import reciprocal_rank_fusion
 from index.live import Filter, IndexView, LiveIndex, load_index
 from index.nli import NliScorer
+from index.observe import timed
 from index.stance import (
     JUDGED_CANDIDATES,
     Context,
@@ -140,7 +141,8 @@ class ClaimVerifier:
         started = time.perf_counter()
         claims = [" ".join(c.split()) for c in claims]
         view = self.index.view()  # one consistent state for the whole request
-        vectors = self.embedder.encode(claims)
+        with timed("encode"):
+            vectors = self.embedder.encode(claims)
         truncated = self.embedder.truncated(claims)
         search_filter, filter_warning = None, None
         if within:
@@ -173,7 +175,8 @@ class ClaimVerifier:
                 s = sentences[sid]
                 nli, findings, substituted = readings.get((row, rank), (None, None, None))
                 if findings is None:
-                    findings = run_checks(claim, s.text, s.before or "")
+                    with timed("checks"):
+                        findings = run_checks(claim, s.text, s.before or "")
                 decision = judge(nli, findings, score, self.support_threshold, substituted)
                 evidence.append(
                     Evidence(
@@ -237,7 +240,8 @@ class ClaimVerifier:
             for rank, group in enumerate(groups)
             if should_judge(rank, group[0][1], best[row])
         ]
-        findings = {(row, rank): run_checks(claims[row], s.text, s.before or "") for row, rank, s in judged}
+        with timed("checks"):
+            findings = {(row, rank): run_checks(claims[row], s.text, s.before or "") for row, rank, s in judged}
         swaps = [
             (row, rank, s.text, (finding.claim, finding.evidence), changed)
             for row, rank, s in judged
@@ -245,7 +249,8 @@ class ClaimVerifier:
         ]
         pairs = [(s.text, claims[row]) for row, _, s in judged]
         pairs += [(text, changed) for _, _, text, _, changed in swaps]
-        readings = self.nli.score(pairs)
+        with timed("judge"):
+            readings = self.nli.score(pairs)
         scores, swapped = readings[: len(judged)], readings[len(judged) :]
         substituted: dict[tuple[int, int], dict] = {}
         for (row, rank, _, key, _), reading in zip(swaps, swapped, strict=True):
@@ -294,10 +299,12 @@ class ClaimVerifier:
         """
         view = view or self.index.view()
         depth = max(top_k, CANDIDATES)
-        dense = [dict(row) for row in view.dense(vectors, depth, allowed)]
+        with timed("vector_search"):
+            dense = [dict(row) for row in view.dense(vectors, depth, allowed)]
         if self.retrieval == "dense":
             return [list(d.items())[:top_k] for d in dense]
-        lexical = view.lexical(list(claims), depth, allowed)
+        with timed("bm25"):
+            lexical = view.lexical(list(claims), depth, allowed)
         fused_heads = []
         for row, cosines in enumerate(dense):
             fused = reciprocal_rank_fusion([list(cosines), [sid for sid, _ in lexical[row]]])

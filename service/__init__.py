@@ -30,9 +30,10 @@ def create_app(
     app.extensions["request_schemas"] = request_schemas(settings)
     app.json.sort_keys = False
 
-    from service import articles, claims, errors, openapi, request_log, status, ui
+    from service import articles, claims, errors, metrics, openapi, request_log, status, ui
 
     request_log.install(app)
+    metrics.install(app)
     app.extensions["keyring"] = KeyRing(
         tuple(load_keys(settings.api_keys, settings.api_keys_file)), settings.require_auth_for_reads
     )

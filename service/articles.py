@@ -11,6 +11,7 @@ from index.writer import RecordError
 from service.auth import READ, WRITE, requires
 from service.engine import get_verifier, get_writer
 from service.errors import ApiError
+from service.metrics import count_writes
 from service.openapi import ARTICLE, BODY, ENGINE, QUERY, gives
 from service.parsing import load_json_body
 from service.schemas import (
@@ -73,6 +74,7 @@ def put_articles():
     except RecordError as exc:
         field = str(exc.position) if isinstance(body, list) else "_schema"
         raise ApiError(422, "validation_error", "An article could not be indexed.", {field: [exc.message]}) from None
+    count_writes([a.status for a in result.articles])
     headers = {}
     if len(result.articles) == 1:
         headers["Location"] = url_for("articles.get_article", article_id=result.articles[0].id)
@@ -150,4 +152,5 @@ def delete_article(article_id: str):
     """
     if get_writer().delete_article(article_id) is None:
         raise ApiError(404, "not_found", _NOT_FOUND)
+    count_writes(["deleted"])
     return "", 204

@@ -7,6 +7,7 @@ from flask import Blueprint
 from index.verify import ArticleFilter
 from service.auth import READ, requires
 from service.engine import get_verifier
+from service.metrics import count_verdicts
 from service.openapi import BODY, ENGINE, gives
 from service.parsing import load_json_body
 from service.schemas import BatchVerifyResponseSchema, VerifyResponseSchema, current_request_schemas
@@ -57,6 +58,7 @@ def verify():
     result = get_verifier().verify_claim(
         args["claim"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
     )
+    count_verdicts([result.verdict])
     return _verify_response.dump(result)  # read straight from the dataclasses
 
 
@@ -87,4 +89,5 @@ def verify_batch():
     results = get_verifier().verify_claims(
         args["claims"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
     )
+    count_verdicts([r.verdict for r in results])
     return _batch_response.dump({"results": results})

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 
 from service.auth import READ, requires
 from service.engine import get_verifier
+from service.metrics import exposition
 from service.openapi import ENGINE, gives
 from service.schemas import IndexStatsSchema, StatusSchema
 
@@ -68,3 +69,25 @@ def index_stats():
               schema: IndexStatsSchema
     """
     return IndexStatsSchema().dump(get_verifier().stats())
+
+
+@bp.get("/metrics")
+@requires(READ)
+def metrics():
+    """Prometheus metrics.
+    ---
+    get:
+      summary: The service's figures in Prometheus text format, summed over the server's workers
+      description: >
+        Requests by route and status, latency histograms, verdicts by kind, model calls and
+        texts per call, time per step, the live index's version and size, reload errors and
+        article writes (the list is in service/metrics.py). Open like /healthz, unless
+        REQUIRE_AUTH_FOR_READS is set: then it needs a key, as every read does.
+      responses:
+        200:
+          description: Prometheus text exposition format 0.0.4.
+          content:
+            text/plain:
+              schema: {type: string}
+    """
+    return exposition()

@@ -1,7 +1,9 @@
 """GET /metrics: what it counts, who may read it, and sums over a real gunicorn's workers."""
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -144,3 +146,36 @@ def _scrape_url(url: str) -> dict:
 
     with urllib.request.urlopen(url, timeout=10) as response:
         return samples(response.read().decode())
+
+
+def test_gunicorn_makes_and_removes_its_own_metrics_directory(monkeypatch):
+    """Without PROMETHEUS_MULTIPROC_DIR the master makes one before forking and removes it at exit;
+    one given by the operator is emptied at start and kept."""
+    import runpy
+
+    from service.processes import ROOT
+
+    environ = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    monkeypatch.setattr(os, "environ", environ)
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config["on_starting"](None)
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert made.is_dir()
+    config["on_exit"](None)
+    assert not made.exists()
+
+
+def test_an_operators_metrics_directory_is_emptied_and_kept(monkeypatch, tmp_path):
+    import runpy
+
+    from service.processes import ROOT
+
+    (tmp_path / "counter_1.db").write_bytes(b"old run")
+    (tmp_path / "notes.txt").write_text("not ours")
+    environ = {k: v for k, v in os.environ.items() if k != "CLAIMCHECK_OWNED_METRICS_DIR"}
+    environ["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)
+    monkeypatch.setattr(os, "environ", environ)
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config["on_starting"](None)
+    config["on_exit"](None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

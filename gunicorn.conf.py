@@ -4,13 +4,17 @@ The model and index are loaded inside each worker after the fork (no `preload_ap
 torch and FAISS thread pools created before a fork can deadlock the children.
 """
 
+import json
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from gunicorn import util
 from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -56,8 +60,15 @@ _OWNED_METRICS_DIR = "CLAIMCHECK_OWNED_METRICS_DIR"  # made by on_starting, so r
 
 
 def on_starting(server):
-    """In the master, before any worker exists: the metrics directory, made or emptied
-    (a previous run's files would be added into this run's figures)."""
+    """In the master, before any worker exists: the settings checked (a bad one stops the
+    server with one line naming it, not every worker with a traceback), and the metrics
+    directory made or emptied (a previous run's files would be added into this run's figures)."""
+    check = subprocess.run(
+        [sys.executable, "-m", "service.config"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True
+    )
+    if check.returncode:
+        lines = check.stderr.strip().splitlines()
+        raise SystemExit(lines[-1] if lines else f"claimcheck: the settings check failed ({check.returncode})")
     directory = os.environ.get(METRICS_DIR_ENV)
     if not directory:
         directory = tempfile.mkdtemp(prefix="claimcheck-metrics-")
@@ -78,6 +89,27 @@ def on_exit(server):
     owned = os.environ.get(_OWNED_METRICS_DIR)
     if owned:
         shutil.rmtree(owned, ignore_errors=True)
+
+
+# gunicorn answers a request it cannot parse (a request line over limit_request_line: 414,
+# headers over their limits: 431, a malformed line: 400) itself, before the app sees it, with
+# an HTML page. Its one writer of those pages is replaced so they carry the API's JSON shape.
+_SERVER_ERROR_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed",
+                       431: "header_too_large", 500: "internal_error", 501: "not_implemented"}  # fmt: skip
+
+
+def _json_error(sock, status_int, reason, mesg):
+    code = _SERVER_ERROR_CODES.get(status_int, "http_error")
+    message = (mesg or reason)[:200]
+    body = json.dumps({"code": code, "message": message, "errors": {}}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = _json_error
 
 
 class _DeadlineSocket:

@@ -102,3 +102,19 @@ def _from_env(cls, environ: dict[str, str] | None):
         except ValueError as exc:
             raise ValueError(f"invalid {f.name.upper()}={raw!r}: {exc}") from exc
     return cls(**values)
+
+
+def check_environment() -> None:
+    """Exit with one line naming the bad setting, before any worker starts (gunicorn.conf.py
+    runs this in a subprocess: the master itself must not import FAISS before it forks)."""
+    from service.auth import load_keys
+
+    try:
+        settings = Settings.from_env()
+        load_keys(settings.api_keys, settings.api_keys_file)
+    except ValueError as exc:
+        raise SystemExit(f"claimcheck: invalid configuration: {exc}") from None
+
+
+if __name__ == "__main__":
+    check_environment()

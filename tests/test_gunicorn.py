@@ -1,9 +1,13 @@
 """The real server: gunicorn with the project's config, as `make serve` runs it."""
 
+import json
 import os
 import runpy
+import socket
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +63,40 @@ def test_config_caps_threads_and_loads_after_fork(monkeypatch):
     assert config["preload_app"] is False
     assert config["workers"] == os.cpu_count()
     assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == os.environ["MODEL_THREADS"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        (b"GET /v1/articles?cursor=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", 431, "header_too_large"),
+        (b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n", 431, None),
+        (b"NOT A REQUEST LINE\r\n\r\n", 400, "bad_request"),
+    ],
+)
+def test_gunicorns_own_errors_have_the_api_shape(server, raw, status, code):
+    """Requests gunicorn refuses before the app sees them (its limits, a malformed line)."""
+    base, _ = server
+    port = int(base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(raw)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == str(status).encode()
+    assert b"Content-Type: application/json" in head
+    error = json.loads(body)
+    assert set(error) == {"code", "message", "errors"} and error["code"] == (code or error["code"])
+
+
+def test_a_bad_setting_stops_the_server_with_one_line(tmp_path):
+    """A short API key: gunicorn exits non-zero at once, naming the setting, no worker tracebacks."""
+    env = {**os.environ, "API_KEYS": "editor:read:short", "PORT": "0", "INDEX_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "service.wsgi:app"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "claimcheck: invalid configuration: API_KEYS entry 1 (editor): the key must have at least" in done.stderr
+    assert "Traceback" not in done.stderr and "Worker failed to boot" not in done.stderr

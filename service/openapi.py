@@ -16,7 +16,14 @@ TITLE = "Claim verification API"
 VERSION = "1.0.0"
 
 _ERROR_RESPONSES = {
-    "InvalidJson": "The body is not valid JSON.",
+    "InvalidJson": "The body is not valid JSON (or the request itself is malformed, as for BadRequest).",
+    "BadRequest": "The server could not read the request: a malformed request line or header (gunicorn's check).",
+    "UriTooLong": "The request line is longer than 8,190 bytes (gunicorn's limit_request_line; nginx: 8 KB).",
+    "HeaderTooLarge": "A header is longer than 8,190 bytes, or there are more than 100 (nginx: 8 KB per line).",
+    "InternalError": "An unexpected error; it is logged with the request's X-Request-ID.",
+    "Unavailable": "Behind deploy/nginx.conf: no instance is ready; retry after `Retry-After` seconds.",
+    "BadGateway": "Behind deploy/nginx.conf: no instance could answer (all down); retry after `Retry-After` seconds.",
+    "GatewayTimeout": "Behind deploy/nginx.conf: the instance did not answer within 65 s.",
     "PayloadTooLarge": "The body is larger than the configured limit (MAX_REQUEST_BYTES, 4 MB by default).",
     "UnsupportedMediaType": "The body is not sent as application/json.",
     "ValidationError": "The body is JSON but breaks the schema; `errors` maps each field to its messages.",
@@ -30,7 +37,19 @@ _ERROR_RESPONSES = {
 # The shared error responses a view can give, by what it does: each view declares its kinds
 # with `@gives(...)` (and `@requires` adds the key's), so no docstring repeats them.
 BODY, QUERY, ENGINE, ARTICLE = "json body", "query", "engine", "article"
+# Every operation can get these from the server in front of the app (gunicorn, or nginx in
+# `make cluster`) or from an unexpected failure; a view's own kinds override them by status.
+SERVER = "server"
 _ERRORS_OF = {
+    SERVER: {
+        400: "BadRequest",
+        414: "UriTooLong",
+        431: "HeaderTooLarge",
+        500: "InternalError",
+        502: "BadGateway",
+        503: "Unavailable",
+        504: "GatewayTimeout",
+    },
     BODY: {400: "InvalidJson", 413: "PayloadTooLarge", 415: "UnsupportedMediaType", 422: "ValidationError"},
     QUERY: {422: "ValidationError"},
     ENGINE: {503: "NotReady"},
@@ -54,7 +73,11 @@ def gives(*kinds: str):
 
 
 def _error_responses(view) -> dict[str, dict]:
-    kinds = [*getattr(view, "error_kinds", ()), *([view.required_role] if hasattr(view, "required_role") else [])]
+    kinds = [
+        SERVER,
+        *getattr(view, "error_kinds", ()),
+        *([view.required_role] if hasattr(view, "required_role") else []),
+    ]
     found = {code: name for kind in kinds for code, name in _ERRORS_OF[kind].items()}
     return {str(code): {"$ref": f"#/components/responses/{found[code]}"} for code in sorted(found)}
 

@@ -21,7 +21,7 @@ LOCKS := requirements.lock requirements-test.lock requirements-tools.lock
 
 export INDEX_DIR PORT ONNX_DIR
 
-.PHONY: serve test test-fast lint index onnx openapi lock audit soak clean
+.PHONY: serve cluster test test-fast lint index onnx openapi lock audit soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,11 +56,22 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: $(VENV)/.test $(CHROMIUM)
+# nginx in front of several instances (`make cluster`, tests/test_cluster.py): Debian's nginx-light.
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
+
+# nginx on 127.0.0.1:$(CLUSTER_PORT) in front of $(INSTANCES) instances sharing INDEX_DIR; Ctrl-C stops all.
+CLUSTER_PORT ?= 8080
+INSTANCES ?= 2
+cluster: $(VENV)/.runtime $(ONNX_DIR)/model.onnx $(INDEX_DIR)/CURRENT $(NGINX)
+	$(PY) scripts/cluster.py --instances $(INSTANCES) --port $(CLUSTER_PORT)
+
+test: $(VENV)/.test $(CHROMIUM) $(NGINX)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The tests that load no model and export nothing (tests/conftest.py marks the others `model`).
-test-fast: $(VENV)/.test
+test-fast: $(VENV)/.test $(NGINX)
 	TEST_HIDE_MODELS=1 $(PY) -m pytest -m "not model" $(PYTEST_ARGS)
 
 lint: $(VENV)/.test

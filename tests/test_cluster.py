@@ -1,0 +1,153 @@
+"""nginx in front of several instances: deploy/nginx.conf alone, then `make cluster` for real."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+import cluster
+
+from service.processes import ROOT, free_port, get_json, post_json, wait_until_ready, worker_pids
+
+
+def raw_request(port: int, data: bytes) -> tuple[int, dict, bytes]:
+    """Send bytes as they are (urllib would refuse some of these requests); (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.fixture
+def nginx_without_instances(tmp_path):
+    """nginx with the shipped config in front of two ports where nothing listens."""
+    port = free_port()
+    dead = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    conf = tmp_path / "nginx.conf"
+    template = cluster.NGINX_TEMPLATE.read_text("utf-8")
+    conf.write_text(cluster.render(template, f"127.0.0.1:{port}", dead, tmp_path, 64 * 1024))
+    proc = subprocess.Popen(
+        [cluster.nginx_binary(), "-p", str(tmp_path), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "nginx did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GET /v1/index HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 502, "bad_gateway"),
+        (b"GET /v1/articles?cursor=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", 431, "header_too_large"),
+        (
+            b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n"
+            b"Connection: close\r\n\r\n" + b"z" * 70000,
+            413,
+            "payload_too_large",
+        ),
+        (b"GET /_errors/bad_gateway HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "not_found"),
+    ],
+)
+def test_nginx_answers_its_own_errors_in_the_api_shape(nginx_without_instances, request_bytes, status, code):
+    got, headers, body = raw_request(nginx_without_instances, request_bytes)
+    assert got == status
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"code": code, "message": json.loads(body)["message"], "errors": {}}
+    assert headers.get("x-request-id")
+
+
+def test_the_config_names_every_value_cluster_fills_in(tmp_path):
+    template = cluster.NGINX_TEMPLATE.read_text("utf-8")
+    rendered = cluster.render(template, "127.0.0.1:1", ["127.0.0.1:2", "127.0.0.1:3"], tmp_path, 4 << 20)
+    assert "server 127.0.0.1:3 max_fails=1" in rendered and not re.findall(r"@[A-Z_]+@", rendered)
+    with pytest.raises(ValueError, match="@EXTRA@"):
+        cluster.render(template + "# @EXTRA@\n", "127.0.0.1:1", ["127.0.0.1:2"], tmp_path, 1024)
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_cluster_balances_survives_an_instance_dying_and_stops_cleanly(tmp_path, onnx_dir, sample_index_dir):
+    """`make cluster`: 2 instances behind nginx; one is killed mid-run and no request fails;
+    it is restarted; SIGTERM stops nginx and every instance."""
+    port = free_port()
+    env = {**os.environ, "INDEX_DIR": str(sample_index_dir), "ONNX_DIR": str(onnx_dir)}
+    out = tmp_path / "cluster.out"
+    with open(out, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "scripts/cluster.py", "--instances", "2", "--workers", "1", "--port", str(port),
+             "--logs", str(tmp_path)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, proc, checks=4, timeout=240)
+        assert "2 instances" in out.read_text()
+        masters = sorted(worker_pids(proc.pid) - {p for p in worker_pids(proc.pid) if _is_nginx(p)})
+        assert len(masters) == 2
+
+        def verify(i: int) -> int:
+            return post_json(base + "/v1/verify", {"claim": "Russia launched 133 drones"})[0]
+
+        with ThreadPoolExecutor(4) as pool:
+            first = pool.map(verify, range(8))
+            os.killpg(masters[0], signal.SIGKILL)  # one instance dies, workers and all
+            statuses = list(first) + list(pool.map(verify, range(24)))
+        assert set(statuses) == {200}
+        assert get_json(base + "/v1/index")[0] == 200
+        deadline = time.monotonic() + 60
+        while "restarting it" not in out.read_text():
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.5)
+        started = worker_pids(proc.pid)  # nginx and both instances' masters (one restarted)
+        started |= {w for master in started for w in worker_pids(master)}
+        assert len(started) >= 5  # nginx's master and worker, 2 gunicorn masters, their workers
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, out.read_text()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(base + "/healthz", timeout=2)
+    assert not [pid for pid in started if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+
+
+def _is_nginx(pid: int) -> bool:
+    try:
+        return "nginx" in Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return False

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/serving_load.py --clients 8 --rounds 1 --duration 20 --peer none
     .venv/bin/python benchmarks/serving_load.py --variant unbatched:ENCODE_BATCH_TEXTS=1   # A/B in one run
     .venv/bin/python benchmarks/serving_load.py --peer none --clients 8 --rate 14          # random arrivals
+    .venv/bin/python benchmarks/serving_load.py --peer none --nginx --clients 8,32        # direct and through nginx
 
 1. The index: a synthetic corpus (benchmarks/synthetic_corpus.py, `--sentences`, `--seed`)
    built with scripts/build_index.py into var/bench/index-<N>k-s<seed>, once; later runs
@@ -213,10 +214,18 @@ def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path, hyb
     return running_server(command, env, port, workers, log, ready_path="/search?query=ready&limit=1", timeout=600)
 
 
+def serve_cluster(index_dir: Path, workers: int, work: Path):
+    """`make cluster`: nginx in front of 2 instances of workers/2 workers each (the same 2 workers in all)."""
+    port = free_port()
+    command = [PYTHON, str(ROOT / "scripts" / "cluster.py"), "--instances", "2", "--port", str(port)]
+    command += ["--workers", str(max(1, workers // 2)), "--logs", str(work)]
+    return running_server(command, _env(INDEX_DIR=str(index_dir)), port, 2, work / "cluster.log", timeout=600)
+
+
 def _variant(spec: str) -> tuple[str, dict[str, str]]:
     name, _, assignments = spec.partition(":")
     settings = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
-    if not name or name in {"ours", "txtai"} or not settings:
+    if not name or name in {"ours", "txtai", "nginx"} or not settings:
         raise SystemExit(f"--variant {spec!r}: want NAME:VAR=VALUE[,VAR=VALUE] with a new NAME")
     return name, settings
 
@@ -383,6 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME:VAR=VALUE[,VAR=VALUE]",
         help="also serve ours with these settings, as target NAME (e.g. unbatched:ENCODE_BATCH_TEXTS=1)",
     )
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="also serve `make cluster` (nginx in front of 2 instances, WORKERS/2 workers each) as target nginx",
+    )
     parser.add_argument("--txtai-build", nargs=2, metavar=("INDEX", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.txtai_build:
@@ -392,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(c) for c in args.clients.split(",")]
     index_dir, build = ensure_index(args)
     variants = dict(_variant(spec) for spec in args.variant)
-    targets = ["ours", *variants]
+    targets = ["ours", *variants, *(["nginx"] if args.nginx else [])]
     peer_build: dict = {}
     hybrid = args.peer == "txtai"
     if args.peer != "none":
@@ -427,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
                 servers[name] = stack.enter_context(
                     serve_ours(index_dir, args.workers, work / f"{name}.log", **settings)
                 )
+            if args.nginx:
+                servers["nginx"] = stack.enter_context(serve_cluster(index_dir, args.workers, work))
             if "txtai" in targets:
                 servers["txtai"] = stack.enter_context(
                     serve_txtai(txtai_dir, args.workers, work / "txtai.log", work / "txtai.yml", hybrid)

@@ -5,8 +5,10 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import cluster
 
-from service.processes import ROOT, free_port, get_json, post_json, wait_until_ready, worker_pids
+from service.processes import (
+    ROOT,
+    free_port,
+    get_json,
+    post_json,
+    running_server,
+    wait_until_ready,
+    worker_pids,
+)
 
 
 def raw_request(port: int, data: bytes) -> tuple[int, dict, bytes]:
@@ -151,3 +161,38 @@ def _is_nginx(pid: int) -> bool:
         return "nginx" in Path(f"/proc/{pid}/cmdline").read_text()
     except OSError:
         return False
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_slow_clients_through_nginx_cost_the_others_nothing(tmp_path, onnx_dir, sample_index_dir):
+    """tests/test_faults.py's slow clients (12 requests trickled a byte at a time, more than the
+    2 × 4 gunicorn threads), sent to nginx instead: nginx holds them, no gunicorn thread
+    waits, and the other requests are answered at their usual speed from the first second
+    (direct, they waited until REQUEST_READ_TIMEOUT cut the slow ones off). The figures go
+    to RELIABILITY.md ("Slow clients"); run with -s to see them."""
+    from tests.test_faults import _trickle
+
+    port = free_port()
+    env = {**os.environ, "INDEX_DIR": str(sample_index_dir), "ONNX_DIR": str(onnx_dir), "THREADS": "4"}
+    command = [sys.executable, "scripts/cluster.py", "--instances", "2", "--workers", "1", "--port", str(port)]
+    command += ["--logs", str(tmp_path)]
+    seconds = 40
+    with running_server(command, env, port, 2, tmp_path / "cluster.out", timeout=240) as (base, _):
+        outcomes: list[str] = []
+        slow = [threading.Thread(target=_trickle, args=(base, seconds, outcomes)) for _ in range(12)]
+        for t in slow:
+            t.start()
+        started = time.monotonic()
+        latencies = []
+        while time.monotonic() - started < seconds:
+            sent = time.monotonic()
+            assert post_json(f"{base}/v1/verify", {"claim": "Russia launched 133 drones"})[0] == 200
+            latencies.append(time.monotonic() - sent)
+            time.sleep(0.25)
+        for t in slow:
+            t.join()
+    median_ms, max_ms = statistics.median(latencies) * 1000, max(latencies) * 1000
+    print(f"\nslow clients: {outcomes}; others: {len(latencies)}, median {median_ms:.0f} ms, max {max_ms:.0f} ms")
+    assert len(outcomes) == 12
+    assert len(latencies) > 60 and statistics.median(latencies) < 0.5 and max(latencies) < 5

@@ -12,7 +12,7 @@ import numpy as np
 
 from index.archive import StoredSentence
 from index.batching import MAX_BATCH_TEXTS, BatchingEmbedder
-from index.checks import run_checks
+from index.checks import Finding, run_checks
 from index.embedder import Embedder
 from index.lexical import reciprocal_rank_fusion
 from index.live import Filter, IndexView, LiveIndex, load_index
@@ -166,18 +166,21 @@ class ClaimVerifier:
                 if sid in sentences and (min_score is None or score >= min_score)
             ]
             per_claim.append(self._collapse_duplicates(kept, sentences)[:considered])
-        readings = self._judge(claims, per_claim, sentences)
+        with timed("checks"):  # every candidate's reasons (figures, dates, names, polarity)
+            findings = {
+                (row, rank): run_checks(claims[row], sentences[group[0][0]].text, sentences[group[0][0]].before or "")
+                for row, groups in enumerate(per_claim)
+                for rank, group in enumerate(groups)
+            }
+        readings = self._judge(claims, per_claim, sentences, findings)
         results = []
         for row, claim in enumerate(claims):
             evidence = []
             for rank, group in enumerate(per_claim[row]):
                 (sid, score), copies = group[0], group[1:]
                 s = sentences[sid]
-                nli, findings, substituted = readings.get((row, rank), (None, None, None))
-                if findings is None:
-                    with timed("checks"):
-                        findings = run_checks(claim, s.text, s.before or "")
-                decision = judge(nli, findings, score, self.support_threshold, substituted)
+                nli, substituted = readings.get((row, rank), (None, None))
+                decision = judge(nli, findings[(row, rank)], score, self.support_threshold, substituted)
                 evidence.append(
                     Evidence(
                         s.text,
@@ -224,8 +227,9 @@ class ClaimVerifier:
         claims: Sequence[str],
         per_claim: list[list[list[tuple[int, float]]]],
         sentences: dict[int, StoredSentence],
+        findings: dict[tuple[int, int], list[Finding]],
     ) -> dict[tuple[int, int], tuple]:
-        """(claim row, candidate rank) → (NLI scores, findings, substituted readings) for the judged candidates.
+        """(claim row, candidate rank) → (NLI scores, substituted readings) for the judged candidates.
 
         One model call carries every pair of the request (and, through its batcher, other
         requests' pairs): each judged sentence against its claim, and against the claim
@@ -240,8 +244,6 @@ class ClaimVerifier:
             for rank, group in enumerate(groups)
             if should_judge(rank, group[0][1], best[row])
         ]
-        with timed("checks"):
-            findings = {(row, rank): run_checks(claims[row], s.text, s.before or "") for row, rank, s in judged}
         swaps = [
             (row, rank, s.text, (finding.claim, finding.evidence), changed)
             for row, rank, s in judged
@@ -256,7 +258,7 @@ class ClaimVerifier:
         for (row, rank, _, key, _), reading in zip(swaps, swapped, strict=True):
             substituted.setdefault((row, rank), {})[key] = reading
         return {
-            (row, rank): (score, findings[(row, rank)], substituted.get((row, rank)))
+            (row, rank): (score, substituted.get((row, rank)))
             for (row, rank, _), score in zip(judged, scores, strict=True)
         }
 

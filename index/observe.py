@@ -12,9 +12,12 @@ Steps, in the order a claim goes through them: `encode` (the claim's vector), `v
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
 
 STEPS = ("encode", "vector_search", "bm25", "checks", "judge")
 
@@ -32,7 +35,30 @@ class Observer:
         """A new index version could not be loaded; the previous one is still served."""
 
 
-_observer = Observer()
+class _Guarded(Observer):
+    """An observer whose failures are logged, never raised: watching must not fail a claim."""
+
+    def __init__(self, inner: Observer):
+        self.inner = inner
+
+    def step(self, name: str, seconds: float) -> None:
+        self._call(self.inner.step, name, seconds)
+
+    def model_call(self, model: str, items: int, seconds: float) -> None:
+        self._call(self.inner.model_call, model, items, seconds)
+
+    def reload_failed(self) -> None:
+        self._call(self.inner.reload_failed)
+
+    @staticmethod
+    def _call(method, *args) -> None:
+        try:
+            method(*args)
+        except Exception:
+            log.exception("observer %s failed; the request goes on", method.__qualname__)
+
+
+_observer: Observer = Observer()
 
 
 def observer() -> Observer:
@@ -40,10 +66,10 @@ def observer() -> Observer:
 
 
 def set_observer(new: Observer) -> Observer:
-    """Install `new` for this process; returns the previous one."""
+    """Install `new` for this process (its failures are logged, not raised); returns the previous one."""
     global _observer
-    previous, _observer = _observer, new
-    return previous
+    previous, _observer = _observer, _Guarded(new)
+    return previous.inner if isinstance(previous, _Guarded) else previous
 
 
 @contextmanager

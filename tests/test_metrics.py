@@ -5,6 +5,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -180,3 +181,27 @@ def test_an_operators_metrics_directory_is_emptied_and_kept(monkeypatch, tmp_pat
     config["on_starting"](None)
     config["on_exit"](None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_failing_observer_never_fails_the_engine(caplog):
+    """Watching must not break serving: an observer that raises is logged and the work goes on."""
+    from index.batching import CallBatcher
+    from index.observe import Observer, set_observer, timed
+
+    class Broken(Observer):
+        def step(self, name, seconds):
+            raise RuntimeError("metrics disk full")
+
+        def model_call(self, model, items, seconds):
+            raise RuntimeError("metrics disk full")
+
+    previous = set_observer(Broken())
+    try:
+        with timed("encode"):
+            pass  # the step's end reports to the broken observer: no exception may come out
+        batcher = CallBatcher(lambda items: np.array([[len(x)] for x in items]), name="embedder")
+        assert batcher.run(["ab", "c"]).tolist() == [[2], [1]]
+    finally:
+        set_observer(previous)
+    failures = [r for r in caplog.records if r.exc_info and "metrics disk full" in str(r.exc_info[1])]
+    assert len(failures) == 2  # the step and the model call, each logged

@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     def start_instance(i: int, port: int) -> subprocess.Popen:
         env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
         env.pop("BIND", None)
+        if env.get("PROMETHEUS_MULTIPROC_DIR"):  # one directory per instance: each empties its own at start
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(env["PROMETHEUS_MULTIPROC_DIR"]) / f"instance-{i}")
         gunicorn = Path(sys.executable).with_name("gunicorn")
         with open(logs / f"instance-{i}.log", "ab") as log:
             return subprocess.Popen(

@@ -217,7 +217,16 @@ def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path, hyb
 def serve_cluster(index_dir: Path, workers: int, work: Path):
     """`make cluster`: nginx in front of 2 instances of workers/2 workers each (the same 2 workers in all)."""
     port = free_port()
-    command = [PYTHON, str(ROOT / "scripts" / "cluster.py"), "--instances", "2", "--port", str(port)]
+    command = [
+        PYTHON,
+        str(ROOT / "scripts" / "cluster.py"),
+        "--instances",
+        "2",
+        "--port",
+        str(port),
+        "--instance-port",
+        "0",
+    ]
     command += ["--workers", str(max(1, workers // 2)), "--logs", str(work)]
     return running_server(command, _env(INDEX_DIR=str(index_dir)), port, 2, work / "cluster.log", timeout=600)
 

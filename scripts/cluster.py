@@ -3,7 +3,8 @@
     python scripts/cluster.py --instances 2 --port 8080      # Ctrl-C or SIGTERM stops everything
 
 Starts INSTANCES gunicorn instances (gunicorn.conf.py, WEB_CONCURRENCY workers each: by
-default the cores divided among them) on free ports, all serving the same INDEX_DIR, and
+default the cores divided among them) on ports PORT+1 to PORT+INSTANCES (`--instance-port`),
+all serving the same INDEX_DIR, and
 nginx (deploy/nginx.conf, the @NAME@ values filled in) on 127.0.0.1:PORT in front of them,
 in the foreground. Each instance's output goes to var/cluster/instance-N.log. An instance
 that dies is restarted on its port (nginx sends its requests to the others meanwhile); on
@@ -69,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("CLUSTER_PORT", "8080")))
     parser.add_argument("--workers", type=int, default=0, help="workers per instance (default: cores / instances)")
     parser.add_argument("--logs", default=str(ROOT / "var" / "cluster"), help="instances' log directory")
+    parser.add_argument(
+        "--instance-port",
+        type=int,
+        default=None,
+        help="the first instance's port, the others follow (default: PORT + 1; 0: any free ports). "
+        "Fixed ports let Prometheus scrape each instance's /metrics",
+    )
     args = parser.parse_args(argv)
     if args.instances < 1:
         parser.error("--instances must be at least 1")
@@ -109,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     failed = False
     try:
-        ports = [free_port() for _ in range(args.instances)]
+        first = args.port + 1 if args.instance_port is None else args.instance_port
+        ports = [first + i for i in range(args.instances)] if first else [free_port() for _ in range(args.instances)]
         for i, port in enumerate(ports):
             instances.append(start_instance(i, port))
             started.append(time.monotonic())

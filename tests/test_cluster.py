@@ -114,7 +114,7 @@ def test_cluster_balances_survives_an_instance_dying_and_stops_cleanly(tmp_path,
     with open(out, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "scripts/cluster.py", "--instances", "2", "--workers", "1", "--port", str(port),
-             "--logs", str(tmp_path)],
+             "--instance-port", "0", "--logs", str(tmp_path)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -175,7 +175,18 @@ def test_slow_clients_through_nginx_cost_the_others_nothing(tmp_path, onnx_dir, 
 
     port = free_port()
     env = {**os.environ, "INDEX_DIR": str(sample_index_dir), "ONNX_DIR": str(onnx_dir), "THREADS": "4"}
-    command = [sys.executable, "scripts/cluster.py", "--instances", "2", "--workers", "1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "scripts/cluster.py",
+        "--instances",
+        "2",
+        "--workers",
+        "1",
+        "--port",
+        str(port),
+        "--instance-port",
+        "0",
+    ]
     command += ["--logs", str(tmp_path)]
     seconds = 40
     with running_server(command, env, port, 2, tmp_path / "cluster.out", timeout=240) as (base, _):

@@ -122,6 +122,9 @@ class _LiveIndexCollector:
     def __init__(self, holder):
         self.holder = holder
 
+    def describe(self):
+        return []  # so that registering it does not read the index's figures a second time
+
     def collect(self):
         ready = GaugeMetricFamily("claimcheck_ready", "1 when the model and index are loaded.")
         ready.add_metric([], 1.0 if self.holder.ready else 0.0)

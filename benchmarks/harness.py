@@ -29,6 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from service.processes import (
     free_port,
     get_json,
+    gunicorn_command,
     memory_mb,
     post_json,
     running_gunicorn,
@@ -43,6 +44,7 @@ __all__ = [
     "contention",
     "free_port",
     "get_json",
+    "gunicorn_command",
     "machine",
     "memory_mb",
     "one_worker_threads",

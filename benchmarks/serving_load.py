@@ -61,7 +61,16 @@ from harness import ROOT  # first: the path and offline flags
 BENCH = Path(__file__).resolve().parent
 
 import synthetic_corpus
-from harness import bench_dir, free_port, get_json, memory_mb, percentile, running_server, worker_pids
+from harness import (
+    bench_dir,
+    free_port,
+    get_json,
+    gunicorn_command,
+    memory_mb,
+    percentile,
+    running_server,
+    worker_pids,
+)
 
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
@@ -200,8 +209,7 @@ def _env(**extra: str) -> dict:
 def serve_ours(index_dir: Path, workers: int, log: Path, **settings: str):
     port = free_port()
     env = {**_env(PORT=str(port), INDEX_DIR=str(index_dir), WEB_CONCURRENCY=str(workers)), **settings}
-    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "service.wsgi:app"]
-    return running_server(command, env, port, workers, log, timeout=600)
+    return running_server(gunicorn_command(), env, port, workers, log, timeout=600)
 
 
 def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path, hybrid: bool):

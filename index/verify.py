@@ -167,11 +167,11 @@ class ClaimVerifier:
             ]
             per_claim.append(self._collapse_duplicates(kept, sentences)[:considered])
         with timed("checks"):  # every candidate's reasons (figures, dates, names, polarity)
-            findings = {
-                (row, rank): run_checks(claims[row], sentences[group[0][0]].text, sentences[group[0][0]].before or "")
-                for row, groups in enumerate(per_claim)
-                for rank, group in enumerate(groups)
-            }
+            findings = {}
+            for row, groups in enumerate(per_claim):
+                for rank, group in enumerate(groups):
+                    s = sentences[group[0][0]]
+                    findings[(row, rank)] = run_checks(claims[row], s.text, s.before or "")
         readings = self._judge(claims, per_claim, sentences, findings)
         results = []
         for row, claim in enumerate(claims):

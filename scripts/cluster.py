@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.processes import free_port, wait_until_ready  # noqa: E402
+from service.processes import free_port, gunicorn_command, wait_until_ready  # noqa: E402
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
 # An instance that dies is restarted; one that dies this many times within seconds of
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.instances < 1:
         parser.error("--instances must be at least 1")
+    nginx_path = nginx_binary()  # before starting anything: no instances to stop if it is missing
     workers = args.workers or max(1, (os.cpu_count() or 1) // args.instances)
     max_body = int(os.environ.get("MAX_REQUEST_BYTES", str(4 * 1024 * 1024)))
     logs = Path(args.logs)
@@ -102,10 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("BIND", None)
         if env.get("PROMETHEUS_MULTIPROC_DIR"):  # one directory per instance: each empties its own at start
             env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(env["PROMETHEUS_MULTIPROC_DIR"]) / f"instance-{i}")
-        gunicorn = Path(sys.executable).with_name("gunicorn")
         with open(logs / f"instance-{i}.log", "ab") as log:
             return subprocess.Popen(
-                [str(gunicorn), "-c", "gunicorn.conf.py", "service.wsgi:app"],
+                gunicorn_command(),
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         servers = [f"127.0.0.1:{p}" for p in ports]
         conf.write_text(render(NGINX_TEMPLATE.read_text("utf-8"), f"127.0.0.1:{args.port}", servers, runtime, max_body))
         nginx = subprocess.Popen(
-            [nginx_binary(), "-p", str(runtime), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
+            [nginx_path, "-p", str(runtime), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
             start_new_session=True,
         )
         print(

@@ -79,18 +79,15 @@ class PrometheusObserver(Observer):
 
 
 def install(app: Flask) -> None:
-    """Count and time every request of `app`, and let the engine report to Prometheus."""
+    """Count and time every request of `app` (after `request_log.install`, whose start time it
+    reads), and let the engine report to Prometheus."""
     set_observer(PrometheusObserver())
-
-    @app.before_request
-    def _start() -> None:
-        g.metrics_started = time.perf_counter()
 
     @app.after_request
     def _count(response):
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
-        started = g.get("metrics_started")
+        started = g.get("started")  # set by request_log, installed first: one clock per request
         if started is not None:
             REQUEST_SECONDS.labels(rule).observe(time.perf_counter() - started)
         return response

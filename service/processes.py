@@ -100,12 +100,30 @@ def running_server(
                 proc.wait()
 
 
+def gunicorn_command() -> list[str]:
+    """How our service is started (as `make serve` does; run it from ROOT)."""
+    return [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "service.wsgi:app"]
+
+
 def running_gunicorn(index_dir: Path, workers: int = 2, log_path: Path | None = None, **env: str):
     """Our service (gunicorn.conf.py) serving `index_dir`; the JSON access log goes to `log_path`."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "INDEX_DIR": str(index_dir), "WEB_CONCURRENCY": str(workers), **env}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    return running_server([str(gunicorn), "-c", "gunicorn.conf.py", "service.wsgi:app"], env, port, workers, log_path)
+    return running_server(gunicorn_command(), env, port, workers, log_path)
+
+
+def raw_request(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are to 127.0.0.1:`port` (urllib refuses malformed or oversized
+    requests) and read until the server closes; (status, lower-cased headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
 
 
 def worker_pids(master: int) -> set[int]:

@@ -21,28 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import cluster
 
-from service.processes import (
-    ROOT,
-    free_port,
-    get_json,
-    post_json,
-    running_server,
-    wait_until_ready,
-    worker_pids,
-)
+from service.processes import free_port, get_json, post_json, raw_request, running_server, worker_pids
 
 
-def raw_request(port: int, data: bytes) -> tuple[int, dict, bytes]:
-    """Send bytes as they are (urllib would refuse some of these requests); (status, headers, body)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(data)
-        chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split()[1]), headers, body
+def running_cluster(tmp_path: Path, index_dir: Path, onnx_dir: Path, **env: str):
+    """`make cluster` with 2 instances of 1 worker on any free ports; yields (nginx's base url, process)."""
+    port = free_port()
+    command = [sys.executable, "scripts/cluster.py", "--instances", "2", "--workers", "1", "--port", str(port)]
+    command += ["--instance-port", "0", "--logs", str(tmp_path)]
+    env = {**os.environ, "INDEX_DIR": str(index_dir), "ONNX_DIR": str(onnx_dir), **env}
+    return running_server(command, env, port, 2, tmp_path / "cluster.out", timeout=240)
 
 
 @pytest.fixture
@@ -108,20 +96,10 @@ def test_the_config_names_every_value_cluster_fills_in(tmp_path):
 def test_cluster_balances_survives_an_instance_dying_and_stops_cleanly(tmp_path, onnx_dir, sample_index_dir):
     """`make cluster`: 2 instances behind nginx; one is killed mid-run and no request fails;
     it is restarted; SIGTERM stops nginx and every instance."""
-    port = free_port()
-    env = {**os.environ, "INDEX_DIR": str(sample_index_dir), "ONNX_DIR": str(onnx_dir)}
     out = tmp_path / "cluster.out"
-    with open(out, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "scripts/cluster.py", "--instances", "2", "--workers", "1", "--port", str(port),
-             "--instance-port", "0", "--logs", str(tmp_path)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base, proc, checks=4, timeout=240)
+    with running_cluster(tmp_path, sample_index_dir, onnx_dir) as (base, proc):
         assert "2 instances" in out.read_text()
-        masters = sorted(worker_pids(proc.pid) - {p for p in worker_pids(proc.pid) if _is_nginx(p)})
+        masters = [pid for pid in worker_pids(proc.pid) if not _is_nginx(pid)]
         assert len(masters) == 2
 
         def verify(i: int) -> int:
@@ -140,7 +118,6 @@ def test_cluster_balances_survives_an_instance_dying_and_stops_cleanly(tmp_path,
         started = worker_pids(proc.pid)  # nginx and both instances' masters (one restarted)
         started |= {w for master in started for w in worker_pids(master)}
         assert len(started) >= 5  # nginx's master and worker, 2 gunicorn masters, their workers
-    finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, out.read_text()
     with pytest.raises(urllib.error.URLError):
@@ -173,23 +150,8 @@ def test_slow_clients_through_nginx_cost_the_others_nothing(tmp_path, onnx_dir, 
     to RELIABILITY.md ("Slow clients"); run with -s to see them."""
     from tests.test_faults import _trickle
 
-    port = free_port()
-    env = {**os.environ, "INDEX_DIR": str(sample_index_dir), "ONNX_DIR": str(onnx_dir), "THREADS": "4"}
-    command = [
-        sys.executable,
-        "scripts/cluster.py",
-        "--instances",
-        "2",
-        "--workers",
-        "1",
-        "--port",
-        str(port),
-        "--instance-port",
-        "0",
-    ]
-    command += ["--logs", str(tmp_path)]
     seconds = 40
-    with running_server(command, env, port, 2, tmp_path / "cluster.out", timeout=240) as (base, _):
+    with running_cluster(tmp_path, sample_index_dir, onnx_dir, THREADS="4") as (base, _):
         outcomes: list[str] = []
         slow = [threading.Thread(target=_trickle, args=(base, seconds, outcomes)) for _ in range(12)]
         for t in slow:

@@ -3,15 +3,12 @@
 import json
 import os
 import runpy
-import socket
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from service.processes import ROOT, get_json, post_json
+from service.processes import ROOT, get_json, gunicorn_command, post_json, raw_request
 
 pytestmark = pytest.mark.slow
 
@@ -77,15 +74,9 @@ def test_config_caps_threads_and_loads_after_fork(monkeypatch):
 def test_gunicorns_own_errors_have_the_api_shape(server, raw, status, code):
     """Requests gunicorn refuses before the app sees them (its limits, a malformed line)."""
     base, _ = server
-    port = int(base.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(raw)
-        answer = b""
-        while chunk := s.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.split()[1] == str(status).encode()
-    assert b"Content-Type: application/json" in head
+    got, headers, body = raw_request(int(base.rsplit(":", 1)[1]), raw)
+    assert got == status
+    assert headers["content-type"] == "application/json"
     error = json.loads(body)
     assert set(error) == {"code", "message", "errors"} and error["code"] == (code or error["code"])
 
@@ -94,7 +85,7 @@ def test_a_bad_setting_stops_the_server_with_one_line(tmp_path):
     """A short API key: gunicorn exits non-zero at once, naming the setting, no worker tracebacks."""
     env = {**os.environ, "API_KEYS": "editor:read:short", "PORT": "0", "INDEX_DIR": str(tmp_path)}
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "service.wsgi:app"],
+        gunicorn_command(),
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode != 0

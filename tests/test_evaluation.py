@@ -117,6 +117,49 @@ def test_a_fact_set_is_one_pair_per_claim_with_its_evidence_among_distractors():
         assert bool(c.gold_articles) == (c.label != "not_found")
 
 
+def test_a_multi_evidence_set_asks_each_claim_against_all_its_evidence_labelled_by_it():
+    import gzip
+    import json
+
+    from index.evaluation import NLI_DIR, multi_evidence_set
+
+    articles, claims = multi_evidence_set("healthver_multi")
+    with gzip.open(NLI_DIR / "healthver_dev.jsonl.gz", "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    labels: dict[str, set[str]] = {}
+    for row in rows:
+        labels.setdefault(row["hypothesis"], set()).add(row["label"])
+    texts = {a["id"]: a["text"] for a in articles}
+    assert len(claims) == len({c.claim for c in claims}) > 200
+    assert len(texts) == len(set(texts.values()))  # each piece of evidence once, shared by its claims
+    expected = {
+        frozenset({"entailment"}): "supported",
+        frozenset({"entailment", "neutral"}): "supported",
+        frozenset({"contradiction"}): "contradicted",
+        frozenset({"contradiction", "neutral"}): "contradicted",
+        frozenset({"neutral"}): "not_found",
+    }
+    for c in claims:
+        assert c.label == expected.get(frozenset(labels[c.claim]), "mixed")
+        deciding = {r["premise"] for r in rows if r["hypothesis"] == c.claim and r["label"] != "neutral"}
+        assert {texts[g] for g in c.gold_articles} == deciding
+    assert {c.label for c in claims} == {"supported", "contradicted", "mixed", "not_found"}
+    assert multi_evidence_set("healthver_multi", 20)[1] == claims[:20]
+
+
+def test_contradicted_precision_at_the_real_world_prior_reweights_supported_and_refuted_claims():
+    from index.evaluation import precision_at_prior
+
+    # 100 supported claims, 10 called contradicted; 100 refuted, 60 called contradicted.
+    confusion = {
+        "supported": {"supported": 90, "contradicted": 10},
+        "contradicted": {"contradicted": 60, "not_found": 40},
+    }
+    assert precision_at_prior(confusion, supported_per_refuted=1.0) == pytest.approx(60 / 70)
+    assert precision_at_prior(confusion, supported_per_refuted=3.0) == pytest.approx(0.6 / (0.6 + 3 * 0.1))
+    assert precision_at_prior({"supported": {"supported": 5}}, 2.0) == 0.0
+
+
 def test_fit_half_splits_claims_stably():
     from index.evaluation import fit_half
 

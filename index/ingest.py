@@ -77,20 +77,28 @@ def _read_file(path: Path) -> Iterator[Article | IngestProblem]:
         yield IngestProblem(str(path), None, f"unsupported file type {suffix or '(none)'}")
 
 
-def read_articles(paths: Iterable[str | Path]) -> IngestResult:
-    """Read and parse every article; the same article read twice is kept once (last wins)."""
+def read_file(path: Path) -> list[Article | IngestProblem]:
+    """The articles of one input file, and the problems of the ones that could not be read."""
+    if not path.exists():
+        return [IngestProblem(str(path), None, "no such file or directory")]
+    return list(_read_file(path))
+
+
+def collect(items: Iterable[Article | IngestProblem]) -> IngestResult:
+    """Articles and problems in input order; the same article read twice is kept once (last wins)."""
     by_id: dict[str, Article] = {}
     problems: list[IngestProblem] = []
     seen = 0
-    for path in iter_input_files(paths):
-        if not path.exists():
-            problems.append(IngestProblem(str(path), None, "no such file or directory"))
-            continue
-        for item in _read_file(path):
-            if isinstance(item, IngestProblem):
-                problems.append(item)
-            else:
-                seen += 1
-                by_id.pop(item.id, None)  # re-insert so the order follows the latest copy
-                by_id[item.id] = item
+    for item in items:
+        if isinstance(item, IngestProblem):
+            problems.append(item)
+        else:
+            seen += 1
+            by_id.pop(item.id, None)  # re-insert so the order follows the latest copy
+            by_id[item.id] = item
     return IngestResult(list(by_id.values()), problems, duplicates=seen - len(by_id))
+
+
+def read_articles(paths: Iterable[str | Path]) -> IngestResult:
+    """Read and parse every article; the same article read twice is kept once (last wins)."""
+    return collect(item for path in iter_input_files(paths) for item in read_file(path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,12 +17,20 @@ from index import ann, layout
 from index.archive import Archive, PreparedArticle, content_hash
 from index.articles import Article
 from index.embedder import Embedder
-from index.ingest import IngestProblem, read_articles
+from index.ingest import IngestProblem, IngestResult, read_articles
 from index.lexical import LexicalIndex
 from index.sentences import Sentence, article_sentences
 
 # Vectors are embedded and added in chunks so memory stays flat for large corpora.
 CHUNK_SENTENCES = 4096
+
+# The two steps a build can hand to other machines (index/ray_build.py supplies both); the
+# archive and the snapshot are always written here, by the one process that runs the build.
+# Reading and splitting: every input's articles and problems, each article with its sentences.
+SplitInputs = Callable[[Iterable[str | Path]], tuple[IngestResult, list[tuple[Article, list[Sentence]]]]]
+# Embedding: vectors for `texts`, yielded in parts as (positions in `texts`, their vectors), in
+# any order; the progress bar moves by each part.
+EncodeTexts = Callable[[Sequence[str]], Iterable[tuple[np.ndarray, np.ndarray]]]
 
 
 class NothingToIndex(ValueError):
@@ -75,27 +83,51 @@ class SnapshotBusy(RuntimeError):
     """Another process is writing a snapshot of this index directory."""
 
 
+def split_inputs(paths: Iterable[str | Path]) -> tuple[IngestResult, list[tuple[Article, list[Sentence]]]]:
+    """Read the inputs and split every article into sentences, in this process."""
+    ingest = read_articles(paths)
+    return ingest, [(article, article_sentences(article)) for article in ingest.articles]
+
+
+def encode_locally(embedder: Embedder) -> EncodeTexts:
+    """Embedding in this process, CHUNK_SENTENCES texts at a time."""
+
+    def encode(texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for first in range(0, len(texts), CHUNK_SENTENCES):
+            chunk = texts[first : first + CHUNK_SENTENCES]
+            yield np.arange(first, first + len(chunk)), embedder.encode(chunk)
+
+    return encode
+
+
 def prepare_articles(
     items: Sequence[tuple[Article, Sequence[Sentence]]],
     embedder: Embedder,
     archive: Archive | None = None,
     progress: Callable[[int], None] | None = None,
+    encode: EncodeTexts | None = None,
 ) -> tuple[list[PreparedArticle], int]:
     """Embed the sentences of articles; returns them and how many texts were embedded.
 
     A sentence already stored for the same article keeps its vector, and a text that
-    occurs several times is embedded once."""
+    occurs several times is embedded once. `encode` embeds the new texts (default: `embedder`,
+    here); `embedder` still names the model and tells which sentences it truncates."""
     known: dict[str, np.ndarray] = {}
     if archive is not None:
         for article, _ in items:
             known.update(archive.known_vectors(article.id))
     # Similar lengths in one batch waste the least padding.
     new_texts = sorted({s.text for _, sentences in items for s in sentences} - known.keys(), key=len)
-    for first in range(0, len(new_texts), CHUNK_SENTENCES):
-        chunk = new_texts[first : first + CHUNK_SENTENCES]
-        known.update(zip(chunk, embedder.encode(chunk), strict=True))
+    done = np.zeros(len(new_texts), dtype=bool)
+    for positions, vectors in (encode or encode_locally(embedder))(new_texts):
+        if len(positions) != len(vectors) or done[positions].any():
+            raise RuntimeError(f"the encoder gave {len(vectors)} vectors for {len(positions)} texts, or a text twice")
+        done[positions] = True
+        known.update(zip((new_texts[i] for i in positions), vectors, strict=True))
         if progress:
-            progress(len(chunk))
+            progress(len(positions))
+    if not done.all():
+        raise RuntimeError(f"the encoder returned no vector for {int((~done).sum())} of {len(new_texts)} texts")
     truncated = dict(zip(new_texts, embedder.truncated(new_texts), strict=True))
     dimension = embedder.dimension
     prepared = [
@@ -116,17 +148,19 @@ def build_index(
     embedder: Embedder,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    split: SplitInputs = split_inputs,
+    encode: EncodeTexts | None = None,
 ) -> BuildReport:
     """Add or replace articles from files in the archive, then write a new snapshot and make it live.
 
     Articles whose content is unchanged are not embedded again; articles posted over HTTP
     are kept. `on_total(n)` is called with the number of sentences to embed, `progress(k)`
-    after each chunk of k (for a progress bar).
+    after each chunk of k (for a progress bar). `split` and `encode` read and embed
+    elsewhere (index/ray_build.py); the archive and the snapshot are written here either way.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    ingest = read_articles(paths)
-    per_article = [(article, article_sentences(article)) for article in ingest.articles]
+    ingest, per_article = split(paths)
     per_article = [(a, s) for a, s in per_article if s]
     if not per_article:
         raise NothingToIndex(ingest.problems)
@@ -136,7 +170,7 @@ def build_index(
     changed = [(a, s) for a, s in per_article if hashes.get(a.id) != content_hash(a)]
     if on_total:
         on_total(len({s.text for _, sentences in changed for s in sentences}))
-    prepared, embedded = prepare_articles(changed, embedder, archive, progress)
+    prepared, embedded = prepare_articles(changed, embedder, archive, progress, encode)
     archive.put_articles(prepared, model=embedder.name)
     manifest = write_snapshot(index_dir, archive, model=embedder.name)
     sentences = sum(len(s) for _, s in per_article)

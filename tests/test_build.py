@@ -1,5 +1,6 @@
 """Building the index: layout, manifest, atomic publication, crash safety, the command-line script."""
 
+import hashlib
 import json
 import os
 import signal
@@ -7,11 +8,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from index import layout
-from index.archive import ARCHIVE
+from index.archive import ARCHIVE, Archive
 from index.builder import NothingToIndex, build_index
+from index.embedder import Embedder
 from index.verify import load_index
 from tests.conftest import ROOT, SAMPLE_ARTICLES, run_build_index
 
@@ -154,3 +157,58 @@ def test_script_exits_non_zero_when_nothing_is_indexed(tmp_path, onnx_dir):
     assert done.returncode == 1
     assert f"skipped {bad}:1: no '# Title' line found" in done.stderr
     assert "error: no article could be indexed" in done.stderr
+
+
+# --- the embedding step is pluggable (index/ray_build.py supplies one) ---------------------
+
+
+class _TextHashEmbedder(Embedder):
+    """No model: a text's vector depends on the text alone, so any encoder gives the same vectors."""
+
+    name = "text-hash"
+    backend = "none"
+    batch_size = 64
+    dimension = 8
+    max_tokens = 256
+
+    def encode(self, texts):
+        seeds = [int.from_bytes(hashlib.sha256(t.encode()).digest()[:4], "little") for t in texts]
+        vectors = np.array([np.random.default_rng(s).standard_normal(8) for s in seeds], dtype=np.float32)
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).reshape(len(texts), 8)
+
+    def token_counts(self, texts):
+        return [len(t.split()) + 2 for t in texts]
+
+
+def _stored(index_dir):
+    archive = Archive.open(index_dir)
+    return archive.live_rows(archive.generation())
+
+
+def test_an_encoder_answering_in_any_order_puts_each_vector_on_its_text(tmp_path):
+    embedder = _TextHashEmbedder()
+
+    def backwards_in_threes(texts):
+        for last in range(len(texts), 0, -3):
+            positions = np.arange(max(0, last - 3), last)
+            yield positions, embedder.encode([texts[i] for i in positions])
+
+    moved = []
+    build_index([SAMPLE_ARTICLES], tmp_path / "local", embedder)
+    build_index([SAMPLE_ARTICLES], tmp_path / "other", embedder, progress=moved.append, encode=backwards_in_threes)
+    local, other = _stored(tmp_path / "local"), _stored(tmp_path / "other")
+    assert (other.ids.tolist(), other.texts) == (local.ids.tolist(), local.texts)
+    assert np.array_equal(other.vectors, local.vectors)
+    assert sum(moved) == 28 and len(moved) == 10  # the bar moves by each part
+
+
+def test_an_encoder_that_leaves_a_text_out_fails_the_build_before_any_write(tmp_path):
+    embedder = _TextHashEmbedder()
+
+    def one_short(texts):
+        yield np.arange(len(texts) - 1), embedder.encode(texts[:-1])
+
+    with pytest.raises(RuntimeError, match="no vector for 1 of 28 texts"):
+        build_index([SAMPLE_ARTICLES], tmp_path, embedder, encode=one_short)
+    assert not (tmp_path / layout.CURRENT).exists()
+    assert _stored(tmp_path).ids.size == 0

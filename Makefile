@@ -99,13 +99,14 @@ openapi: $(VENV)/.runtime
 # Re-resolve the hashed locks after changing dependencies in pyproject.toml or requirements-tools.in.
 # Current pins are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to
 # the newest releases, `LOCK_ARGS='--upgrade-package NAME'` one package. The test lock is
-# constrained by the runtime lock, so tests run the exact versions the service ships with.
+# constrained by the runtime lock, so tests run the exact versions the service ships with; it
+# also holds the cluster extra (ray, for `build_index.py --ray`), which the runtime lock leaves out.
 # Hashes are those of every file of each pinned release on PyPI (and of the local torch CPU wheel).
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(TOOLS)/bin/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 lock: $(TOOLS)/.installed
 	$(PIP_COMPILE) --all-build-deps -o requirements.lock pyproject.toml
-	$(PIP_COMPILE) --all-build-deps --extra test --extra bench -c requirements.lock -o requirements-test.lock pyproject.toml
+	$(PIP_COMPILE) --all-build-deps --extra test --extra bench --extra cluster -c requirements.lock -o requirements-test.lock pyproject.toml
 	$(PIP_COMPILE) -o requirements-tools.lock requirements-tools.in
 
 # Known vulnerabilities in every locked package (PyPI's advisory feed, as pip-audit reads it).

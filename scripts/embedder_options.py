@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 
 def add_embedder_options(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +27,25 @@ def add_embedder_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_embedder_from_options(args: argparse.Namespace, **options):
+def embedder_options(args: argparse.Namespace, **options: Any) -> dict[str, Any]:
+    """`load_embedder`'s keyword arguments for the options, with absolute paths, so that another
+    process (a Ray actor of `build_index.py --ray`) loads the same model, backend and export."""
+    from index.embedder import default_onnx_dir
+
+    return {
+        "model_path": str(Path(args.model).resolve()) if args.model else None,
+        "backend": args.backend,
+        "onnx_dir": str(Path(args.onnx_dir or default_onnx_dir(args.model)).resolve()),
+        **options,
+    }
+
+
+def load_embedder_from_options(args: argparse.Namespace, **options: Any):
     """The embedder the options name, or None after saying on stderr why it cannot be loaded."""
     from index.embedder import load_embedder
 
     try:
-        return load_embedder(args.model, backend=args.backend, onnx_dir=args.onnx_dir, **options)
+        return load_embedder(**embedder_options(args, **options))
     except (OSError, ValueError) as exc:
         print(f"error: cannot load the embedding model: {exc}", file=sys.stderr)
         return None

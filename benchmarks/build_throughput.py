@@ -16,6 +16,15 @@ ratio of medians and the median of per-round ratios. `--cli` adds scripts/build_
 in a new process to every round (imports and model load included; CPU time then counts
 the child's). `--profile` runs one more build under cProfile and prints where the time
 goes outside the model.
+
+`--ray 1,2` adds the Ray build (index/ray_build.py, the cluster extra) to every round, once
+per actor count: the same build_index with Ray Data reading, splitting and embedding on a
+local cluster of this machine's cores, each actor reserving cores ÷ actors CPUs (and running
+its model on as many threads). The cluster is started once, before the rounds, like the
+cluster `--ray ADDRESS` reaches; each build starts its actors and loads their models, as a
+build does. Issue 13's bar: Ray at 1 actor takes ≤ 1.15× the local build's wall time.
+
+    .venv/bin/python benchmarks/build_throughput.py --sentences 20000 --rounds 3 --ray 1,2
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from harness import ROOT  # first: the path and offline flags
@@ -42,7 +52,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import synthetic_corpus
 
 from index.builder import build_index
-from index.embedder import BACKENDS, DEFAULT_BACKEND, load_embedder
+from index.embedder import BACKENDS, DEFAULT_BACKEND, Embedder, default_onnx_dir, load_embedder
 from index.ingest import read_articles
 from index.sentences import article_sentences
 
@@ -75,8 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         "--cli", action="store_true", help="also time scripts/build_index.py in each round (model load included)"
     )
     parser.add_argument("--profile", help="write a cProfile of one more build here and print the top entries")
+    parser.add_argument(
+        "--ray", help="also build on a local Ray cluster with these actor counts (e.g. 1,2; the cluster extra)"
+    )
     args = parser.parse_args(argv)
+    with ExitStack() as stack:
+        return _run(args, stack)
 
+
+def _run(args: argparse.Namespace, stack: ExitStack) -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / f"corpus-{args.sentences // 1000}k-s{args.seed}.jsonl"
@@ -138,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     contenders = {"build": build, "encode": raw}
     if args.cli:
         contenders["cli"] = cli
+    labels = {
+        "build": "build_index (in process)",
+        "cli": "scripts/build_index.py (new process, model load)",
+        "encode": f"raw encode ({args.backend})",
+    }
+    if args.ray:
+        contenders.update(_ray_builds(args, stack, embedder, corpus, work, n, labels))
     rows = []
     for round_no in range(args.rounds):
         # Rotate the order each round, so drift in the machine's load hits every contender alike.
@@ -147,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(times)
         print(
             f"round {round_no + 1} ({' → '.join(names)}): "
-            + "; ".join(f"{name} {n / w:.0f}/s wall, {n / c:.0f}/s CPU" for name, (w, c) in times.items())
+            + "; ".join(
+                f"{name} {n / w:.0f}/s wall, "
+                + (f"{w / times['build'][0]:.3f}× build's time" if name.startswith("ray") else f"{n / c:.0f}/s CPU")
+                for name, (w, c) in times.items()
+            )
             + f"; build ÷ encode {times['encode'][0] / times['build'][0]:.3f} wall",
             flush=True,
         )
@@ -155,21 +183,26 @@ def main(argv: list[str] | None = None) -> int:
     def med(name: str, i: int) -> float:
         return statistics.median(r[name][i] for r in rows)
 
-    labels = {
-        "build": "build_index (in process)",
-        "cli": "scripts/build_index.py (new process, model load)",
-        "encode": f"raw encode ({args.backend})",
-    }
     print()
     print("| what | sentences/s wall (median) | ÷ raw encode | median of round ratios | sentences/s CPU | ÷ raw |")
     print("|---|---|---|---|---|---|")
     for name in contenders:
         wall_ratios = statistics.median(r["encode"][0] / r[name][0] for r in rows)
+        # A Ray build's actors are the raylet's children, not ours: their CPU time is not counted.
+        cpu = (
+            "n/a | n/a" if name.startswith("ray") else f"{n / med(name, 1):.0f} | {med('encode', 1) / med(name, 1):.3f}"
+        )
         print(
             f"| {labels[name]} | {n / med(name, 0):.0f} | "
-            f"{med('encode', 0) / med(name, 0):.3f} | {wall_ratios:.3f} | {n / med(name, 1):.0f} | "
-            f"{med('encode', 1) / med(name, 1):.3f} |"
+            f"{med('encode', 0) / med(name, 0):.3f} | {wall_ratios:.3f} | {cpu} |"
         )
+    if args.ray:
+        print("\n| what | wall ÷ local build (median of round ratios) | per round |")
+        print("|---|---|---|")
+        for name in (c for c in contenders if c.startswith("ray")):
+            ratios = [r[name][0] / r["build"][0] for r in rows]
+            per_round = ", ".join(f"{x:.3f}" for x in ratios)
+            print(f"| {labels[name]} | {statistics.median(ratios):.3f} | {per_round} |")
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
     if args.profile:
@@ -181,6 +214,48 @@ def main(argv: list[str] | None = None) -> int:
         stats.print_stats(40)
         print(stream.getvalue())
     return 0
+
+
+def _ray_builds(
+    args: argparse.Namespace, stack: ExitStack, embedder: Embedder, corpus: Path, work: Path, n: int, labels: dict
+) -> dict:
+    """One contender per actor count: build_index with Ray's split and encode, on a local cluster
+    started here (closed with `stack`); the actors load the model as `embedder` was loaded."""
+    from index import ray_build
+
+    cores = os.cpu_count() or 1
+    started = time.perf_counter()
+    stack.enter_context(ray_build.ray_cluster("local", cpus=cores))
+    print(f"Ray local cluster, {cores} CPUs, started in {time.perf_counter() - started:.1f}s (not in the rounds)")
+    options = {
+        "model_path": None,
+        "backend": args.backend,
+        "onnx_dir": str(Path(default_onnx_dir()).resolve()),
+        "batch_size": args.batch_size,
+    }
+    contenders = {}
+    for actors in (int(a) for a in args.ray.split(",")):
+        ray = ray_build.RayBuild(options, actors=actors, actor_cpus=max(1, cores // actors))
+        name = f"ray-{actors}"
+        labels[name] = f"Ray local, {actors} actor{'s' if actors > 1 else ''} × {ray.actor_cpus} CPUs"
+
+        def build(ray: ray_build.RayBuild = ray) -> None:
+            out = Path(tempfile.mkdtemp(prefix="ray-", dir=work))
+            try:
+                report = build_index([corpus], out, embedder, split=ray.split, encode=ray.encode)
+                assert report.embedded == n, (report.embedded, n)
+            finally:
+                shutil.rmtree(out, ignore_errors=True)
+
+        contenders[name] = build
+    # Ray Data's first pipeline in a driver starts its own helpers; a build on a running cluster
+    # has them already.
+    started = time.perf_counter()
+    ray_build.RayBuild(options).split([corpus])
+    print(
+        f"first Ray Data pipeline (read and split the corpus) {time.perf_counter() - started:.1f}s (not in the rounds)"
+    )
+    return contenders
 
 
 if __name__ == "__main__":

@@ -96,9 +96,7 @@ def fact_set(
     the split's other claims join the archive, so retrieval has to find the evidence among
     on-topic sentences, as in a newsroom's archive (small splits have few to give).
     """
-    path = data_dir / (f"{name}_dev.jsonl.gz" if (data_dir / f"{name}_dev.jsonl.gz").is_file() else f"{name}.jsonl.gz")
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh]
+    rows = _dev_rows(name, data_dir)
     rng = random.Random(seed)
     rng.shuffle(rows)
     premises_of: dict[str, set[str]] = {}
@@ -115,31 +113,24 @@ def fact_set(
         chosen[claim] = row
         used |= premises_of[claim]
     articles: dict[str, dict] = {}
-
-    def article_id(premise: str) -> str:
-        return f"{name}-" + hashlib.sha256(premise.encode()).hexdigest()[:12]
-
-    def add(premise: str) -> str:
-        key = article_id(premise)
-        articles.setdefault(key, {"id": key, "title": name.replace("_", " "), "text": premise})
-        return key
-
     claims = []
     for claim, row in chosen.items():
-        gold_id = add(row["premise"])
+        gold_id = _add_evidence(articles, name, row["premise"])
         label = _LABEL_TO_VERDICT[row["label"]]
         claims.append(LabelledClaim(claim, label, (), "", (gold_id,) if label != NOT_FOUND else ()))
     extra = 0
     for row in rows:
         if extra >= distractors:
             break
-        if row["premise"] not in used and article_id(row["premise"]) not in articles:
-            add(row["premise"])
+        if row["premise"] not in used and _evidence_id(name, row["premise"]) not in articles:
+            _add_evidence(articles, name, row["premise"])
             extra += 1
     return list(articles.values()), claims
 
 
-def multi_evidence_set(name: str, limit: int | None = None, seed: int = 7, data_dir: Path = NLI_DIR):
+def multi_evidence_set(
+    name: str, limit: int | None = None, seed: int = 7, data_dir: Path = NLI_DIR
+) -> tuple[list[dict], list[LabelledClaim]]:
     """(articles, claims) from a dev split whose claims come with several labelled pieces of evidence.
 
     `name` is `<split>_multi` (HealthVer: 230 dev claims, 7.4 snippets each). Every piece of
@@ -150,35 +141,44 @@ def multi_evidence_set(name: str, limit: int | None = None, seed: int = 7, data_
     converse, mixed when both occur, not_found when all evidence is neutral. Gold: the
     articles holding the entailing or contradicting evidence.
     """
-    split = name.removesuffix("_multi")
-    with gzip.open(data_dir / f"{split}_dev.jsonl.gz", "rt", encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh]
     evidence: dict[str, list[tuple[str, str]]] = {}
-    for row in rows:
+    for row in _dev_rows(name.removesuffix("_multi"), data_dir):
         evidence.setdefault(row["hypothesis"], []).append((row["premise"], row["label"]))
     claim_texts = sorted(c for c, ev in evidence.items() if len(ev) > 1)
     random.Random(seed).shuffle(claim_texts)
     claim_texts = claim_texts[:limit] if limit else claim_texts
     articles: dict[str, dict] = {}
-
-    def add(premise: str) -> str:
-        key = f"{name}-" + hashlib.sha256(premise.encode()).hexdigest()[:12]
-        articles.setdefault(key, {"id": key, "title": name.replace("_", " "), "text": premise})
-        return key
-
     claims = []
     for claim in claim_texts:
         labels = {label for _, label in evidence[claim]}
-        gold = tuple(add(p) for p, label in evidence[claim] if label != "neutral")
+        gold = tuple(_add_evidence(articles, name, p) for p, label in evidence[claim] if label != "neutral")
         for p, label in evidence[claim]:
             if label == "neutral":
-                add(p)
+                _add_evidence(articles, name, p)
         entails, contradicts = "entailment" in labels, "contradiction" in labels
         label = {(True, True): MIXED, (True, False): SUPPORTED, (False, True): CONTRADICTED}.get(
             (entails, contradicts), NOT_FOUND
         )
         claims.append(LabelledClaim(claim, label, (), "", gold))
     return list(articles.values()), claims
+
+
+def _dev_rows(name: str, data_dir: Path) -> list[dict]:
+    """The pairs of a set's dev split (`<name>_dev.jsonl.gz`, or `<name>.jsonl.gz` for a stress set)."""
+    path = data_dir / f"{name}_dev.jsonl.gz"
+    with gzip.open(path if path.is_file() else data_dir / f"{name}.jsonl.gz", "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def _evidence_id(name: str, premise: str) -> str:
+    return f"{name}-" + hashlib.sha256(premise.encode()).hexdigest()[:12]
+
+
+def _add_evidence(articles: dict[str, dict], name: str, premise: str) -> str:
+    """Put a piece of evidence in a set's archive as an article (once); returns its id."""
+    key = _evidence_id(name, premise)
+    articles.setdefault(key, {"id": key, "title": name.replace("_", " "), "text": premise})
+    return key
 
 
 def fit_half(claim: str) -> bool:

@@ -160,7 +160,8 @@ def training_pairs(
         chosen += mined
         counts["fever_hard_neutral"] = {"neutral": len(mined)}
     for source in DOMAIN_NEUTRAL_SOURCES if domain_neutrals else ():
-        mined = hard_neutrals(read_pairs(f"{source}_train.jsonl.gz"), 10**9, rng, per_claim=domain_neutrals)
+        pairs = read_pairs(f"{source}_train.jsonl.gz")
+        mined = hard_neutrals(pairs, len(pairs) * domain_neutrals, rng, per_claim=domain_neutrals)
         chosen += mined
         counts[f"{source}_hard_neutral"] = {"neutral": len(mined)}
     for source in NEGATION_SOURCES if negations else ():

@@ -9,6 +9,16 @@ Vectors are normalised sentence embeddings, so inner product is cosine.
   searched with `default_nprobe(nlist)` lists. The sentence ids live in the inverted lists
   themselves (64-bit, any values) and a hashtable direct map makes `reconstruct(id)`,
   `remove_ids` and `add_with_ids` work by sentence id.
+- From `REFINE_MIN_VECTORS` on (past RAM): IVF-PQ with a refine step (spec
+  `"IVF<nlist>,PQ<m>,RFlat"`, FAISS `IndexRefineFlat` inside an `IndexIDMap`). The lists
+  hold `REFINE_PQ_M`-byte product-quantised codes, which find `REFINE_K_FACTOR` × k
+  candidates; those are re-ranked by exact inner product against the full vectors, which
+  sit in the same file and, memory-mapped, are read from disk only for the candidates. So
+  the scores returned are exact cosines, as with IVF-Flat. What every search reads is the
+  codes and ids (~110 bytes a vector, 7% of IVF-Flat's 1.57 KB); the full vectors are read
+  100 a query (k = 50, k_factor 2), from the page cache when there is room and from disk
+  when there is not. Built once and searched, not edited in place (the service rebuilds,
+  `index/live.py`), so it keeps no reverse id map and has no `reconstruct`.
 
 Both keep the ids through deletes and additions (FAISS `remove_ids`, `add_vectors`;
 `tests/test_ann.py`), so an index could be edited in place; the service rebuilds instead
@@ -23,8 +33,9 @@ Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):
   HNSW32 with the default efConstruction 40 (235 s to build) stopped at recall@10 0.80;
   efConstruction 100 reached 0.978 at efSearch 256 (1.1 ms) but took 704 s to build,
   against 94 s for IVF-Flat (0.997 at nprobe 64, 1.1 ms), on the clustered benchmark set.
-- IVF-SQ8 (4× smaller) meets the recall bar too and is the next step if memory binds;
-  IVF-PQ did not reach recall@10 0.95 at any nprobe.
+- IVF-SQ8: meets the recall bar, but holds 26% of IVF-Flat (384 bytes a vector), and all of
+  it is read by searches. IVF-PQ alone: recall@10 0.48-0.57 at any nprobe (the compressed
+  distances limit it); with the refine step it keeps IVF-Flat's recall.
 
 Memory-mapping: `read_vector_index(path, mmap=True)` reads with `IO_FLAG_MMAP_IFC`, so the
 vectors (Flat codes, IVF inverted lists) stay in the file's page cache, shared by every
@@ -72,8 +83,21 @@ TRAIN_VECTORS_PER_LIST = 40
 NPROBE_FRACTION = 1 / 64
 MIN_NPROBE = 16
 
+# IVF-PQ + refine from this many vectors on. Measured with benchmarks/faiss_scale.py (BENCHMARKS.md,
+# "Vector index past RAM"), one query at a time, 50 deep, against IVF-Flat at the same nprobe:
+# at 100k it is slower warm (p50 0.18 against 0.15 ms) and 3× slower to build (7.6 against 2.3 s);
+# at 1M it is faster warm (0.83 against 1.00 ms) at the same recall@10 (0.997), builds in 1.3× the
+# time (56 against 42 s, beside ~45 min of embedding), and with memory capped at a quarter of
+# IVF-Flat's file it answers fresh queries in 9.4 ms where IVF-Flat takes 368 ms.
+REFINE_MIN_VECTORS = 1_000_000
+# Bytes per vector in the lists (384-d: 4 dimensions a byte). At 1M, 50 deep: PQ96 reaches
+# recall@10 0.994 re-ranking only the 50 it returns and 0.997 at k_factor 2; PQ48 needs k_factor
+# 4 for 0.981 (0.941 at 2), so twice the full vectors read per query for less recall.
+REFINE_PQ_M = 96
+REFINE_K_FACTOR = 2  # candidates re-ranked on full vectors: this many × the depth asked for
+
 _CHUNK = 65_536  # vectors added per call, so temporary buffers stay small
-_IVF_SPEC = re.compile(r"^IVF(\d+),(Flat|SQ8)$")
+_IVF_SPEC = re.compile(r"^IVF(\d+),(Flat|SQ8|PQ(\d+),RFlat)$")
 _MAPPED: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -81,10 +105,13 @@ class ReadOnlyIndex(ValueError):
     """The index is memory-mapped; FAISS would crash the process if it were modified."""
 
 
-def choose_index_spec(n_vectors: int, flat_max: int = FLAT_MAX_VECTORS) -> str:
-    """The index type for a corpus of `n_vectors`: exact up to `flat_max`, IVF-Flat above."""
+def choose_index_spec(n_vectors: int, flat_max: int = FLAT_MAX_VECTORS, refine_min: int = REFINE_MIN_VECTORS) -> str:
+    """The index type for a corpus of `n_vectors`: exact up to `flat_max`, IVF-Flat above,
+    IVF-PQ with a refine step on full vectors from `refine_min` on."""
     if n_vectors <= flat_max:
         return FLAT_SPEC
+    if n_vectors >= refine_min:
+        return f"IVF{nlist_for(n_vectors)},PQ{REFINE_PQ_M},RFlat"
     return f"IVF{nlist_for(n_vectors)},Flat"
 
 
@@ -105,8 +132,9 @@ def new_exact_index(dimension: int) -> faiss.Index:
 def build_vector_index(vectors: np.ndarray, ids: np.ndarray, spec: str, seed: int = 1234) -> faiss.Index:
     """An index over `vectors` (n × d float32, normalised) answering with `ids` (n distinct int64).
 
-    `spec` is `"IDMap2,Flat"` or `"IVF<nlist>,Flat"` / `"IVF<nlist>,SQ8"` (see `choose_index_spec`).
-    IVF trains its lists on a seeded sample of `TRAIN_VECTORS_PER_LIST` vectors per list.
+    `spec` is `"IDMap2,Flat"`, `"IVF<nlist>,Flat"`, `"IVF<nlist>,SQ8"` or
+    `"IVF<nlist>,PQ<m>,RFlat"` (see `choose_index_spec`). IVF trains its lists (and PQ its
+    codebooks) on a seeded sample of `TRAIN_VECTORS_PER_LIST` vectors per list.
     """
     vectors, ids = _checked(vectors, ids)
     n, d = vectors.shape
@@ -117,15 +145,26 @@ def build_vector_index(vectors: np.ndarray, ids: np.ndarray, spec: str, seed: in
         nlist = int(match.group(1))
         if n < nlist:
             raise ValueError(f"{spec} needs at least {nlist} vectors to train its lists, got {n}")
-        index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
-        index.cp.seed = seed
+        refined = match.group(3) is not None
+        # With a refine step the ids go in an IDMap: IndexRefine answers with row numbers.
+        index = faiss.index_factory(d, f"IDMap,{spec}" if refined else spec, faiss.METRIC_INNER_PRODUCT)
+        ivf = _ivf(index)
+        ivf.cp.seed = seed
         train = min(n, TRAIN_VECTORS_PER_LIST * nlist)
         rows = np.sort(np.random.default_rng(seed).choice(n, size=train, replace=False)) if train < n else slice(None)
+        if refined:
+            # The factory turns on polysemous training (Hamming filtering, unused by inner-product
+            # search): 85 s of an 87 s build at 20k vectors (benchmarks/faiss_scale.py).
+            ivf.do_polysemous_training = False
+            faiss.downcast_index(index.index).k_factor = REFINE_K_FACTOR
         index.train(np.ascontiguousarray(vectors[rows]))
-        # reconstruct(id) and remove_ids by arbitrary 64-bit id; kept up to date by add/remove.
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        if not refined:
+            # reconstruct(id) and remove_ids by arbitrary 64-bit id; kept up to date by add/remove.
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)
     else:
-        raise ValueError(f"unsupported index spec {spec!r}; use {FLAT_SPEC!r} or 'IVF<nlist>,Flat'")
+        raise ValueError(
+            f"unsupported index spec {spec!r}; use {FLAT_SPEC!r}, 'IVF<nlist>,Flat' or 'IVF<nlist>,PQ<m>,RFlat'"
+        )
     for first in range(0, n, _CHUNK):
         index.add_with_ids(vectors[first : first + _CHUNK], ids[first : first + _CHUNK])
     return configure_search(index)
@@ -133,9 +172,9 @@ def build_vector_index(vectors: np.ndarray, ids: np.ndarray, spec: str, seed: in
 
 def configure_search(index: faiss.Index) -> faiss.Index:
     """Set the search breadth: `default_nprobe(nlist)` lists for IVF."""
-    inner = _unwrapped(index)
-    if isinstance(inner, faiss.IndexIVF):
-        inner.nprobe = default_nprobe(inner.nlist)
+    ivf = _ivf(index)
+    if ivf is not None:
+        ivf.nprobe = default_nprobe(ivf.nlist)
     return index
 
 
@@ -171,10 +210,20 @@ def search_parameters(
 
     `exhaustive`: for IVF, probe every list, so a narrow filter (a few articles) still finds
     its sentences wherever they are; the selector skips the rest cheaply."""
-    inner = _unwrapped(index)
-    if isinstance(inner, faiss.IndexIVF):
-        return faiss.SearchParametersIVF(sel=selector, nprobe=inner.nlist if exhaustive else inner.nprobe)
-    return faiss.SearchParameters(sel=selector)
+    ivf = _ivf(index)
+    if ivf is None:
+        return faiss.SearchParameters(sel=selector)
+    nprobe = ivf.nlist if exhaustive else ivf.nprobe
+    refine = _refine(index)
+    if refine is None:
+        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+    # The lists under a refine step hold row numbers, not sentence ids: the selector is
+    # translated through the IDMap's id_map and handed to the IVF search inside.
+    translated = faiss.IDSelectorTranslated(faiss.downcast_index(index).id_map, selector)
+    base = faiss.SearchParametersIVF(sel=translated, nprobe=nprobe)
+    params = faiss.IndexRefineSearchParameters(k_factor=refine.k_factor, base_index_params=base)
+    params.referenced_objects = [translated, base, selector]  # FAISS holds raw pointers
+    return params
 
 
 def is_memory_mapped(index: faiss.Index) -> bool:
@@ -199,6 +248,19 @@ def _unwrapped(index: faiss.Index) -> faiss.Index:
     while isinstance(index, faiss.IndexIDMap | faiss.IndexIDMap2):
         index = faiss.downcast_index(index.index)
     return index
+
+
+def _refine(index: faiss.Index) -> faiss.IndexRefine | None:
+    inner = _unwrapped(index)
+    return inner if isinstance(inner, faiss.IndexRefine) else None
+
+
+def _ivf(index: faiss.Index) -> faiss.IndexIVF | None:
+    """The IVF index inside `index` (under an IDMap and a refine step), if any."""
+    inner = _unwrapped(index)
+    if isinstance(inner, faiss.IndexRefine):
+        inner = faiss.downcast_index(inner.base_index)
+    return inner if isinstance(inner, faiss.IndexIVF) else None
 
 
 def _checked(vectors: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -205,8 +205,9 @@ def write_snapshot(
         stored_model, dimension = archive.model() or (model or "", rows.vectors.shape[1])
         version = layout.new_version_id()
         building = layout.new_version_dir(index_dir, version)
-        # Exact search for small archives, IVF above ann.FLAT_MAX_VECTORS (measured, see index/ann.py).
-        spec = ann.choose_index_spec(len(rows.ids), flat_max=ann.FLAT_MAX_VECTORS)
+        # Exact search for small archives, IVF-Flat above ann.FLAT_MAX_VECTORS, IVF-PQ with a refine
+        # step from ann.REFINE_MIN_VECTORS (measured, see index/ann.py).
+        spec = ann.choose_index_spec(len(rows.ids), flat_max=ann.FLAT_MAX_VECTORS, refine_min=ann.REFINE_MIN_VECTORS)
         vectors = ann.build_vector_index(rows.vectors.reshape(-1, dimension), rows.ids, spec)
         faiss.write_index(vectors, str(building / layout.VECTORS))
         LexicalIndex.build(rows.texts, rows.ids).save(building / layout.LEXICAL)

@@ -1,4 +1,5 @@
-"""index/ann.py: the index type follows corpus size, ids survive deletes, memory-mapped reads match."""
+"""index/ann.py: the index type follows corpus size, ids survive deletes, memory-mapped reads match,
+and the past-RAM layout (IVF-PQ + refine) keeps recall, exact scores and filters."""
 
 import faiss
 import numpy as np
@@ -47,6 +48,31 @@ def exact(data):
     return index.search(queries, 10)[1]
 
 
+# The refine layout on fewer vectors: PQ96's codebook training costs ~1 ms a training vector
+# here (22 s at 20k), and 12k is above the 39 × 256 FAISS asks for.
+N_REFINE = 12_000
+
+
+@pytest.fixture(scope="module")
+def refine_spec():
+    spec = ann.choose_index_spec(N_REFINE, flat_max=1000, refine_min=N_REFINE)
+    assert spec == f"IVF{ann.nlist_for(N_REFINE)},PQ{ann.REFINE_PQ_M},RFlat"
+    return spec
+
+
+@pytest.fixture(scope="module")
+def refine_data(data):
+    vectors, ids, queries = data
+    exact = ann.build_vector_index(vectors[:N_REFINE], ids[:N_REFINE], ann.FLAT_SPEC).search(queries, 10)[1]
+    return vectors[:N_REFINE], ids[:N_REFINE], queries, exact
+
+
+@pytest.fixture(scope="module")
+def refined(refine_data, refine_spec):
+    vectors, ids, _, _ = refine_data
+    return ann.build_vector_index(vectors, ids, refine_spec)
+
+
 def recall_at_10(found: np.ndarray, exact: np.ndarray) -> float:
     return float(np.mean([len(set(f[:10]) & set(e[:10])) / 10 for f, e in zip(found, exact, strict=True)]))
 
@@ -57,6 +83,40 @@ def test_index_type_follows_corpus_size():
     assert ann.choose_index_spec(ann.FLAT_MAX_VECTORS + 1) == f"IVF{ann.nlist_for(ann.FLAT_MAX_VECTORS + 1)},Flat"
     assert [ann.nlist_for(n) for n in (100_000, 1_000_000, 5_000_000)] == [1024, 4096, 8192]
     assert ann.default_nprobe(4096) >= 4096 // 64  # what met recall@10 0.95 at 1M in the benchmark
+    n = ann.REFINE_MIN_VECTORS
+    assert ann.choose_index_spec(n - 1) == f"IVF{ann.nlist_for(n - 1)},Flat"
+    assert ann.choose_index_spec(n) == f"IVF{ann.nlist_for(n)},PQ{ann.REFINE_PQ_M},RFlat"
+
+
+def test_refined_pq_keeps_recall_and_returns_exact_cosines(refine_data, refined):
+    vectors, ids, queries, exact = refine_data
+    inner = faiss.downcast_index(faiss.downcast_index(refined).index)
+    assert isinstance(inner, faiss.IndexRefineFlat) and inner.k_factor == ann.REFINE_K_FACTOR
+    assert isinstance(faiss.downcast_index(inner.base_index), faiss.IndexIVFPQ)
+    scores, found = refined.search(queries, 50)  # 50 deep, as the service searches
+    assert recall_at_10(found, exact) >= 0.95
+    # The answers are sentence ids, scored by the full vectors, not the compressed codes.
+    row_of = {int(i): r for r, i in enumerate(ids)}
+    for q in range(5):
+        rows = [row_of[int(i)] for i in found[q]]
+        np.testing.assert_allclose(scores[q], vectors[rows] @ queries[q], atol=1e-5)
+    # Without the refine step the codes alone lose neighbours: the step is what keeps recall.
+    assert recall_at_10(faiss.downcast_index(inner.base_index).search(queries, 10)[1], exact) < 0.95
+
+
+def test_refined_pq_honours_filters_by_sentence_id(refine_data, refined):
+    vectors, ids, queries, _ = refine_data
+    wanted = ids[[3, 500, 9000]]
+    selector = faiss.IDSelectorBatch(wanted)
+    params = ann.search_parameters(refined, selector, exhaustive=True)
+    found = refined.search(queries[:5], 10, params=params)[1]
+    assert {int(i) for i in found.ravel() if i >= 0} == {int(i) for i in wanted}
+    # Exclusion (retired sentences): a vector no longer finds itself.
+    batch = faiss.IDSelectorBatch(ids[:50])
+    excluded = faiss.IDSelectorNot(batch)
+    found = refined.search(vectors[:50], 5, params=ann.search_parameters(refined, excluded))[1]
+    assert not np.isin(found, ids[:50]).any()
+    assert (refined.search(vectors[50:100], 1)[1][:, 0] == ids[50:100]).all()
 
 
 def test_ivf_above_threshold_has_recall_at_10_of_exact(data, ivf_spec, exact):
@@ -100,12 +160,14 @@ def test_ids_survive_removal_and_addition(data, ivf_spec, spec_kind):
     assert not np.isin(index.search(vectors[200:210], 5)[1], ids[200:210]).any()
 
 
-@pytest.mark.parametrize("spec_kind", ["flat", "ivf"])
-def test_memory_mapped_read_answers_like_a_normal_read(tmp_path, data, ivf_spec, spec_kind):
+@pytest.mark.parametrize("spec_kind", ["flat", "ivf", "refine"])
+def test_memory_mapped_read_answers_like_a_normal_read(tmp_path, data, ivf_spec, request, spec_kind):
     vectors, ids, queries = data
-    spec = ann.FLAT_SPEC if spec_kind == "flat" else ivf_spec
-    built = ann.build_vector_index(vectors, ids, spec)
-    built.remove_ids(ids[:10])  # written after a delete, as a rebuilt version would be
+    if spec_kind == "refine":
+        built = request.getfixturevalue("refined")  # built once, never edited (the service rebuilds)
+    else:
+        built = ann.build_vector_index(vectors, ids, ann.FLAT_SPEC if spec_kind == "flat" else ivf_spec)
+        built.remove_ids(ids[:10])  # written after a delete, as a rebuilt version would be
     path = tmp_path / "vectors.faiss"
     ann.write_vector_index(built, path)
 
@@ -117,9 +179,11 @@ def test_memory_mapped_read_answers_like_a_normal_read(tmp_path, data, ivf_spec,
         expected_distances, expected = built.search(queries, 50)
         np.testing.assert_array_equal(found, expected)
         np.testing.assert_array_equal(distances, expected_distances)
-        np.testing.assert_array_equal(index.reconstruct(int(ids[20])), built.reconstruct(int(ids[20])))
-    if spec_kind == "ivf":
-        assert faiss.downcast_index(mapped).nprobe == ann.default_nprobe(faiss.downcast_index(mapped).nlist)
+        if spec_kind != "refine":  # IDMap (not IDMap2) keeps no reverse map: search only
+            np.testing.assert_array_equal(index.reconstruct(int(ids[20])), built.reconstruct(int(ids[20])))
+    if spec_kind != "flat":
+        ivf = ann._ivf(mapped)
+        assert ivf.nprobe == ann.default_nprobe(ivf.nlist)
 
 
 def test_memory_mapped_index_refuses_changes_instead_of_crashing(tmp_path, data):

@@ -141,3 +141,38 @@ def test_above_the_flat_threshold_the_snapshot_is_ivf_and_answers_the_same(embed
     assert {e.article.id for e in only.evidence} == {"kharkiv-drones"}
     ArticleWriter(ivf).delete_article("kharkiv-drones")
     assert all(e.article.id != "kharkiv-drones" for e in ivf.verify_claim("drones at Kharkiv", top_k=10).evidence)
+
+
+def test_past_ram_layout_answers_like_exact_search(embedder, index_dir, writer, monkeypatch):
+    """IVF-PQ + refine (index/ann.py, above REFINE_MIN_VECTORS): exact cosines, deletes and filters hold."""
+    from index import ann
+
+    things = ["bus routes", "schools", "parks", "bridges", "clinics", "libraries", "wells", "roads", "ports", "farms"]
+    # PQ needs 256 training vectors per codebook: 30 articles of 10 sentences beside the sample.
+    filler = [
+        {
+            "id": f"council-{i}",
+            "title": f"Council report {i}",
+            "published": "2024-01-01",
+            "text": " ".join(f"Town {i} approved {7 * j + i} new {t} in {1990 + j}." for j, t in enumerate(things)),
+        }
+        for i in range(30)
+    ]
+    claims = ["Russia launched 133 drones", "Vance met Zelensky in Munich", "Town 4 approved 25 new parks"]
+    writer.put_articles([DRONES, *filler])
+    write_snapshot(index_dir, writer.archive)
+    flat = ClaimVerifier(embedder, load_index(index_dir)).verify_claims(claims, top_k=3)
+    monkeypatch.setattr(ann, "FLAT_MAX_VECTORS", 10)
+    monkeypatch.setattr(ann, "REFINE_MIN_VECTORS", 10)
+    # Every list probed: this checks ids, scores, deletes and filters; recall is tests/test_ann.py's.
+    monkeypatch.setattr(ann, "MIN_NPROBE", 64)
+    manifest = write_snapshot(index_dir, writer.archive)
+    assert manifest.vector_index.endswith(f"PQ{ann.REFINE_PQ_M},RFlat")
+    refined = ClaimVerifier(embedder, load_index(index_dir))
+    for a, b in zip(flat, refined.verify_claims(claims, top_k=3), strict=True):
+        assert [e.text for e in a.evidence] == [e.text for e in b.evidence]
+        assert [e.score for e in a.evidence] == pytest.approx([e.score for e in b.evidence], abs=1e-5)
+    only = refined.verify_claim("drones", within=ArticleFilter(article_ids=["kharkiv-drones"]))
+    assert {e.article.id for e in only.evidence} == {"kharkiv-drones"}
+    ArticleWriter(refined).delete_article("kharkiv-drones")
+    assert all(e.article.id != "kharkiv-drones" for e in refined.verify_claim("drones at Kharkiv", top_k=10).evidence)

@@ -8,6 +8,13 @@ The run in BENCHMARKS.md (100k, 1M, 5M; HNSW and IVF-PQ are skipped at 5M, see -
 
     .venv/bin/python benchmarks/faiss_scale.py --sizes 100k,1M,5M --json var/bench/faiss_scale.json
 
+The past-RAM layout (IVF-PQ96 re-ranked on full vectors) against IVF-Flat, served from the
+mapped file cold and in a memory cgroup of a quarter of IVF-Flat's file (BENCHMARKS.md,
+"Vector index past RAM"; the cap needs root and the cgroup v1 memory controller):
+
+    .venv/bin/python benchmarks/faiss_scale.py --sizes 1M,5M --types ivf --ivf flat,pqr96 --nprobe 64,128 \
+        --k-factor 1,2,4 --served-queries 100 --memory-cap 0.25
+
 Where exact search should stop (Flat against IVF at small sizes):
 
     .venv/bin/python benchmarks/faiss_scale.py --threshold-sizes 10k,25k,50k,100k,200k
@@ -28,7 +35,7 @@ Measured per index type and search parameter:
   IO_FLAG_MMAP_IFC ("mmap": private memory left when the index itself is shared page cache);
 - latency: one query at a time (as the service searches), `--search-threads` FAISS
   threads (1, like the service's MODEL_THREADS=1), `--k` deep (50, like
-  `index.verify.CANDIDATES`), p50 and p95 over `--latency-queries` queries repeated
+  `index.verify.CANDIDATES`), p50, p95 and p99 over `--latency-queries` queries repeated
   `--repeats` times (the medians of the repeats are reported);
 - recall@10: the top 10 of that search against the top 10 of exact search (IndexFlatIP).
 Building uses `--build-threads` (2) FAISS threads.
@@ -53,7 +60,7 @@ import faiss
 import numpy as np
 from harness import contention, machine  # first: the path and offline flags
 
-from index.ann import nlist_for  # the service's own rule, not a copy
+from index.ann import REFINE_K_FACTOR, default_nprobe, nlist_for  # the service's own rules, not copies
 
 DIMENSION = 384
 CHUNK = 100_000  # vectors generated / added per step, so memory stays flat
@@ -159,6 +166,74 @@ print(anon() - before)
 """
 
 
+# The memory a served index really holds: a fresh process maps the file with its pages evicted
+# from the page cache, runs the first half of the queries one at a time ("cold"), reports what
+# became resident, then runs the other half ("next": fresh queries, whatever the first half left
+# cached). Under a memory cap (a cgroup) the kernel keeps at most that much of the file cached, so
+# "next" is the latency when the index does not fit.
+_WORKING_SET = """
+import json, os, statistics, sys, time
+import faiss, numpy as np
+path, queries, nprobe, k_factor, k = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+faiss.omp_set_num_threads(1)
+fd = os.open(path, os.O_RDONLY)
+os.fsync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+os.close(fd)
+def memory():
+    out = {}
+    for line in open("/proc/self/status"):
+        if line.startswith(("RssAnon:", "RssFile:")):
+            out[line.split(":")[0]] = int(line.split()[1]) / 1024
+    for line in open("/proc/self/smaps_rollup"):
+        if line.startswith("Pss:"):
+            out["Pss"] = int(line.split()[1]) / 1024
+    return out
+def p50(xq):
+    wall = []
+    for q in xq:
+        started = time.perf_counter()
+        index.search(q[None], k, params=params)
+        wall.append((time.perf_counter() - started) * 1000)
+    return statistics.median(wall)
+xq = np.load(queries)
+before = memory()
+index = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+ivf = faiss.SearchParametersIVF(nprobe=nprobe)
+params = faiss.IndexRefineSearchParameters(k_factor=k_factor, base_index_params=ivf) if k_factor else ivf
+half = len(xq) // 2
+cold = p50(xq[:half])
+after = memory()
+steady = p50(xq[half:])
+print(json.dumps({"cold_p50_ms": cold, "steady_p50_ms": steady, **{key: after[key] - before[key] for key in after}}))
+"""
+_CGROUP = Path("/sys/fs/cgroup/memory")  # cgroup v1 memory controller (needs root)
+
+
+def working_set(path: Path, xq: np.ndarray, nprobe: int, k_factor: float, k: int, cap_mb: float = 0) -> dict:
+    """Cold and steady p50 and the RSS (anonymous, file-backed) and PSS gained serving `xq` from the
+    mapped file; with `cap_mb`, in a memory cgroup of that size (page cache included)."""
+    queries = path.with_suffix(".queries.npy")
+    np.save(queries, xq)
+    group = _CGROUP / f"faiss-scale-{os.getpid()}" if cap_mb else None
+    try:
+        enter = None
+        if group is not None:
+            group.mkdir()
+            (group / "memory.limit_in_bytes").write_text(str(int(cap_mb * 2**20)))
+
+            def enter() -> None:
+                (group / "cgroup.procs").write_text(str(os.getpid()))
+
+        command = [sys.executable, "-c", _WORKING_SET, str(path), str(queries), str(nprobe), str(k_factor), str(k)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True, preexec_fn=enter)
+    finally:
+        queries.unlink()
+        if group is not None:
+            group.rmdir()
+    return json.loads(out.stdout)
+
+
 def loaded_anon_mb(path: Path, flag: str) -> float:
     """Anonymous RSS a fresh process gains by reading the index (mmap_ifc: file pages are shared, not counted)."""
     out = subprocess.run([sys.executable, "-c", _LOAD, str(path), flag], check=True, capture_output=True, text=True)
@@ -186,10 +261,19 @@ class Row:
     mmap_mb: float | None = None  # ... and reading it with IO_FLAG_MMAP_IFC (the rest is shared page cache)
     p50_ms: float | None = None
     p95_ms: float | None = None
+    p99_ms: float | None = None
     cpu_p50_ms: float | None = None
     p50_spread: float | None = None  # (max - min) / median of the repeats' p50s
     latency_queries: int = 0
     recall10: float | None = None
+    # Serving from the memory-mapped file, cold: RSS gained (anonymous + file pages), PSS, p50.
+    served_queries: int = 0
+    served_rss_mb: float | None = None
+    served_pss_mb: float | None = None
+    cold_p50_ms: float | None = None
+    steady_p50_ms: float | None = None
+    capped_mb: float | None = None  # the same, in a memory cgroup of this size (--memory-cap)
+    capped_p50_ms: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -199,10 +283,11 @@ class Bench:
         self.workdir = Path(args.workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.rows: list[Row] = []
+        self.ivf_flat_file_mb: dict[int, float] = {}
 
     # -- measuring ---------------------------------------------------------------------------------
     def latency(self, index: faiss.Index, xq: np.ndarray, params=None) -> dict:
-        """One query per call: wall p50/p95 and CPU-time p50 (ms), spread of wall p50 over repeats, queries.
+        """One query per call: wall p50/p95/p99 and CPU-time p50 (ms), spread of wall p50 over repeats, queries.
 
         CPU time (this thread's, FAISS running on one thread) is what the search costs even when
         other processes share the cores; wall time is what a caller waits.
@@ -213,7 +298,7 @@ class Bench:
         kw = {"params": params} if params is not None else {}
         for i in range(min(20, len(xq))):  # warm-up
             index.search(xq[i : i + 1], k, **kw)
-        p50s, p95s, cpu50s, n = [], [], [], a.latency_queries
+        p50s, p95s, p99s, cpu50s, n = [], [], [], [], a.latency_queries
         for _ in range(a.repeats):
             wall, cpu = [], []
             started = time.perf_counter()
@@ -228,11 +313,13 @@ class Bench:
             wall.sort()
             p50s.append(statistics.median(wall))
             p95s.append(wall[min(len(wall) - 1, math.ceil(0.95 * len(wall)) - 1)])
+            p99s.append(wall[min(len(wall) - 1, math.ceil(0.99 * len(wall)) - 1)])
             cpu50s.append(statistics.median(cpu))
         spread = (max(p50s) - min(p50s)) / statistics.median(p50s) if len(p50s) > 1 else 0.0
         return {
             "p50_ms": statistics.median(p50s),
             "p95_ms": statistics.median(p95s),
+            "p99_ms": statistics.median(p99s),
             "cpu_p50_ms": statistics.median(cpu50s),
             "p50_spread": spread,
             "latency_queries": n,
@@ -248,12 +335,30 @@ class Bench:
         faiss.write_index(index, str(path))
         return path
 
-    def record_memory(self, path: Path, rows: list[Row]) -> None:
-        """File MB, and the anonymous RSS a fresh process gains reading it normally / memory-mapped.
+    def record_memory(self, path: Path, rows: list[Row], served: list[tuple[Row, int, float]] = ()) -> None:
+        """File MB, and the anonymous RSS a fresh process gains reading it normally / memory-mapped;
+        for each (row, nprobe, k_factor) in `served`, what serving `--served-queries` queries holds.
 
         Called once the benchmark has dropped its own copy, so two copies of a 5M index never coexist.
         """
         size = path.stat().st_size / 2**20
+        for row, nprobe, k_factor in served:
+            xq = self.served_queries[: 2 * self.args.served_queries]
+            ws = working_set(path, xq, nprobe, k_factor, self.args.k)
+            row.served_queries, row.cold_p50_ms, row.steady_p50_ms = (
+                len(xq) // 2,
+                ws["cold_p50_ms"],
+                ws["steady_p50_ms"],
+            )
+            row.served_rss_mb, row.served_pss_mb = ws["RssAnon"] + ws["RssFile"], ws["Pss"]
+            print(f"   {row.index} {row.param}: serving {len(xq)} queries from the mapped file: {ws}", file=sys.stderr)
+            if self.args.memory_cap:
+                row.capped_mb = self.args.memory_cap * self.ivf_flat_file_mb.get(row.size, size)
+                ws = working_set(path, xq, nprobe, k_factor, self.args.k, row.capped_mb)
+                row.capped_p50_ms = ws["steady_p50_ms"]
+                print(f"   ... capped at {row.capped_mb:,.0f} MB: {ws}", file=sys.stderr)
+        if rows and rows[0].index.endswith(",Flat") and rows[0].index.startswith("IVF"):
+            self.ivf_flat_file_mb[rows[0].size] = size  # what --memory-cap is a fraction of
         load, mmap = (loaded_anon_mb(path, flag) for flag in ("none", "mmap_ifc"))
         if not self.args.keep_indexes:
             path.unlink()
@@ -334,26 +439,36 @@ class Bench:
         for kind in a.ivf:
             if kind == "pq" and n > a.pq_max_size:
                 continue
-            codec = {"flat": "Flat", "sq8": "SQ8", "pq": f"PQ{a.pq_m}"}[kind]
+            # pqr<m>: IVF-PQ<m> whose candidates are re-ranked on the full vectors (IndexRefineFlat).
+            refined = kind.startswith("pqr")
+            codec = {"flat": "Flat", "sq8": "SQ8", "pq": f"PQ{a.pq_m}"}.get(kind) or f"PQ{kind[3:]}"
             faiss.omp_set_num_threads(a.build_threads)
             index = faiss.index_factory(DIMENSION, f"IVF{nlist},{codec}", faiss.METRIC_INNER_PRODUCT)
             index.quantizer.add(centroids)  # trained: train() below only trains the codec (SQ/PQ)
-            if kind == "pq":
+            if codec.startswith("PQ"):
                 # The factory turns on polysemous training (Hamming-distance filtering, not used by
                 # inner-product search); it took 85 s of the 87 s build at 20k vectors.
                 index.do_polysemous_training = False
             started = time.perf_counter()
             index.train(sample)
             codec_s = time.perf_counter() - started
-            # Native 64-bit ids in the inverted lists; a hashtable direct map for reconstruct(id) and
-            # remove_ids, as index/ann.py builds it.
-            index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            ivf = index
+            if refined:
+                # The ids are row numbers here, as under index/ann.py's IDMap.
+                index = faiss.IndexRefineFlat(ivf)
+            else:
+                # Native 64-bit ids in the inverted lists; a hashtable direct map for reconstruct(id) and
+                # remove_ids, as index/ann.py builds it.
+                index.set_direct_map_type(faiss.DirectMap.Hashtable)
             started = time.perf_counter()
             for first, x in chunks(xb):
                 ids = np.arange(first, first + len(x), dtype=np.int64)
-                index.add_core(
+                ivf.add_core(
                     len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(assign[first : first + len(x)])
                 )
+                if refined:
+                    index.refine_index.add(x)
+            index.ntotal = ivf.ntotal
             add_s = time.perf_counter() - started
             build = kmeans_s + assign_s + codec_s + add_s
             detail = (
@@ -362,22 +477,40 @@ class Bench:
                 + f" + add {add_s:.1f}s; {balance}"
             )
             path = self.write(index, f"ivf{nlist}-{kind}-{human(n)}")
-            rows = []
+            rows, served = [], []
             reached = False
-            for nprobe in a.nprobe:
+            name = f"IVF{nlist},{codec}" + (",RFlat" if refined else "")
+            for nprobe, k_factor in self.search_settings(nlist, refined):
                 if nprobe > nlist or reached:
                     continue
-                row = Row(n, f"IVF{nlist},{codec}", f"nprobe={nprobe}", build, detail)
-                rows.append(self.measured(row, index, xq, exact, faiss.SearchParametersIVF(nprobe=nprobe)))
+                params = faiss.SearchParametersIVF(nprobe=nprobe)
+                param = f"nprobe={nprobe}"
+                if refined:
+                    params = faiss.IndexRefineSearchParameters(k_factor=k_factor, base_index_params=params)
+                    param += f", k_factor={k_factor:g}"
+                row = Row(n, name, param, build, detail)
+                rows.append(self.measured(row, index, xq, exact, params))
+                if nprobe == default_nprobe(nlist) and (not refined or k_factor == REFINE_K_FACTOR):
+                    served.append((row, nprobe, k_factor if refined else 0))
                 # Past the first nprobe that meets the bar, one more value is enough to show the trend.
-                reached = row.recall10 >= a.recall_target and any(
-                    r.recall10 >= a.recall_target
-                    for r in self.rows[:-1]
-                    if r.size == n and r.index == row.index and r.recall10 is not None
+                reached = (
+                    not refined
+                    and row.recall10 >= a.recall_target
+                    and any(
+                        r.recall10 >= a.recall_target
+                        for r in self.rows[:-1]
+                        if r.size == n and r.index == row.index and r.recall10 is not None
+                    )
                 )
-            del index
+            del index, ivf
             gc.collect()
-            self.record_memory(path, rows)
+            self.record_memory(path, rows, served if a.served_queries else [])
+
+    def search_settings(self, nlist: int, refined: bool) -> list[tuple[int, float]]:
+        """(nprobe, k_factor) pairs: every --nprobe; with a refine step, every --k-factor at the service's nprobe."""
+        if refined:
+            return [(default_nprobe(nlist), kf) for kf in self.args.k_factor]
+        return [(nprobe, 0.0) for nprobe in self.args.nprobe]
 
     # -- runs --------------------------------------------------------------------------------------
     def run_sizes(self, sizes: list[int], xq: np.ndarray, vectors: np.ndarray | None) -> None:
@@ -414,8 +547,8 @@ def format_row(r: Row, target: float = 0.95, flat_p50: float | None = None) -> s
     return (
         f"| {human(r.size)} | {r.index} | {r.param} | {_fmt(r.build_s, '.1f')} | {_fmt(r.file_mb, ',.0f')} | "
         f"{_fmt(r.load_mb, ',.0f')} | {_fmt(r.mmap_mb, ',.0f')} | "
-        f"{_fmt(r.p50_ms, '.2f')} | {_fmt(r.p95_ms, '.2f')} | {_fmt(r.cpu_p50_ms, '.2f')} | {recall} |"
-        + (f" {ratio} |" if ratio else "")
+        f"{_fmt(r.p50_ms, '.2f')} | {_fmt(r.p95_ms, '.2f')} | {_fmt(r.p99_ms, '.2f')} | {_fmt(r.cpu_p50_ms, '.2f')} "
+        f"| {recall} |" + (f" {ratio} |" if ratio else "")
     )
 
 
@@ -423,11 +556,28 @@ def markdown(rows: list[Row], target: float) -> str:
     """One table; ✓ marks settings meeting the recall target; the last column is Flat's p50 / this p50."""
     flat = {r.size: r.p50_ms for r in rows if r.index.startswith("Flat")}
     lines = [
-        "| vectors | index | search | build s | file MB | RSS MB loaded | RSS MB mmap | p50 ms | p95 ms | CPU p50 ms "
-        "| recall@10 | Flat p50 / p50 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| vectors | index | search | build s | file MB | RSS MB loaded | RSS MB mmap | p50 ms | p95 ms | p99 ms "
+        "| CPU p50 ms | recall@10 | Flat p50 / p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [format_row(r, target, flat[r.size]) for r in rows]
+    return "\n".join(lines)
+
+
+def served_table(rows: list[Row]) -> str:
+    """What each index holds while serving from its memory-mapped file, starting cold."""
+    lines = [
+        "| vectors | index | search | queries a pass | RSS MB after the first (anon + file) | PSS MB | first pass "
+        "(cold) p50 ms | next pass p50 ms | memory cap MB | next pass p50 ms under the cap |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {human(r.size)} | {r.index} | {r.param} | {r.served_queries} | {r.served_rss_mb:,.0f} | "
+        f"{r.served_pss_mb:,.0f} | {r.cold_p50_ms:.2f} | {r.steady_p50_ms:.2f} | {_fmt(r.capped_mb, ',.0f')} "
+        f"| {_fmt(r.capped_p50_ms, '.2f')} |"
+        for r in rows
+        if r.served_queries
+    ]
     return "\n".join(lines)
 
 
@@ -446,7 +596,24 @@ def main() -> None:
     p.add_argument("--sizes", default="100k", help="comma-separated, e.g. 100k,1M,5M")
     p.add_argument("--threshold-sizes", default="", help="instead of --sizes: Flat vs IVF-Flat, e.g. 10k,50k,200k")
     p.add_argument("--types", default="flat,hnsw,ivf", help="flat is always run (it is the reference)")
-    p.add_argument("--ivf", default="flat,sq8,pq", help="IVF codecs: flat, sq8, pq")
+    p.add_argument(
+        "--ivf", default="flat,sq8,pq", help="IVF codecs: flat, sq8, pq, pqr<m> (PQ<m> + refine on full vectors)"
+    )
+    p.add_argument("--k-factor", default="1,2,4,8", help="pqr: candidates re-ranked, as a multiple of k")
+    p.add_argument(
+        "--served-queries",
+        type=int,
+        default=0,
+        help="also serve this many queries cold from the mapped file at the service's settings, then as many "
+        "fresh ones; report RSS/PSS and both passes' p50",
+    )
+    p.add_argument(
+        "--memory-cap",
+        type=float,
+        default=0.0,
+        help="with --served-queries: serve again in a memory cgroup of this fraction of IVF-Flat's file "
+        "(e.g. 0.25; needs root and the cgroup v1 memory controller)",
+    )
     p.add_argument("--hnsw-max-size", type=parse_size, default=parse_size("1M"), help="skip HNSW above this size")
     p.add_argument("--pq-max-size", type=parse_size, default=parse_size("1M"), help="skip IVF-PQ above this size")
     p.add_argument("--hnsw-m", type=int, default=32)
@@ -475,6 +642,7 @@ def main() -> None:
     a.ivf = a.ivf.split(",")
     a.ef_search = [int(v) for v in a.ef_search.split(",")]
     a.nprobe = [int(v) for v in a.nprobe.split(",")]
+    a.k_factor = [float(v) for v in a.k_factor.split(",")]
     threshold = bool(a.threshold_sizes)
     sizes = [parse_size(s) for s in (a.threshold_sizes or a.sizes).split(",")]
 
@@ -486,6 +654,7 @@ def main() -> None:
         xq = ClusteredVectors(a.seed).queries(a.queries)
     started = time.perf_counter()
     bench = Bench(a)
+    bench.served_queries = xq
     header = f"{machine()}; faiss {faiss.__version__}, numpy {np.__version__}"
     (bench.run_threshold if threshold else bench.run_sizes)(sizes, xq, vectors)
     command = ".venv/bin/python " + " ".join(shlex.quote(arg) for arg in sys.argv)
@@ -497,6 +666,8 @@ def main() -> None:
         f"(medians of the repeats; at most {a.latency_budget_s:.0f}s per setting)\n"
     )
     print(markdown(bench.rows, a.recall_target))
+    if a.served_queries:
+        print("\nServing from the memory-mapped file, page cache evicted first:\n" + served_table(bench.rows))
     print("\nBuild time breakdown:\n" + build_details(bench.rows))
     noisy = [r for r in bench.rows if r.p50_spread and r.p50_spread > 0.2]
     if noisy:

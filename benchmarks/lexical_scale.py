@@ -1,0 +1,84 @@
+"""BM25 (index/lexical.py) at scale: build time, size on disk, and one claim's search, per archive size.
+
+    .venv/bin/python benchmarks/lexical_scale.py --sizes 100k,1M
+
+Sentences: `synthetic_corpus` wire-copy sentences (seeded; smaller sizes are prefixes of
+larger ones). Claims: `make_claims` over the same sentences. The index is built, saved and
+loaded memory-mapped, as a worker loads a snapshot; each claim is one `search` call, 50
+deep (`index.verify.CANDIDATES`), on one thread, as a worker searches. For the capacity
+plan (docs/capacity.md): what one claim's BM25 search costs as the archive grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import contention, machine, one_worker_threads, percentile
+
+one_worker_threads()
+
+from synthetic_corpus import _articles, make_claims
+
+from index.lexical import LexicalIndex
+
+
+def parse_size(text: str) -> int:
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
+
+
+def sentences(n: int, seed: int) -> list[str]:
+    out: list[str] = []
+    for _, body in _articles(seed, None, n):
+        out.extend(body)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="100k,1M", help="comma-separated sentence counts")
+    p.add_argument("--claims", type=int, default=300)
+    p.add_argument("--k", type=int, default=50)
+    p.add_argument("--seed", type=int, default=11)
+    a = p.parse_args()
+    sizes = [parse_size(s) for s in a.sizes.split(",")]
+    started = time.perf_counter()
+    texts = sentences(max(sizes), a.seed)
+    print(f"generated {len(texts):,} sentences in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    print(f"{machine()}\n")
+    print("| sentences | build s | on disk MB | bytes a sentence | search p50 ms | p95 ms | mean ms |")
+    print("|---|---|---|---|---|---|---|")
+    for n in sizes:
+        claims = make_claims(texts[:n], a.claims, seed=a.seed)
+        work = Path(tempfile.mkdtemp(prefix="lexical-"))
+        try:
+            t0 = time.perf_counter()
+            LexicalIndex.build(texts[:n]).save(work)
+            build = time.perf_counter() - t0
+            size = sum(f.stat().st_size for f in work.rglob("*") if f.is_file())
+            index = LexicalIndex.load(work)
+            for claim in claims[:20]:  # warm-up: the mapped pages a search touches
+                index.search([claim], a.k)
+            times = []
+            for claim in claims:
+                t0 = time.perf_counter()
+                index.search([claim], a.k)
+                times.append((time.perf_counter() - t0) * 1000)
+            print(
+                f"| {n:,} | {build:.1f} | {size / 2**20:,.0f} | {size / n:.0f} | {statistics.median(times):.2f} "
+                f"| {percentile(times, 95):.2f} | {statistics.fmean(times):.2f} |",
+                flush=True,
+            )
+        finally:
+            shutil.rmtree(work)
+    print(f"\n{' '.join(sys.argv)} ({time.perf_counter() - started:.0f}s); at the end {contention()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -58,18 +58,12 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from harness import contention, machine  # first: the path and offline flags
+from harness import contention, machine, parse_size, percentile  # first: the path and offline flags
 
 from index.ann import REFINE_K_FACTOR, default_nprobe, nlist_for  # the service's own rules, not copies
 
 DIMENSION = 384
 CHUNK = 100_000  # vectors generated / added per step, so memory stays flat
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
-    return int(float(text[:-1] if scale > 1 else text) * scale)
 
 
 def human(n: int) -> str:
@@ -312,8 +306,8 @@ class Bench:
             n = len(wall)  # later repeats time the same queries
             wall.sort()
             p50s.append(statistics.median(wall))
-            p95s.append(wall[min(len(wall) - 1, math.ceil(0.95 * len(wall)) - 1)])
-            p99s.append(wall[min(len(wall) - 1, math.ceil(0.99 * len(wall)) - 1)])
+            p95s.append(percentile(wall, 95))
+            p99s.append(percentile(wall, 99))
             cpu50s.append(statistics.median(cpu))
         spread = (max(p50s) - min(p50s)) / statistics.median(p50s) if len(p50s) > 1 else 0.0
         return {
@@ -335,7 +329,9 @@ class Bench:
         faiss.write_index(index, str(path))
         return path
 
-    def record_memory(self, path: Path, rows: list[Row], served: list[tuple[Row, int, float]] = ()) -> None:
+    def record_memory(
+        self, path: Path, rows: list[Row], served: list[tuple[Row, int, float]] = (), xq: np.ndarray | None = None
+    ) -> None:
         """File MB, and the anonymous RSS a fresh process gains reading it normally / memory-mapped;
         for each (row, nprobe, k_factor) in `served`, what serving `--served-queries` queries holds.
 
@@ -343,18 +339,21 @@ class Bench:
         """
         size = path.stat().st_size / 2**20
         for row, nprobe, k_factor in served:
-            xq = self.served_queries[: 2 * self.args.served_queries]
-            ws = working_set(path, xq, nprobe, k_factor, self.args.k)
+            queries = xq[: 2 * self.args.served_queries]
+            ws = working_set(path, queries, nprobe, k_factor, self.args.k)
             row.served_queries, row.cold_p50_ms, row.steady_p50_ms = (
-                len(xq) // 2,
+                len(queries) // 2,
                 ws["cold_p50_ms"],
                 ws["steady_p50_ms"],
             )
             row.served_rss_mb, row.served_pss_mb = ws["RssAnon"] + ws["RssFile"], ws["Pss"]
-            print(f"   {row.index} {row.param}: serving {len(xq)} queries from the mapped file: {ws}", file=sys.stderr)
+            print(
+                f"   {row.index} {row.param}: serving {len(queries)} queries from the mapped file: {ws}",
+                file=sys.stderr,
+            )
             if self.args.memory_cap:
                 row.capped_mb = self.args.memory_cap * self.ivf_flat_file_mb.get(row.size, size)
-                ws = working_set(path, xq, nprobe, k_factor, self.args.k, row.capped_mb)
+                ws = working_set(path, queries, nprobe, k_factor, self.args.k, row.capped_mb)
                 row.capped_p50_ms = ws["steady_p50_ms"]
                 print(f"   ... capped at {row.capped_mb:,.0f} MB: {ws}", file=sys.stderr)
         if rows and rows[0].index.endswith(",Flat") and rows[0].index.startswith("IVF"):
@@ -504,7 +503,7 @@ class Bench:
                 )
             del index, ivf
             gc.collect()
-            self.record_memory(path, rows, served if a.served_queries else [])
+            self.record_memory(path, rows, served if a.served_queries else [], xq)
 
     def search_settings(self, nlist: int, refined: bool) -> list[tuple[int, float]]:
         """(nprobe, k_factor) pairs: every --nprobe; with a refine step, every --k-factor at the service's nprobe."""
@@ -654,7 +653,6 @@ def main() -> None:
         xq = ClusteredVectors(a.seed).queries(a.queries)
     started = time.perf_counter()
     bench = Bench(a)
-    bench.served_queries = xq
     header = f"{machine()}; faiss {faiss.__version__}, numpy {np.__version__}"
     (bench.run_threshold if threshold else bench.run_sizes)(sizes, xq, vectors)
     command = ".venv/bin/python " + " ".join(shlex.quote(arg) for arg in sys.argv)

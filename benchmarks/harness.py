@@ -4,7 +4,7 @@
 - `one_worker_threads()`: the one-thread caps gunicorn.conf.py gives a worker, for
   benchmarks that measure one worker's work. Call it before `index` is imported (numpy,
   FAISS and torch read the caps when they load).
-- `percentile` (the one definition used in every table: nearest rank), `machine()` and
+- `parse_size` ("100k", "5M"), `percentile` (the one definition used in every table: nearest rank), `machine()` and
   `contention()` (load and CPU pressure, which make timings on 2 shared cores noisy).
 - `bench_dir()`: `var/bench/`, created, where the shared benchmark index and claims live.
 - The server helpers (start our service or a peer on a free port, wait, stop; workers'
@@ -48,6 +48,7 @@ __all__ = [
     "machine",
     "memory_mb",
     "one_worker_threads",
+    "parse_size",
     "percentile",
     "post_json",
     "running_gunicorn",
@@ -70,6 +71,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered) - 1e-9))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def parse_size(text: str) -> int:
+    """A count written as "100k", "1M", "5_000" or "2.5M"."""
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
 
 
 def machine() -> str:

@@ -19,18 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import contention, machine, one_worker_threads, percentile
+from harness import contention, machine, one_worker_threads, parse_size, percentile
 
 one_worker_threads()
 
 from synthetic_corpus import _articles, make_claims
 
 from index.lexical import LexicalIndex
-
-
-def parse_size(text: str) -> int:
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
-    return int(float(text[:-1] if scale > 1 else text) * scale)
 
 
 def sentences(n: int, seed: int) -> list[str]:

@@ -105,9 +105,12 @@ class ReadOnlyIndex(ValueError):
     """The index is memory-mapped; FAISS would crash the process if it were modified."""
 
 
-def choose_index_spec(n_vectors: int, flat_max: int = FLAT_MAX_VECTORS, refine_min: int = REFINE_MIN_VECTORS) -> str:
+def choose_index_spec(n_vectors: int, flat_max: int | None = None, refine_min: int | None = None) -> str:
     """The index type for a corpus of `n_vectors`: exact up to `flat_max`, IVF-Flat above,
-    IVF-PQ with a refine step on full vectors from `refine_min` on."""
+    IVF-PQ with a refine step on full vectors from `refine_min` on (defaults: the module's
+    thresholds, read at each call)."""
+    flat_max = FLAT_MAX_VECTORS if flat_max is None else flat_max
+    refine_min = REFINE_MIN_VECTORS if refine_min is None else refine_min
     if n_vectors <= flat_max:
         return FLAT_SPEC
     if n_vectors >= refine_min:

@@ -207,7 +207,7 @@ def write_snapshot(
         building = layout.new_version_dir(index_dir, version)
         # Exact search for small archives, IVF-Flat above ann.FLAT_MAX_VECTORS, IVF-PQ with a refine
         # step from ann.REFINE_MIN_VECTORS (measured, see index/ann.py).
-        spec = ann.choose_index_spec(len(rows.ids), flat_max=ann.FLAT_MAX_VECTORS, refine_min=ann.REFINE_MIN_VECTORS)
+        spec = ann.choose_index_spec(len(rows.ids))
         vectors = ann.build_vector_index(rows.vectors.reshape(-1, dimension), rows.ids, spec)
         faiss.write_index(vectors, str(building / layout.VECTORS))
         LexicalIndex.build(rows.texts, rows.ids).save(building / layout.LEXICAL)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
+import train_nli
 from train_nli import Pair, hard_neutrals, negated_pairs
 
 
@@ -62,3 +63,19 @@ def test_hard_neutrals_pair_a_claim_with_other_claims_evidence_up_to_per_claim()
             by_claim[pair.hypothesis] = by_claim.get(pair.hypothesis, 0) + 1
         assert by_claim and max(by_claim.values()) <= per_claim
     assert max(by_claim.values()) == 2
+
+
+def test_overlap_features_see_coverage_missing_numbers_and_one_sided_negation():
+    pairs = [
+        Pair("Paris is the capital of France.", "Paris is the capital of France.", "entailment", "t"),
+        Pair("The tower was built in 1889.", "The tower was not built in 1920.", "contradiction", "t"),
+        Pair("Bananas are yellow.", "Paris is the capital of France.", "neutral", "t"),
+    ]
+    rows = train_nli.overlap_features(pairs).toarray()
+    covered, used, missing, numbers_missing, negation_claim_only, negation_premise_only = rows[:, :6].T
+    assert covered.tolist()[0] == 1.0 and covered.tolist()[2] == 0.0 and used.tolist()[0] == 1.0
+    assert missing.tolist()[0] == 0.0 and missing.tolist()[2] > 0
+    assert numbers_missing.tolist() == [0.0, 1.0, 0.0]
+    assert negation_claim_only.tolist() == [0.0, 1.0, 0.0] and negation_premise_only.tolist() == [0.0, 0.0, 0.0]
+    assert rows[:, 6:].sum(axis=1).tolist() == [1.0, 1.0, 1.0]  # one coverage bucket each
+    assert rows[0, 10] == 1.0 and rows[2, 6] == 1.0

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import requests
 
-__all__ = ["ClaimCheckClient", "ClaimCheckError", "Evidence", "VerifyResult"]
+__all__ = ["ClaimCheckClient", "ClaimCheckError", "DraftResult", "DraftSentence", "Evidence", "VerifyResult"]
 
 
 class ArticleRef(TypedDict):
@@ -76,6 +76,42 @@ class VerifyResult:
         )
 
 
+@dataclass(frozen=True)
+class DraftSentence:
+    start: int  # draft[start:end] == text
+    end: int
+    text: str
+    is_claim: bool
+    reason: str  # why it is (not) a claim, for people ("states a figure: 15 cents")
+    result: VerifyResult | None  # the claim's check; None for a sentence that is not a claim
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    sentences: list[DraftSentence]
+    counts: dict[str, int]  # by verdict, and "not_a_claim"
+    look_first: list[int]  # indices into `sentences`: contradicted, then mixed, then not found
+
+    @property
+    def claims(self) -> list[DraftSentence]:
+        return [s for s in self.sentences if s.is_claim]
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> DraftResult:
+        sentences = [
+            DraftSentence(
+                start=s["start"],
+                end=s["end"],
+                text=s["text"],
+                is_claim=s["is_claim"],
+                reason=s["reason"]["message"],
+                result=VerifyResult.from_json(s["verification"]) if s["verification"] else None,
+            )
+            for s in body["sentences"]
+        ]
+        return cls(sentences, body["summary"]["counts"], body["summary"]["look_first"])
+
+
 class ClaimCheckError(Exception):
     """The service answered with an error, or could not be reached (`status` 0)."""
 
@@ -113,6 +149,16 @@ class ClaimCheckClient:
     def verify_batch(self, claims: Sequence[str], top_k: int = 5, **filters: Any) -> list[VerifyResult]:
         body = self._request("POST", "/v1/verify/batch", {"claims": list(claims), "top_k": top_k, **filters})
         return [VerifyResult.from_json(r) for r in body["results"]]
+
+    def check_draft(self, text: str, top_k: int = 3, published: str | None = None, **filters: Any) -> DraftResult:
+        """Every sentence of a draft, whether it is a claim, and each claim's check.
+
+        `published`: the draft's date (ISO); evidence then comes from articles published
+        on or before it. `filters` as for `verify`."""
+        body: dict[str, Any] = {"text": text, "top_k": top_k, **filters}
+        if published is not None:
+            body["published"] = published
+        return DraftResult.from_json(self._request("POST", "/v1/drafts/check", body))
 
     def put_articles(self, articles: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Add or replace articles (one transaction); `{"generation", "articles": [{id, sentences, status}]}`.

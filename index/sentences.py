@@ -25,8 +25,9 @@ class Sentence:
     text: str
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of the sentences of `text`, whitespace trimmed.
+def split_sentences(text: str, min_word_chars: int = _MIN_WORD_CHARS) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences of `text`, whitespace trimmed; fragments with fewer
+    than `min_word_chars` word characters are left out (a draft keeps them all: 1).
 
     Punkt (via nupunkt) knows abbreviations such as `U.S.` and `J.D.` and runs at
     millions of characters per second, so it never dominates an index build.
@@ -37,7 +38,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
-        if len(_WORD_RE.findall(text[start:end])) >= _MIN_WORD_CHARS:
+        if len(_WORD_RE.findall(text[start:end])) >= min_word_chars:
             spans.append((start, end))
     return spans
 

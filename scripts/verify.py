@@ -2,9 +2,11 @@
 
     python scripts/verify.py "Russia launched 133 drones"
     printf 'claim one\nclaim two\n' | python scripts/verify.py --json
+    python scripts/verify.py --draft story.txt      # a whole draft (- reads it from stdin)
 
 Exit status: 0 all supported, 1 any contradicted or mixed, 2 any not found (none
-contradicted), 3 on error (bad input, service unreachable or not ready).
+contradicted), 3 on error (bad input, service unreachable or not ready). For a draft,
+the same over its claims, so a publishing pipeline can stop on 1.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from client import ClaimCheckClient, ClaimCheckError, VerifyResult
+from client import ClaimCheckClient, ClaimCheckError, DraftResult, VerifyResult
 
 EXIT_SUPPORTED, EXIT_CONTRADICTED, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2, 3
 
@@ -51,6 +53,35 @@ def render(result: VerifyResult, width: int) -> str:
     return "\n".join(lines)
 
 
+def render_draft(draft: DraftResult, width: int) -> str:
+    """The draft's sentences in order: each claim with its verdict and deciding source, the rest marked."""
+    lines = []
+    for s in draft.sentences:
+        if s.result is None:
+            lines.append(f"{'-':<13} {'':>4}  {s.text}")
+            lines.append(f"{'':<20}(not a claim: {s.reason})")
+            continue
+        r = s.result
+        lines.append(f"{r.verdict.upper():<13} {r.confidence:>4.0%}  {s.text}")
+        decisive = r.decisive
+        if decisive is not None:
+            source = decisive["article"]["title"] + (
+                f" ({decisive['article']['published']})" if decisive["article"]["published"] else ""
+            )
+            said = f"{decisive['stance']}: {decisive['text']} [{source}]"
+            lines.extend(textwrap.wrap(said, width=max(40, width - 20), initial_indent=" " * 20,
+                                       subsequent_indent=" " * 20))  # fmt: skip
+    counts = ", ".join(f"{n} {verdict.replace('_', ' ')}" for verdict, n in draft.counts.items() if n)
+    lines.append("")
+    lines.append(f"{len(draft.claims)} claims in {len(draft.sentences)} sentences: {counts}")
+    if draft.look_first:
+        lines.append("look first at:")
+        lines.extend(
+            f"  {draft.sentences[i].result.verdict.upper():<13} {draft.sentences[i].text}" for i in draft.look_first
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check claims against the claim verification service.")
     parser.add_argument("claims", nargs="*", help="claims; read one per line from stdin when none are given")
@@ -58,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--draft", metavar="FILE", help="check a whole draft (FILE, or - for stdin)")
+    parser.add_argument("--published", help="with --draft: the draft's date (YYYY-MM-DD); later articles are not used")
     args = parser.parse_args(argv)
+    if args.draft:
+        return check_draft(args)
 
     claims = [c.strip() for c in (args.claims or sys.stdin.read().splitlines()) if c.strip()]
     if not claims:
@@ -82,6 +117,33 @@ def main(argv: list[str] | None = None) -> int:
         width = shutil.get_terminal_size((100, 20)).columns
         print("\n\n".join(render(r, width) for r in results))
     return exit_code(results)
+
+
+def check_draft(args: argparse.Namespace) -> int:
+    if args.claims:
+        print("error: give either claims or --draft, not both", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        text = sys.stdin.read() if args.draft == "-" else Path(args.draft).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read the draft: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if not text.strip():
+        print("error: the draft is empty", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        draft = ClaimCheckClient(args.url, timeout=args.timeout).check_draft(
+            text, top_k=args.top_k, published=args.published
+        )
+    except ClaimCheckError as exc:
+        details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.errors.items())
+        print(f"error: {exc.message}" + (f" ({details})" if details else ""), file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        print(json.dumps(asdict(draft), indent=2, ensure_ascii=False))
+    else:
+        print(render_draft(draft, shutil.get_terminal_size((100, 20)).columns))
+    return exit_code([s.result for s in draft.claims])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ _verify_response = VerifyResponseSchema()
 _batch_response = BatchVerifyResponseSchema()
 
 
-def _article_filter(args: dict) -> ArticleFilter:
+def article_filter(args: dict) -> ArticleFilter:
     after, before = args["published_after"], args["published_before"]
     return ArticleFilter(
         published_after=after and after.isoformat(),
@@ -56,7 +56,7 @@ def verify():
     """
     args = load_json_body(current_request_schemas().verify)
     result = get_verifier().verify_claim(
-        args["claim"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
+        args["claim"], top_k=args["top_k"], min_score=args["min_score"], within=article_filter(args)
     )
     count_verdicts([result.verdict])
     return _verify_response.dump(result)  # read straight from the dataclasses
@@ -87,7 +87,7 @@ def verify_batch():
     """
     args = load_json_body(current_request_schemas().verify_batch)
     results = get_verifier().verify_claims(
-        args["claims"], top_k=args["top_k"], min_score=args["min_score"], within=_article_filter(args)
+        args["claims"], top_k=args["top_k"], min_score=args["min_score"], within=article_filter(args)
     )
     count_verdicts([r.verdict for r in results])
     return _batch_response.dump({"results": results})

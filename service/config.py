@@ -20,7 +20,10 @@ def _bool(value: str) -> bool:
 
 
 # The Settings fields that bound a request's size (service/schemas.py binds them per app).
-REQUEST_LIMITS = ("max_claim_chars", "max_batch_claims", "max_top_k", "max_article_chars", "max_articles_per_request")
+REQUEST_LIMITS = (
+    "max_claim_chars", "max_batch_claims", "max_top_k", "max_article_chars", "max_articles_per_request",
+    "max_draft_chars",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Settings:
     max_top_k: int = 50
     max_article_chars: int = 200_000
     max_articles_per_request: int = 100
+    # A draft for /v1/drafts/check: 20,000 characters is about 3,300 words, three times a long story.
+    max_draft_chars: int = 20_000
 
     def __post_init__(self):
         # gunicorn takes any case (gunicorn.conf.py lower-cases it); Python's logging only upper case.

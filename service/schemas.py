@@ -8,6 +8,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
 from index.articles import parse_date
+from index.drafts import CLAIM_KINDS, NOT_CLAIM_KINDS
 from index.stance import STANCES, VERDICTS
 from service.config import REQUEST_LIMITS, Settings
 
@@ -141,6 +142,29 @@ class BatchVerifyRequestSchema(_ArticleFilterMixin):
     min_score = _min_score_field()
 
 
+class DraftCheckRequestSchema(_ArticleFilterMixin):
+    text = fields.String(
+        required=True,
+        validate=[_LimitedLength("max_draft_chars"), _TEXT],
+        metadata={
+            **_limited_description(
+                "The draft, 1 to {max_draft_chars} characters; paragraphs separated by blank lines."
+            ),
+            "example": "The council voted 7 to 2 on Tuesday to raise bus fares. Is that fair?",
+        },
+    )
+    published = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The draft's publication date: evidence comes only from articles published on or "
+            "before it (and before `published_before`, if that is earlier)."
+        },
+    )
+    top_k = _top_k_field()
+    min_score = _min_score_field()
+
+
 class ArticleRefSchema(Schema):
     id = fields.String(required=True)
     title = fields.String(required=True)
@@ -238,6 +262,55 @@ class VerifyResponseSchema(Schema):
 
 class BatchVerifyResponseSchema(Schema):
     results = fields.List(fields.Nested(VerifyResponseSchema), required=True)
+
+
+class ClaimReasonSchema(Schema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf([*CLAIM_KINDS, *NOT_CLAIM_KINDS]),
+        metadata={
+            "description": "Why it is a claim: figure, date, name, event; why not: question, quotation, "
+            "opinion (a view or forecast), no_fact."
+        },
+    )
+    message = fields.String(required=True, metadata={"example": "states a figure: 15 cents"})
+
+
+class DraftSentenceSchema(Schema):
+    start = fields.Integer(required=True, metadata={"description": "text[start:end] is the sentence."})
+    end = fields.Integer(required=True)
+    text = fields.String(required=True)
+    is_claim = fields.Boolean(required=True, metadata={"description": "Worth checking: it states a checkable fact."})
+    reason = fields.Nested(ClaimReasonSchema, required=True)
+    verification = fields.Nested(
+        VerifyResponseSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The check of a claim, as /v1/verify gives it; null for a sentence that is not one."},
+    )
+
+
+class DraftSummarySchema(Schema):
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Sentences by verdict, and `not_a_claim`."},
+    )
+    look_first = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={
+            "description": "Indices into `sentences` an editor should look at first: contradicted, then mixed, "
+            "then not found, each in draft order."
+        },
+    )
+
+
+class DraftCheckResponseSchema(Schema):
+    sentences = fields.List(fields.Nested(DraftSentenceSchema), required=True, metadata={"description": "In order."})
+    summary = fields.Nested(DraftSummarySchema, required=True)
+    took_ms = fields.Float(required=True)
 
 
 class EncoderStatsSchema(Schema):
@@ -405,14 +478,21 @@ class RequestSchemas:
     verify_batch: BatchVerifyRequestSchema
     article: ArticleInSchema
     articles: ArticleListInSchema
+    draft: DraftCheckRequestSchema
 
 
 def request_schemas(settings: Settings) -> RequestSchemas:
     """Schema instances whose size limits are `settings`' (built once per app: construction
     costs more than a load, and loading keeps no state in the schema, so threads share them)."""
-    bound = RequestSchemas(VerifyRequestSchema(), BatchVerifyRequestSchema(), ArticleInSchema(), ArticleListInSchema())
+    bound = RequestSchemas(
+        VerifyRequestSchema(),
+        BatchVerifyRequestSchema(),
+        ArticleInSchema(),
+        ArticleListInSchema(),
+        DraftCheckRequestSchema(),
+    )
     limits = {name: getattr(settings, name) for name in REQUEST_LIMITS}
-    for schema in (bound.verify, bound.verify_batch, bound.article, bound.articles):
+    for schema in (bound.verify, bound.verify_batch, bound.article, bound.articles, bound.draft):
         for field in schema.fields.values():
             _bind_limits(field, limits)
         if "top_k" in schema.fields:

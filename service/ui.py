@@ -15,7 +15,7 @@ def page():
       summary: Verification page for editors (HTML)
       responses:
         200:
-          description: The page; its script calls /v1/verify and /v1/verify/batch.
+          description: The page; its script calls /v1/verify, /v1/verify/batch and /v1/drafts/check.
           content:
             text/html: {}
     """

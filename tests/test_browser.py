@@ -85,3 +85,27 @@ def test_a_failing_service_gives_a_clear_message(browser, server):
     page.wait_for_selector("#status:not([hidden])")
     assert "not ready yet" in page.inner_text("#status")
     page.close()
+
+
+def test_a_draft_comes_back_annotated_and_a_claim_opens_its_evidence_on_a_phone(browser, server):
+    from tests.test_drafts import DRAFT
+
+    base, _ = server
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(base + "/")
+    page.click("#mode-draft")
+    page.fill("#draft", DRAFT)
+    page.click("#draft-submit")
+    page.wait_for_selector(".draft-text")
+    assert page.inner_text(".draft-text") == DRAFT  # the draft itself, whole
+    assert "133 drones" in page.inner_text(".draft-text .claim.supported")
+    assert "500 drones" in page.inner_text(".draft-text .claim.contradicted")
+    assert "Bank of Canada" in page.inner_text(".draft-text .claim.not_found")
+    assert page.inner_text(".draft-text .not-claim >> nth=0") == "Is peace any closer?"
+    assert "Contradicted" in page.inner_text(".look-first li >> nth=0")
+    page.click(".draft-text .claim.contradicted")
+    page.wait_for_selector("#draft-detail .result")
+    assert page.inner_text("#draft-detail .badge").strip().lower() == "contradicted"
+    assert "the claim says 500 drones; the source says 133 drones" in page.inner_text("#draft-detail li.decisive")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    _screenshot(page, "draft-page-phone.png")

@@ -7,6 +7,10 @@ const button = document.getElementById("submit");
 const results = document.getElementById("results");
 const errorBox = document.getElementById("error");
 const statusBox = document.getElementById("status");
+const draftForm = document.getElementById("draft-form");
+const draftInput = document.getElementById("draft");
+const draftButton = document.getElementById("draft-submit");
+const modeButtons = { claims: document.getElementById("mode-claims"), draft: document.getElementById("mode-draft") };
 
 const VERDICTS = { supported: "Supported", contradicted: "Contradicted", mixed: "Mixed evidence", not_found: "Not found" };
 const STANCES = { supports: "supports", contradicts: "contradicts", related: "related" };
@@ -72,6 +76,23 @@ function renderResult(result) {
   return el("article", { class: "result" }, head, verdict, ...warnings, evidence);
 }
 
+// Sends a JSON body; the parsed answer, or null after showing the error.
+async function post(path, payload) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const details = body.errors ? Object.values(body.errors).flat().join(" ") : "";
+    show(errorBox, `${body.message || `The request failed (${response.status}).`} ${details}`.trim());
+    if (response.status === 503) checkReady();
+    return null;
+  }
+  return body;
+}
+
 async function submit() {
   const claims = input.value.split("\n").map((c) => c.trim()).filter(Boolean);
   if (!claims.length) return;
@@ -79,19 +100,8 @@ async function submit() {
   button.disabled = true;
   try {
     const single = claims.length === 1;
-    const response = await fetch(single ? "/v1/verify" : "/v1/verify/batch", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(single ? { claim: claims[0] } : { claims }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const details = body.errors ? Object.values(body.errors).flat().join(" ") : "";
-      show(errorBox, `${body.message || `The request failed (${response.status}).`} ${details}`.trim());
-      if (response.status === 503) checkReady();
-      return;
-    }
-    results.replaceChildren(...(single ? [body] : body.results).map(renderResult));
+    const body = await post(single ? "/v1/verify" : "/v1/verify/batch", single ? { claim: claims[0] } : { claims });
+    if (body) results.replaceChildren(...(single ? [body] : body.results).map(renderResult));
   } catch (err) {
     show(errorBox, "The service cannot be reached. Check your connection and try again.");
   } finally {
@@ -99,6 +109,80 @@ async function submit() {
   }
 }
 
+// The draft as written, each claim underlined in its verdict's colour; a claim opens its evidence.
+function renderDraft(text, body) {
+  const detail = el("div", { id: "draft-detail" });
+  const open = (index) => {
+    const sentence = body.sentences[index];
+    for (const node of prose.querySelectorAll(".claim[aria-expanded=true]")) node.setAttribute("aria-expanded", "false");
+    prose.querySelector(`[data-index="${index}"]`).setAttribute("aria-expanded", "true");
+    detail.replaceChildren(renderResult(sentence.verification));
+    detail.scrollIntoView({ block: "nearest" });
+  };
+  const prose = el("div", { class: "draft-text" });
+  let at = 0;
+  body.sentences.forEach((sentence, index) => {
+    prose.append(text.slice(at, sentence.start));
+    at = sentence.end;
+    if (!sentence.is_claim) {
+      prose.append(el("span", { class: "not-claim", title: `Not a claim: ${sentence.reason.message}` }, sentence.text));
+      return;
+    }
+    const verdict = sentence.verification.verdict;
+    const claim = el("span", {
+      class: `claim ${verdict}`, role: "button", tabindex: "0", "aria-expanded": "false", "data-index": String(index),
+      title: `${VERDICTS[verdict] || verdict}: ${sentence.reason.message}`,
+    }, sentence.text);
+    claim.addEventListener("click", () => open(index));
+    claim.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(index); }
+    });
+    prose.append(claim);
+  });
+  prose.append(text.slice(at));
+  const counts = body.summary.counts;
+  const summary = el("p", { class: "draft-summary" },
+    ...Object.keys(VERDICTS).filter((v) => counts[v]).map((v) => el("span", { class: `badge ${v}` }, `${counts[v]} ${VERDICTS[v]}`)),
+    counts.not_a_claim ? el("span", { class: "hint" }, `${counts.not_a_claim} not claims`) : null);
+  const first = body.summary.look_first.length
+    ? el("div", { class: "look-first" }, el("h2", {}, "Look at these first"),
+      el("ol", {}, ...body.summary.look_first.map((index) => {
+        const item = el("li", {}, el("span", { class: `badge ${body.sentences[index].verification.verdict}` },
+          VERDICTS[body.sentences[index].verification.verdict]), " ", body.sentences[index].text);
+        item.addEventListener("click", () => open(index));
+        return item;
+      })))
+    : null;
+  return [el("article", { class: "result draft" }, summary, first, prose), detail];
+}
+
+async function submitDraft() {
+  const text = draftInput.value;
+  if (!text.trim()) return;
+  show(errorBox, "");
+  draftButton.disabled = true;
+  try {
+    const body = await post("/v1/drafts/check", { text });
+    if (body) results.replaceChildren(...renderDraft(text, body));
+  } catch (err) {
+    show(errorBox, "The service cannot be reached. Check your connection and try again.");
+  } finally {
+    draftButton.disabled = false;
+  }
+}
+
+function setMode(mode) {
+  for (const [name, node] of Object.entries(modeButtons)) node.setAttribute("aria-pressed", String(name === mode));
+  form.hidden = mode !== "claims";
+  draftForm.hidden = mode !== "draft";
+  results.replaceChildren();
+  show(errorBox, "");
+  (mode === "draft" ? draftInput : input).focus();
+}
+
+modeButtons.claims.addEventListener("click", () => setMode("claims"));
+modeButtons.draft.addEventListener("click", () => setMode("draft"));
+draftForm.addEventListener("submit", (event) => { event.preventDefault(); submitDraft(); });
 form.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
 input.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submit(); }

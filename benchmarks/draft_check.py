@@ -1,0 +1,125 @@
+"""How long one /v1/drafts/check takes for a 1,000-word draft on the 100k benchmark index, judge on.
+
+    .venv/bin/python benchmarks/draft_check.py                 # 10 drafts of ~1,000 words, 1 thread
+    .venv/bin/python benchmarks/draft_check.py --threads 2     # the same with both cores
+
+One process, as a gunicorn worker runs it (`MODEL_THREADS` threads for ONNX Runtime and
+FAISS), the real app through Flask's test client (no socket), one draft at a time. The
+index and claims are serving_load.py's (the synthetic 100k-sentence corpus, built once
+into var/bench/). A draft is `--words` words of those claims in paragraphs of five, each
+paragraph closed by a question and a quotation (sentences that are not claims), so most
+sentences are claims: the costly case. Reported: sentences, claims and judged pairs per
+draft, and the request's p50 / p95 / max; the issue's target is 1.5 s with the judge on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+
+from harness import ROOT, bench_dir, machine, percentile  # first: the path and offline flags
+
+PARAGRAPH_CLOSERS = ["Is that the whole story?", '"We will see what happens," one of them said.']
+
+
+def make_drafts(claims: list[str], count: int, words: int, seed: int) -> list[str]:
+    """`count` drafts of about `words` words each, from the claims, in paragraphs of five claims."""
+    rng = random.Random(seed)
+    drafts = []
+    for _ in range(count):
+        paragraphs, paragraph, total = [], [], 0
+        while total < words:
+            claim = rng.choice(claims)
+            paragraph.append(claim)
+            total += len(claim.split())
+            if len(paragraph) == 5:
+                paragraphs.append(" ".join([*paragraph, *PARAGRAPH_CLOSERS]))
+                total += sum(len(c.split()) for c in PARAGRAPH_CLOSERS)
+                paragraph = []
+        if paragraph:
+            paragraphs.append(" ".join(paragraph))
+        drafts.append("\n\n".join(paragraphs))
+    return drafts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Latency of /v1/drafts/check for ~1,000-word drafts (judge on).")
+    parser.add_argument("--index", help="this index directory instead of the synthetic one")
+    parser.add_argument("--sentences", type=int, default=100_000, help="size of the synthetic corpus")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--drafts", type=int, default=10)
+    parser.add_argument("--words", type=int, default=1000)
+    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="MODEL_THREADS (a worker's default: 1)")
+    parser.add_argument("--no-judge", action="store_true", help="without the NLI judge (the degraded mode)")
+    args = parser.parse_args(argv)
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # before numpy and FAISS load
+        os.environ[var] = str(args.threads)
+    import serving_load
+
+    from index.embedder import load_embedder
+    from index.nli import load_nli
+    from index.verify import ClaimVerifier, load_index
+    from service import create_app
+    from service.config import Settings
+
+    index_dir, _ = serving_load.ensure_index(args)
+    claims = json.loads(serving_load.ensure_claims(index_dir, 2000, args.seed).read_text("utf-8"))
+    drafts = make_drafts(claims, args.drafts + 1, args.words, args.seed)
+    judge = None if args.no_judge else load_nli(threads=args.threads)
+    verifier = ClaimVerifier(load_embedder(threads=args.threads), load_index(index_dir), nli=judge)
+    client = create_app(Settings(index_dir=str(index_dir)), verifier=verifier).test_client()
+
+    def check(text: str) -> tuple[float, dict]:
+        started = time.perf_counter()
+        response = client.post("/v1/drafts/check", json={"text": text, "top_k": args.top_k})
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return time.perf_counter() - started, response.json
+
+    check(drafts[0])  # warm-up
+    rows = []
+    for text in drafts[1:]:
+        pairs_before = judge.stats()["pairs"] if judge else 0
+        seconds, body = check(text)
+        rows.append(
+            {
+                "seconds": seconds,
+                "words": len(text.split()),
+                "sentences": len(body["sentences"]),
+                "claims": sum(s["is_claim"] for s in body["sentences"]),
+                "pairs": (judge.stats()["pairs"] if judge else 0) - pairs_before,
+            }
+        )
+    times = [r["seconds"] * 1000 for r in rows]
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("words", "sentences", "claims", "pairs")}
+    result = {
+        "index": str(index_dir),
+        "sentences_indexed": verifier.index.view().size,
+        "threads": args.threads,
+        "judge": judge.name if judge else None,
+        "drafts": len(rows),
+        **{f"mean_{k}": round(v, 1) for k, v in mean.items()},
+        "p50_ms": round(percentile(times, 50), 1),
+        "p95_ms": round(percentile(times, 95), 1),
+        "max_ms": round(max(times), 1),
+        "machine": machine(),
+    }
+    out = bench_dir() / f"draft_check-t{args.threads}{'-nojudge' if judge is None else ''}.json"
+    out.write_text(json.dumps(result, indent=1), "utf-8")
+    print(json.dumps(result, indent=1))
+    print("\n| threads | judge | words | sentences | claims | judged pairs | p50 ms | p95 ms | max ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {args.threads} | {'on' if judge else 'off'} | {mean['words']:.0f} | {mean['sentences']:.0f} | "
+        f"{mean['claims']:.0f} | {mean['pairs']:.0f} | {result['p50_ms']} | {result['p95_ms']} | {result['max_ms']} |"
+    )
+    print(f"(written to {out.relative_to(ROOT)})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -170,8 +170,15 @@ def _cli(*args, stdin=None):
 
 
 @pytest.mark.slow
-def test_cli_checks_a_draft_and_exits_1_on_a_contradiction(server, tmp_path):
+def test_client_and_cli_check_a_draft_and_the_cli_exits_1_on_a_contradiction(server, tmp_path):
+    from client import ClaimCheckClient
+
     base, _ = server
+    checked = ClaimCheckClient(base).check_draft(DRAFT, published="2025-03-01")
+    assert [s.text for s in checked.sentences][1] == "Is peace any closer?" and checked.sentences[1].result is None
+    worst = checked.sentences[checked.look_first[0]]
+    assert worst.result.verdict == CONTRADICTED and "500 drones" in worst.text
+    assert checked.counts["not_a_claim"] == 2 and len(checked.claims) == 4
     draft = tmp_path / "draft.txt"
     draft.write_text(DRAFT, encoding="utf-8")
     done = _cli("--draft", str(draft), "--url", base)

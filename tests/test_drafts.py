@@ -47,13 +47,16 @@ def _scores(rows: list[dict]) -> tuple[float, float]:
 
 def test_claim_classifier_precision_and_recall_on_its_labelled_sets():
     """The figures the README gives. `dev` was written before the rules and read while writing
-    them; `test` was written after, by the same hand, and never used to change a rule."""
+    them; `test` was written after, by the same hand, and never used to change a rule;
+    `test2` was written after a flaw was noticed (a source's single name opening the
+    sentence), aimed at it, and labelled before the rule was changed (recall 0.682 before)."""
     rows = [json.loads(line) for line in LABELLED.read_text("utf-8").splitlines()]
-    dev = [r for r in rows if r["split"] == "dev"]
-    test = [r for r in rows if r["split"] == "test"]
-    assert (len(dev), sum(r["is_claim"] for r in dev), len(test), sum(r["is_claim"] for r in test)) == (103, 54, 60, 31)
-    assert [round(x, 3) for x in _scores(dev)] == [1.0, 1.0]
-    assert [round(x, 3) for x in _scores(test)] == [0.968, 0.968]
+    split = {name: [r for r in rows if r["split"] == name] for name in ("dev", "test", "test2")}
+    sizes = [(len(s), sum(r["is_claim"] for r in s)) for s in split.values()]
+    assert sizes == [(103, 54), (60, 31), (40, 22)] and len(rows) == 203
+    assert [round(x, 3) for x in _scores(split["dev"])] == [1.0, 1.0]
+    assert [round(x, 3) for x in _scores(split["test"])] == [0.968, 0.968]
+    assert [round(x, 3) for x in _scores(split["test2"])] == [1.0, 0.955]
     sample = (ROOT / "tests" / "data" / "dev_claims.jsonl").read_text("utf-8")
     assert not any(r["text"] in sample for r in rows)  # apart from the sample article's claims
 
@@ -64,6 +67,8 @@ def test_claim_classifier_precision_and_recall_on_its_labelled_sets():
         ("The council voted 7 to 2 to raise bus fares by 15 cents.", FIGURE),
         ("The vaccine was approved in December 2020.", DATE),
         ("Christine Lagarde said the bank would keep rates high.", NAME),  # a named source's statement
+        ("Okafor told the committee that the terminal would not be sold.", NAME),  # one name, opening the sentence
+        ("He said the plan would fail.", OPINION),  # a pronoun is no source
         ("Could rates fall before the summer?", QUESTION),
         ('"This is the fight of our generation," she said.', QUOTATION),
         ('"We lost 300 homes," the fire chief said.', FIGURE),  # a quote with a figure is checkable

@@ -40,6 +40,7 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _MONTHS = (
     "january february march april may june july august september october november december".split()  # noqa: SIM905
 )
+_CALENDAR_NAMES = frozenset((*_WEEKDAYS, *_MONTHS))
 # Words between a number and its unit that do not change what is counted ("133 more drones",
 # "5 of the"); proper adjectives ("133 Russian drones") are skipped by their capital letter.
 _UNIT_SKIP = {"more", "than", "of", "the", "new", "about", "some", "other", "additional", "extra", "further"}
@@ -269,14 +270,19 @@ def check_quantities(claim: str, evidence: str) -> list[Finding]:
     return findings
 
 
+def calendar_names(text: str) -> list[str]:
+    """The weekday and month names of the text, lower-cased, in order. Capitalised only, so
+    the verb "may" is not the month May."""
+    return [w.lower() for w in re.findall(r"[A-Z][a-z]+", text) if w.lower() in _CALENDAR_NAMES]
+
+
 def check_dates(claim: str, evidence: str) -> list[Finding]:
     """A weekday or month of the claim replaced by another in the evidence."""
-    # Capitalised only, so the verb "may" is not the month May.
-    claim_words, evidence_words = set(re.findall(r"[A-Z][a-z]+", claim)), set(re.findall(r"[A-Z][a-z]+", evidence))
+    claim_words, evidence_words = set(calendar_names(claim)), set(calendar_names(evidence))
     findings = []
     for names in (_WEEKDAYS, _MONTHS):
-        said = [n for n in names if n.title() in claim_words]
-        stated = [n for n in names if n.title() in evidence_words]
+        said = [n for n in names if n in claim_words]
+        stated = [n for n in names if n in evidence_words]
         for name in said:
             if not stated:
                 message = f"the source does not say {name.title()}"

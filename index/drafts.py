@@ -20,9 +20,9 @@ import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from index.checks import _MONTHS, _NOT_ENTITIES, _WEEKDAYS, CALENDAR_YEAR, extract_quantities, named_entities
+from index.checks import _NOT_ENTITIES, CALENDAR_YEAR, Quantity, calendar_names, extract_quantities, named_entities
 from index.sentences import split_sentences
 from index.stance import CONTRADICTED, MIXED, NOT_FOUND, VERDICTS
 from index.verify import ArticleFilter, ClaimVerifier, Verification
@@ -81,37 +81,32 @@ class ClaimReason:
         return self.kind in CLAIM_KINDS
 
 
-def _figures(text: str) -> list[str]:
+def _figures(quantities: list[Quantity]) -> list[str]:
     """The figures (not years: see `_dates`) written as numbers or number words, as written."""
-    out = []
-    for q in extract_quantities(text):
-        if (
-            q.unit == CALENDAR_YEAR
-            or (q.figure or q.text).lower() in _VAGUE_FIGURES
-            or (q.unit is None and q.value == 1)
-        ):
-            continue
-        out.append(q.text)
-    return out
+    return [
+        q.text
+        for q in quantities
+        if q.unit != CALENDAR_YEAR
+        and (q.figure or q.text).lower() not in _VAGUE_FIGURES
+        and not (q.unit is None and q.value == 1)
+    ]
 
 
-def _dates(text: str) -> list[str]:
-    words = re.findall(r"[A-Z][a-z]+", text)
-    names = [w for w in words if w.lower() in _WEEKDAYS or (w.lower() in _MONTHS and w != "May")]
-    years = [q.text for q in extract_quantities(text) if q.unit == CALENDAR_YEAR]
-    return names + years
+def _dates(text: str, quantities: list[Quantity]) -> list[str]:
+    """Weekdays and months (not "May", which may open a sentence as a verb) and years."""
+    names = [w.title() for w in calendar_names(text) if w != "may"]
+    return names + [q.text for q in quantities if q.unit == CALENDAR_YEAR]
 
 
 def _names(text: str) -> list[str]:
     """Names: capitalised words after the first word, or a capitalised run that starts the sentence."""
-    first = _WORD.match(text.lstrip("\"“'‘( "))
-    out = []
-    for name in named_entities(text):
-        starts_sentence = first is not None and text.lstrip("\"“'‘( ").startswith(name)
-        if starts_sentence and " " not in name and not re.search(r"[A-Z].*[A-Z]", name):
-            continue  # "Farmers are worried": a capital because it starts the sentence
-        out.append(name)
-    return out
+    opening = text.lstrip("\"“'‘( ")
+    return [
+        name
+        for name in named_entities(text)
+        # "Farmers are worried": one capitalised word, capitalised because it starts the sentence
+        if not (opening.startswith(name) and " " not in name and not re.search(r"[A-Z].*[A-Z]", name))
+    ]
 
 
 def _mostly_quoted(text: str) -> bool:
@@ -131,23 +126,23 @@ def classify_sentence(text: str) -> ClaimReason:
     stripped = text.strip()
     if stripped.rstrip("\"”’')").endswith("?"):
         return ClaimReason(QUESTION, "a question")
-    figures = _figures(stripped)
-    dates = _dates(stripped)
-    if figures:
+    quantities = extract_quantities(stripped)
+    if figures := _figures(quantities):
         return ClaimReason(FIGURE, f"states a figure: {figures[0]}")
-    if dates:
+    if dates := _dates(stripped, quantities):
         return ClaimReason(DATE, f"gives a date: {dates[0]}")
-    words = {w.lower().strip("'’") for w in _WORD.findall(stripped)}
     names = _names(stripped)
+    quoted = _mostly_quoted(stripped)
     speaker = _SAID_BY.search(stripped)
     who = speaker.group("who").strip() if speaker else ""
     # A source that opens the sentence ("Okafor told …") is a name too, though its capital
     # alone cannot show it; a pronoun ("He said …") is not.
     named = any(n in who for n in names) or (speaker and speaker.start() == 0 and who not in _NOT_ENTITIES)
-    if named and not _mostly_quoted(stripped):
-        return ClaimReason(NAME, f"reports what {speaker.group('who').strip()} said")
-    if _mostly_quoted(stripped):
+    if named and not quoted:
+        return ClaimReason(NAME, f"reports what {who} said")
+    if quoted:
         return ClaimReason(QUOTATION, "a quotation of someone's words, with no figure or date to check")
+    words = {w.lower().strip("'’") for w in _WORD.findall(stripped)}
     if words & _OPINION_WORDS or _FIRST_PERSON.search(stripped):
         return ClaimReason(OPINION, "an opinion, a forecast or a view, with no figure or date to check")
     if names:
@@ -193,9 +188,9 @@ class DraftSentence:
 @dataclass(frozen=True)
 class DraftCheck:
     sentences: list[DraftSentence]
-    counts: dict[str, int] = field(default_factory=dict)  # by verdict, and "not_a_claim"
-    look_first: list[int] = field(default_factory=list)  # sentence indices: contradicted, mixed, not_found
-    took_ms: float = 0.0
+    counts: dict[str, int]  # by verdict, and "not_a_claim"
+    look_first: list[int]  # sentence indices: contradicted, mixed, not_found
+    took_ms: float
 
 
 NOT_A_CLAIM = "not_a_claim"

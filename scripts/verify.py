@@ -82,6 +82,13 @@ def render_draft(draft: DraftResult, width: int) -> str:
     return "\n".join(lines)
 
 
+def _failed(exc: ClaimCheckError) -> int:
+    """Say what the service refused (with its per-field errors) on stderr; the error exit status."""
+    details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.errors.items())
+    print(f"error: {exc.message}" + (f" ({details})" if details else ""), file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check claims against the claim verification service.")
     parser.add_argument("claims", nargs="*", help="claims; read one per line from stdin when none are given")
@@ -108,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 r for i in range(0, len(claims), 64) for r in client.verify_batch(claims[i : i + 64], args.top_k)
             ]
     except ClaimCheckError as exc:
-        details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.errors.items())
-        print(f"error: {exc.message}" + (f" ({details})" if details else ""), file=sys.stderr)
-        return EXIT_ERROR
+        return _failed(exc)
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2, ensure_ascii=False))
     else:
@@ -136,9 +141,7 @@ def check_draft(args: argparse.Namespace) -> int:
             text, top_k=args.top_k, published=args.published
         )
     except ClaimCheckError as exc:
-        details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.errors.items())
-        print(f"error: {exc.message}" + (f" ({details})" if details else ""), file=sys.stderr)
-        return EXIT_ERROR
+        return _failed(exc)
     if args.json:
         print(json.dumps(asdict(draft), indent=2, ensure_ascii=False))
     else:

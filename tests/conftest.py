@@ -73,6 +73,12 @@ def onnx_dir(tmp_path_factory) -> Path:
         os.environ["ONNX_DIR"] = previous
 
 
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`scripts/verify.py ARGS…` (the command-line client) in a new process, output captured."""
+    command = [sys.executable, "scripts/verify.py", *args]
+    return subprocess.run(command, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120)
+
+
 def run_build_index(out: Path, *paths: Path, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
     """`scripts/build_index.py --no-progress --out OUT PATHS…` in a new process, output captured."""
     command = [sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(out), *map(str, paths)]

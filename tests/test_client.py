@@ -1,23 +1,15 @@
 """The Python client and the command-line client, against the real gunicorn server."""
 
 import json
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from client import ClaimCheckClient, ClaimCheckError
-from tests.conftest import ROOT
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
-
-
-def _cli(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "scripts/verify.py", *args], cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_client_verifies_a_claim(server):
@@ -89,7 +81,7 @@ def test_client_reports_an_unreachable_service():
 )
 def test_cli_exit_codes_follow_the_verdict(server, claim, code, verdict):
     base, _ = server
-    done = _cli(claim, "--url", base)
+    done = run_cli(claim, "--url", base)
     assert done.returncode == code, done.stderr
     assert done.stdout.startswith(verdict)
     assert "Vance Tells Zelensky" in done.stdout
@@ -97,18 +89,18 @@ def test_cli_exit_codes_follow_the_verdict(server, claim, code, verdict):
 
 def test_cli_reads_claims_from_stdin_and_prints_json(server):
     base, _ = server
-    done = _cli("--url", base, "--json", stdin="Russia launched 133 drones\n\nBananas are yellow\n")
+    done = run_cli("--url", base, "--json", stdin="Russia launched 133 drones\n\nBananas are yellow\n")
     assert done.returncode == 2
     assert [r["verdict"] for r in json.loads(done.stdout)] == ["supported", "not_found"]
 
 
 def test_cli_errors_exit_3(server):
     base, _ = server
-    too_long = _cli("x" * 1001, "--url", base)
+    too_long = run_cli("x" * 1001, "--url", base)
     assert too_long.returncode == 3 and "error:" in too_long.stderr and "claim" in too_long.stderr
-    unreachable = _cli("a claim", "--url", "http://127.0.0.1:9", "--timeout", "2")
+    unreachable = run_cli("a claim", "--url", "http://127.0.0.1:9", "--timeout", "2")
     assert unreachable.returncode == 3 and "cannot reach" in unreachable.stderr
-    assert _cli("--url", base, stdin="\n").returncode == 3
+    assert run_cli("--url", base, stdin="\n").returncode == 3
 
 
 def test_an_editorial_tool_publishes_corrects_and_retracts_an_article(tmp_path, sample_index_dir):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -25,7 +23,7 @@ from index.drafts import (
     summarise,
 )
 from index.stance import CONTRADICTED, MIXED, NOT_FOUND, SUPPORTED
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 LABELLED = ROOT / "tests" / "data" / "draft_sentences.jsonl"
 # A draft about the sample article: a supported, a contradicted and an unsupported claim,
@@ -168,12 +166,6 @@ def test_draft_limits_and_bad_input_are_clear_errors(verifier, sample_index_dir)
     assert no_claims["summary"]["look_first"] == []
 
 
-def _cli(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "scripts/verify.py", *args], cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120
-    )
-
-
 @pytest.mark.slow
 def test_client_and_cli_check_a_draft_and_the_cli_exits_1_on_a_contradiction(server, tmp_path):
     from client import ClaimCheckClient
@@ -186,12 +178,12 @@ def test_client_and_cli_check_a_draft_and_the_cli_exits_1_on_a_contradiction(ser
     assert checked.counts["not_a_claim"] == 2 and len(checked.claims) == 4
     draft = tmp_path / "draft.txt"
     draft.write_text(DRAFT, encoding="utf-8")
-    done = _cli("--draft", str(draft), "--url", base)
+    done = run_cli("--draft", str(draft), "--url", base)
     assert done.returncode == 1, done.stderr
     assert "CONTRADICTED" in done.stdout and "look first at:" in done.stdout
     assert "not a claim: a question" in done.stdout
-    clean = _cli("--draft", "-", "--url", base, "--json", stdin="Russia launched 133 drones overnight.\n")
+    clean = run_cli("--draft", "-", "--url", base, "--json", stdin="Russia launched 133 drones overnight.\n")
     assert clean.returncode == 0, clean.stderr
     assert json.loads(clean.stdout)["sentences"][0]["result"]["verdict"] == SUPPORTED
-    assert _cli("--draft", str(tmp_path / "missing.txt"), "--url", base).returncode == 3
-    assert _cli("--draft", "-", "--url", base, stdin="  \n").returncode == 3
+    assert run_cli("--draft", str(tmp_path / "missing.txt"), "--url", base).returncode == 3
+    assert run_cli("--draft", "-", "--url", base, stdin="  \n").returncode == 3

@@ -17,21 +17,23 @@ import statistics
 import time
 from pathlib import Path
 
-from harness import ROOT  # first: the path and offline flags
+from harness import DEV_CLAIMS, ms_each  # first: the path and offline flags
 
 import index.checks as checks_module
-from index.checks import run_checks
 from index.embedder import load_embedder
 from index.evaluation import load_claims
 from index.verify import ClaimVerifier, load_index
 
 
+def _run_checks(pairs: list[tuple[str, str, str]]) -> None:
+    for claim, text, context in pairs:
+        checks_module.run_checks(claim, text, context)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", default="var/index")
-    parser.add_argument(
-        "--claims", default=str(ROOT / "tests" / "data" / "dev_claims.jsonl"), help="dev claims JSONL or a JSON list"
-    )
+    parser.add_argument("--claims", default=str(DEV_CLAIMS), help="dev claims JSONL or a JSON list")
     parser.add_argument("--limit", type=int, default=None, help="the first N claims only")
     args = parser.parse_args()
     verifier = ClaimVerifier(load_embedder(threads=1), load_index(args.index))
@@ -41,37 +43,24 @@ def main() -> None:
         claims = [c.claim for c in load_claims(args.claims)]
     claims = claims[: args.limit]
     verifier.verify_claims(claims[:4])  # warm up
-    checks_ms, verify_ms = [], []
-    pairs = []
+    checks_ms, verify_ms, pairs = [], [], []
     for claim in claims:
         started = time.perf_counter()
         result = verifier.verify_claim(claim)
         verify_ms.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        for e in result.evidence:
-            run_checks(claim, e.text, f"{e.article.title} {e.context.before or ''}", same_topic=True)
-        checks_ms.append((time.perf_counter() - started) * 1000)
         pairs.append([(claim, e.text, f"{e.article.title} {e.context.before or ''}") for e in result.evidence])
+        checks_ms += ms_each(_run_checks, pairs[-1:])
     print(f"claims: {len(claims)}, evidence per claim: 5, runtime threads: 1")
     print(f"checks per claim: median {statistics.median(checks_ms):.2f} ms, max {max(checks_ms):.2f} ms")
     print(f"whole verify_claim: median {statistics.median(verify_ms):.1f} ms")
     print(f"checks share of a verify call: {statistics.median(checks_ms) / statistics.median(verify_ms):.1%}")
-    print(f"memoised extractions: checks per claim median {_memoised_ms(pairs):.2f} ms (upper bound of the saving)")
-
-
-def _memoised_ms(pairs: list[list[tuple[str, str, str]]]) -> float:
+    # The extractions memoised, the caches filled by a first pass, so the timed pass is all hits.
     for name in ("extract_quantities", "named_entities", "tokenize"):
         setattr(checks_module, name, functools.lru_cache(maxsize=None)(getattr(checks_module, name)))
-    for group in pairs:  # fill the caches, so the timed pass is all hits
-        for claim, text, context in group:
-            checks_module.run_checks(claim, text, context, same_topic=True)
-    times = []
     for group in pairs:
-        started = time.perf_counter()
-        for claim, text, context in group:
-            checks_module.run_checks(claim, text, context, same_topic=True)
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        _run_checks(group)
+    memoised = statistics.median(ms_each(_run_checks, pairs))
+    print(f"memoised extractions: checks per claim median {memoised:.2f} ms (upper bound of the saving)")
 
 
 if __name__ == "__main__":

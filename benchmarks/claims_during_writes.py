@@ -15,14 +15,16 @@ claims) and with the whole write in one model call (how it was before parts).
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from harness import ROOT, one_worker_threads  # first: the path and offline flags
+from harness import SAMPLE_ARTICLES, ms_each, one_worker_threads, table  # first: the path and offline flags
 
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
@@ -37,24 +39,40 @@ WORDS = ["minister", "council", "budget", "harbour", "railway", "energy", "court
 
 
 def _articles(count: int, sentences: int) -> list[dict]:
-    out = []
-    for a in range(count):
-        lines = [
+    def text(a: int) -> str:
+        return " ".join(
             f"Sentence {s} of report {a} says the {WORDS[(a + s) % len(WORDS)]} rose by {a * 7 + s} percent in May."
             for s in range(sentences)
-        ]
-        out.append({"id": f"bulk-{a}", "title": f"Report {a}", "text": " ".join(lines), "published": "2025-03-01"})
-    return out
+        )
+
+    return [
+        {"id": f"bulk-{a}", "title": f"Report {a}", "text": text(a), "published": "2025-03-01"} for a in range(count)
+    ]
 
 
-def _claim_latencies(verifier: ClaimVerifier, stop: threading.Event, out: list[float]) -> None:
-    i = 0
-    while not stop.is_set():
-        started = time.perf_counter()
-        verifier.verify_claim(CLAIMS[i % len(CLAIMS)])
-        out.append((time.perf_counter() - started) * 1000)
-        i += 1
-        time.sleep(0.05)
+def _claims_while(verifier: ClaimVerifier, work: Callable[[], object]) -> tuple[list[float], float]:
+    """Claim latencies (ms), one claim every 50 ms while `work()` runs, and the seconds it ran."""
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def claims() -> None:
+        for claim in itertools.cycle(CLAIMS):
+            if stop.is_set():
+                break
+            latencies.extend(ms_each(verifier.verify_claim, [claim]))
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=claims)
+    reader.start()
+    time.sleep(0.2)
+    started = time.perf_counter()
+    try:
+        work()
+    finally:
+        seconds = time.perf_counter() - started
+        stop.set()
+        reader.join()
+    return latencies, seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="claims-during-writes-"))
     rows = []
     try:
-        build_index([ROOT / "data" / "articles"], work / "base", embedder)
+        build_index([SAMPLE_ARTICLES], work / "base", embedder)
         for name, batch_texts in (("in parts of 64 (as served)", MAX_BATCH_TEXTS), ("in one model call", 10**9)):
             shutil.copytree(work / "base", work / name)
             verifier = ClaimVerifier(embedder, load_index(work / name), encode_batch_texts=batch_texts)
@@ -77,36 +95,17 @@ def main(argv: list[str] | None = None) -> int:
                 verifier.verify_claim(claim)  # warm up
             quiet, _ = _claims_while(verifier, lambda: time.sleep(3))
             during, seconds = _claims_while(verifier, lambda w=writer: w.put_articles(records))
-            rows.append((name, seconds, quiet, during))
+            rows.append(
+                f"{name} | {seconds:.1f} | {statistics.median(quiet):.1f} / {max(quiet):.1f} | "
+                f"{len(during)}, {statistics.median(during):.1f} / {max(during):.1f}"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"write: {args.articles} articles, {args.articles * args.sentences} sentences, one put_articles call")
-    print("| the write goes to the model | write s | claims, no write: median / max ms | during: n, median / max ms |")
-    print("|---|---|---|---|")
-    for name, seconds, quiet, during in rows:
-        print(
-            f"| {name} | {seconds:.1f} | {statistics.median(quiet):.1f} / {max(quiet):.1f} | "
-            f"{len(during)}, {statistics.median(during):.1f} / {max(during):.1f} |"
-        )
+    header = "the write goes to the model | write s | claims, no write: median / max ms | during: n, median / max ms"
+    print(table(header, rows))
     return 0
-
-
-def _claims_while(verifier: ClaimVerifier, work) -> tuple[list[float], float]:
-    """Claim latencies (ms), one claim every 50 ms while `work()` runs, and the seconds it ran."""
-    latencies: list[float] = []
-    stop = threading.Event()
-    reader = threading.Thread(target=_claim_latencies, args=(verifier, stop, latencies))
-    reader.start()
-    time.sleep(0.2)
-    started = time.perf_counter()
-    try:
-        work()
-    finally:
-        seconds = time.perf_counter() - started
-        stop.set()
-        reader.join()
-    return latencies, seconds
 
 
 if __name__ == "__main__":

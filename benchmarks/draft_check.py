@@ -20,7 +20,7 @@ import os
 import random
 import time
 
-from harness import ROOT, bench_dir, machine, percentile  # first: the path and offline flags
+from harness import ROOT, bench_dir, machine, percentile, table, write_json  # first: the path and offline flags
 
 PARAGRAPH_CLOSERS = ["Is that the whole story?", '"We will see what happens," one of them said.']
 
@@ -80,20 +80,17 @@ def main(argv: list[str] | None = None) -> int:
         assert response.status_code == 200, response.get_data(as_text=True)[:500]
         return time.perf_counter() - started, response.json
 
+    def pairs() -> int:
+        return judge.stats()["pairs"] if judge else 0
+
     check(drafts[0])  # warm-up
     rows = []
     for text in drafts[1:]:
-        pairs_before = judge.stats()["pairs"] if judge else 0
+        pairs_before = pairs()
         seconds, body = check(text)
-        rows.append(
-            {
-                "seconds": seconds,
-                "words": len(text.split()),
-                "sentences": len(body["sentences"]),
-                "claims": sum(s["is_claim"] for s in body["sentences"]),
-                "pairs": (judge.stats()["pairs"] if judge else 0) - pairs_before,
-            }
-        )
+        sentences = body["sentences"]
+        row = {"words": len(text.split()), "sentences": len(sentences), "claims": sum(s["is_claim"] for s in sentences)}
+        rows.append(row | {"seconds": seconds, "pairs": pairs() - pairs_before})
     times = [r["seconds"] * 1000 for r in rows]
     mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("words", "sentences", "claims", "pairs")}
     result = {
@@ -103,20 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         "judge": judge.name if judge else None,
         "drafts": len(rows),
         **{f"mean_{k}": round(v, 1) for k, v in mean.items()},
-        "p50_ms": round(percentile(times, 50), 1),
-        "p95_ms": round(percentile(times, 95), 1),
+        **{f"p{q}_ms": round(percentile(times, q), 1) for q in (50, 95)},
         "max_ms": round(max(times), 1),
         "machine": machine(),
     }
-    out = bench_dir() / f"draft_check-t{args.threads}{'-nojudge' if judge is None else ''}.json"
-    out.write_text(json.dumps(result, indent=1), "utf-8")
-    print(json.dumps(result, indent=1))
-    print("\n| threads | judge | words | sentences | claims | judged pairs | p50 ms | p95 ms | max ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    print(
-        f"| {args.threads} | {'on' if judge else 'off'} | {mean['words']:.0f} | {mean['sentences']:.0f} | "
-        f"{mean['claims']:.0f} | {mean['pairs']:.0f} | {result['p50_ms']} | {result['p95_ms']} | {result['max_ms']} |"
-    )
+    out = write_json(bench_dir() / f"draft_check-t{args.threads}{'-nojudge' if judge is None else ''}.json", result)
+    print(json.dumps(result, indent=1) + "\n")
+    cells = [f"{mean[k]:.0f}" for k in ("words", "sentences", "claims", "pairs")]
+    row = [args.threads, "on" if judge else "off", *cells, result["p50_ms"], result["p95_ms"], result["max_ms"]]
+    print(table("threads | judge | words | sentences | claims | judged pairs | p50 ms | p95 ms | max ms", [row]))
     print(f"(written to {out.relative_to(ROOT)})")
     return 0
 

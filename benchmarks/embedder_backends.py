@@ -2,38 +2,27 @@
 
     .venv/bin/python benchmarks/embedder_backends.py [--threads 1] [--onnx-dir DIR]
 
-Every backend gets the same sentences (the corpus's sentences and the dev claims), the
-same batch size and the same thread cap, in one process; runs are interleaved (the
-order rotates each round) so load from other processes falls on all of them alike.
-
-- throughput: `Embedder.encode` over the whole set, sentences/s, median over rounds;
-- single-claim latency: `encode([claim])` for --claims claims (the dev claims, cycled),
-  median and p95;
-- cosine to the torch embeddings of the same texts, batched as when indexing (min, mean);
-- top-1 on the dev claims through the real pipeline: an index built from the corpus with
-  each backend, `ClaimVerifier` + `index.evaluation.evaluate`; agreement = share of claims
-  whose first evidence sentence is torch's. Also with the torch-built index and the
-  backend's claim vectors (switching backend without rebuilding).
-
-If --onnx-dir has no export, one (fp32 + int8) is made there first.
+Every backend gets the same texts (the corpus's sentences and the dev claims), batch size and
+thread cap, in one process, the order rotating each round: throughput (`Embedder.encode` over the
+set, median sentences/s); single-claim latency (`encode([claim])`, median and p95); cosine to torch
+(batched, and one claim at a time); top-1 on the dev claims through `ClaimVerifier` on an index built
+with each backend (agreement = first evidence sentence is torch's; also with the torch-built index),
+with `index.evaluation.evaluate`'s hit@1 and verdict accuracy. Exports fp32 + int8 to --onnx-dir first
+if it has none.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
+from importlib.metadata import version
 from pathlib import Path
-
-from harness import ROOT, machine, percentile  # first: the path and offline flags
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from statistics import median
 
 import numpy as np
+from harness import DEV_CLAIMS, ROOT, command, machine, ms_each, percentile, rotated, table  # first: path, flags
 
 from index.builder import build_index
 from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder
@@ -42,7 +31,6 @@ from index.ingest import read_articles
 from index.sentences import article_sentences
 from index.verify import ClaimVerifier, load_index
 
-DEV_CLAIMS = ROOT / "tests" / "data" / "dev_claims.jsonl"
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
@@ -55,15 +43,25 @@ def _top1(verifier: ClaimVerifier, claims: list[str]) -> list[str | None]:
     return [r.evidence[0].text if r.evidence else None for r in verifier.verify_claims(claims, top_k=5)]
 
 
+def _interleaved(items: list, call) -> dict[str, list[float]]:
+    """Milliseconds of `call(backend, item)` for each item and backend, the backends' order rotating per item."""
+    ms: dict[str, list[float]] = {b: [] for b in BACKENDS}
+    for i, item in enumerate(items):
+        for b in rotated(BACKENDS, i):
+            ms[b] += ms_each(lambda x, b=b: call(b, x), [item])
+    return ms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for every backend (service: 1)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=7, help="throughput rounds (median reported)")
-    parser.add_argument("--copies", type=int, default=5, help="times the sentence set is repeated per round")
-    parser.add_argument("--claims", type=int, default=200, help="single-claim latency samples per backend")
-    parser.add_argument("--corpus", type=Path, default=_corpus_default(), help="article folder")
-    parser.add_argument("--onnx-dir", default=default_onnx_dir(), help="ONNX export (made here if missing)")
+    add = parser.add_argument
+    add("--threads", type=int, default=1, help="intra-op threads for every backend (service: 1)")
+    add("--batch-size", type=int, default=64)
+    add("--rounds", type=int, default=7, help="throughput rounds (median reported)")
+    add("--copies", type=int, default=5, help="times the sentence set is repeated per round")
+    add("--claims", type=int, default=200, help="single-claim latency samples per backend")
+    add("--corpus", type=Path, default=_corpus_default(), help="article folder")
+    add("--onnx-dir", default=default_onnx_dir(), help="ONNX export (made here if missing)")
     args = parser.parse_args()
 
     onnx_dir = Path(args.onnx_dir)
@@ -83,32 +81,21 @@ def main() -> None:
     claims = [c.claim for c in dev]
     unique = sentences + claims
     texts = unique * args.copies
-    latency_claims = [claims[i % len(claims)] for i in range(args.claims)]
 
     for e in embedders.values():  # warm-up: first-call allocations, lazy initialisation
         e.encode(unique[: args.batch_size])
         e.encode([claims[0]])
 
-    throughput: dict[str, list[float]] = {b: [] for b in BACKENDS}
-    for r in range(args.rounds):
-        for b in BACKENDS[r % 3 :] + BACKENDS[: r % 3]:
-            started = time.perf_counter()
-            embedders[b].encode(texts)
-            throughput[b].append(len(texts) / (time.perf_counter() - started))
-    latency: dict[str, list[float]] = {b: [] for b in BACKENDS}
-    for i, claim in enumerate(latency_claims):
-        for b in BACKENDS[i % 3 :] + BACKENDS[: i % 3]:
-            started = time.perf_counter()
-            embedders[b].encode([claim])
-            latency[b].append((time.perf_counter() - started) * 1000)
+    rounds = _interleaved([texts] * args.rounds, lambda b, x: embedders[b].encode(x))
+    throughput = {b: [len(texts) / (ms / 1000) for ms in rounds[b]] for b in BACKENDS}
+    latency = _interleaved([claims[i % len(claims)] for i in range(args.claims)], lambda b, c: embedders[b].encode([c]))
 
     reference = embedders["torch"].encode(unique)
     cosine = {b: (embedders[b].encode(unique) * reference).sum(axis=1) for b in BACKENDS}
     single_ref = np.vstack([embedders["torch"].encode([c]) for c in claims])
     single_cos = {b: (np.vstack([embedders[b].encode([c]) for c in claims]) * single_ref).sum(axis=1) for b in BACKENDS}
 
-    quality = {}
-    differing: dict[str, list[tuple[str, str | None, str | None]]] = {}
+    quality, differing = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         indexes = {}
         for b in BACKENDS:
@@ -127,20 +114,10 @@ def main() -> None:
                 "hit1": figures.hit_at_1,
                 "verdicts": figures.verdict_accuracy,
             }
-        verify_ms = {b: [] for b in BACKENDS}
-        for i, claim in enumerate(claims):
-            for b in BACKENDS[i % 3 :] + BACKENDS[: i % 3]:
-                started = time.perf_counter()
-                verifiers[b].verify_claim(claim)
-                verify_ms[b].append((time.perf_counter() - started) * 1000)
+        verify_ms = _interleaved(claims, lambda b, c: verifiers[b].verify_claim(c))
 
-    from importlib.metadata import version
-
-    t_torch = statistics.median(throughput["torch"])
-    l_torch = statistics.median(latency["torch"])
-    print("```sh")
-    print("python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]))
-    print("```\n")
+    t_torch, l_torch = median(throughput["torch"]), median(latency["torch"])
+    print(f"```sh\n{command()}\n```\n")
     print(
         f"{machine()} (load at the end); "
         f"torch {version('torch')}, onnxruntime {version('onnxruntime')}, sentence-transformers "
@@ -149,30 +126,26 @@ def main() -> None:
         f"{len(claims)} dev claims) × {args.copies} per round, {args.rounds} rounds; "
         f"{args.claims} single-claim calls per backend.\n"
     )
-    print(
-        "| backend | encode throughput (sentences/s, median) | × torch | single-claim latency median / p95 (ms) "
-        "| × torch (median) | cosine to torch min / mean (batched) | min (single claims) "
-        "| top-1 = torch's (own index / torch index) | hit@1 | verdict accuracy | verify_claim median (ms) |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    n = len(claims)
+    n, rows = len(claims), []
     for b in BACKENDS:
-        t = statistics.median(throughput[b])
-        lat = statistics.median(latency[b])
-        q = quality[b]
-        print(
-            f"| {b} | {t:.0f} | {t / t_torch:.2f} | {lat:.2f} / {percentile(latency[b], 95):.2f} | {l_torch / lat:.2f} "
+        t, lat, q = median(throughput[b]), median(latency[b]), quality[b]
+        rows.append(
+            f"{b} | {t:.0f} | {t / t_torch:.2f} | {lat:.2f} / {percentile(latency[b], 95):.2f} | {l_torch / lat:.2f} "
             f"| {cosine[b].min():.4f} / {cosine[b].mean():.4f} | {single_cos[b].min():.4f} "
             f"| {q['agree']}/{n} / {q['agree_mixed']}/{n} | {q['hit1']:.3f} | {q['verdicts']:.3f} "
-            f"| {statistics.median(verify_ms[b]):.1f} |"
+            f"| {median(verify_ms[b]):.1f}"
         )
-    print()
+    header = (
+        "backend | encode throughput (sentences/s, median) | × torch | single-claim latency median / p95 (ms) "
+        "| × torch (median) | cosine to torch min / mean (batched) | min (single claims) "
+        "| top-1 = torch's (own index / torch index) | hit@1 | verdict accuracy | verify_claim median (ms)"
+    )
+    print(table(header, rows) + "\n")
     for b in BACKENDS[1:]:
         bar = (
-            statistics.median(throughput[b]) / t_torch >= 1.5
-            and l_torch / statistics.median(latency[b]) >= 1.5
-            and cosine[b].min() >= 0.99
-            and single_cos[b].min() >= 0.99
+            median(throughput[b]) / t_torch >= 1.5
+            and l_torch / median(latency[b]) >= 1.5
+            and min(cosine[b].min(), single_cos[b].min()) >= 0.99
             and quality[b]["agree"] == n
         )
         print(f"{b}: {'meets' if bar else 'misses'} the bar (≥1.5× both, cosine ≥ 0.99, same top-1 on {n} claims)")

@@ -1,18 +1,12 @@
 """The encoder's cost per claim by batch size: the floor under any serving figure.
 
     .venv/bin/python benchmarks/encoder_batches.py                 # onnx and onnx-int8, batches 1..32
-    .venv/bin/python benchmarks/encoder_batches.py --backends onnx --sizes 1,8
     .venv/bin/python benchmarks/encoder_batches.py --backends onnx,onnx-fused --sizes 1,8
 
-`onnx-fused` is the fp32 export passed through ONNX Runtime's transformer optimizer
-(`onnxruntime.transformers.optimizer`, BERT, 12 heads, hidden 384), measured to see
-whether its fusions beat the session's own graph optimisations; it is not a backend.
-
-One thread, as in a gunicorn worker (`MODEL_THREADS=1`), through `load_embedder` (the
-service's own code: tokenizer, session run, normalisation), on the serving benchmark's
-claims. For each batch size the same claims are encoded in consecutive batches of that
-size; reported: milliseconds per claim (median of `--rounds`), and what that means for 2
-cores with nothing else running: claims/s = cores / ms per claim.
+`onnx-fused` (not a backend) is the fp32 export through ONNX Runtime's transformer optimizer (BERT,
+12 heads, hidden 384), to see whether its fusions beat the session's own. One thread, as a worker,
+through `load_embedder` on the serving benchmark's claims, encoded in consecutive batches of each
+size: ms per claim (median of `--rounds`), and claims/s on `--cores` = cores / ms per claim.
 """
 
 from __future__ import annotations
@@ -23,10 +17,9 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from harness import ROOT, one_worker_threads  # first: the path and offline flags
+from harness import ROOT, in_batches, one_worker_threads, table  # first: the path and offline flags
 
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
@@ -63,7 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     claims = json.loads(Path(args.claims).read_text("utf-8"))[: args.count]
-    sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="encoder-batches-"))
     for backend in args.backends.split(","):
         if backend == "onnx-fused":
@@ -76,18 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             f"max {max(pieces)}; {args.rounds} rounds, 1 thread"
         )
         embedder.encode(claims[:32])  # warm up
-        print("| batch size | ms per claim (median) | rounds | claims/s on", args.cores, "cores, model only |")
-        print("|---|---|---|---|")
-        for size in sizes:
-            per_claim = []
-            for _ in range(args.rounds):
-                started = time.perf_counter()
-                for first in range(0, len(claims), size):
-                    embedder.encode(claims[first : first + size])
-                per_claim.append((time.perf_counter() - started) / len(claims) * 1000)
+        rows = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            per_claim = [s / len(claims) * 1000 for s in in_batches(embedder.encode, claims, size, args.rounds)]
             ms = statistics.median(per_claim)
-            rounds = ", ".join(f"{x:.2f}" for x in per_claim)
-            print(f"| {size} | {ms:.2f} | {rounds} | {args.cores / ms * 1000:.0f} |")
+            rows.append([size, f"{ms:.2f}", ", ".join(f"{x:.2f}" for x in per_claim), f"{args.cores / ms * 1000:.0f}"])
+        print(table(f"batch size | ms per claim (median) | rounds | claims/s on {args.cores} cores, model only", rows))
     return 0
 
 

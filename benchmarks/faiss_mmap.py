@@ -4,26 +4,17 @@
     .venv/bin/python benchmarks/faiss_mmap.py --sizes 100k     # quick
     .venv/bin/python benchmarks/faiss_mmap.py --matrix         # which index types / flags map, and what mutation does
 
-For each size the index is built with `index.ann` (the spec `choose_index_spec` picks) on the
-synthetic clustered vectors of benchmarks/faiss_scale.py and written once (cached in
---workdir). Then, per mode, two separate worker processes (as gunicorn's workers, which
-load after the fork) read that same file, `index.ann.read_vector_index(path, mmap=...)`:
+Per size, `index.ann` builds the index it would choose on faiss_scale.py's synthetic vectors, once
+(cached in --workdir). Per mode, two worker processes read that file at once with
+`index.ann.read_vector_index(path, mmap=...)`: "loaded" copies it into each heap; "mmap"
+(IO_FLAG_MMAP_IFC) maps the vectors, shared page cache. Each worker runs one query that scans
+everything (every page resident: the mapped worst case), then times --queries single queries (one
+FAISS thread, 50 deep); meanwhile the parent reads each one's /proc/<pid>/smaps_rollup (RSS, PSS,
+anonymous and file-backed parts). A process with faiss and numpy alone gives the interpreter's share.
 
-- loaded: `faiss.read_index` copies the whole index into each process's heap;
-- mmap: `IO_FLAG_MMAP_IFC` maps the vectors from the file; both processes share the
-  page cache, and only the id maps are private.
-
-Each worker first runs one query that scans every vector (nprobe = nlist), so every page
-of the index is resident (the worst case for the mapped RSS), then times
---queries single queries (one FAISS thread, 50 deep) and reports. While both are alive
-the parent reads /proc/<pid>/smaps_rollup of each: RSS, PSS (shared pages divided among
-the processes that map them), anonymous and file-backed parts. A third process that
-only imports faiss and numpy gives the interpreter's own share.
-
-`--matrix` answers what this faiss version can map: for each index type (bare and inside
-IndexIDMap2) and each read flag (none, IO_FLAG_MMAP, IO_FLAG_MMAP_IFC), a fresh process
-reads a 100k-vector index and reports the anonymous RSS it gained, whether its results
-equal a normal read's, and what remove_ids and add_with_ids do to it (each in a process of
+`--matrix`: for each index type (bare and inside IndexIDMap2) and read flag (none, IO_FLAG_MMAP,
+IO_FLAG_MMAP_IFC), a fresh process reads a 100k-vector index: the anonymous RSS it gained, whether
+its results equal a normal read's, and what remove_ids and add_with_ids do (each in a process of
 its own, since FAISS may kill the process).
 """
 
@@ -40,9 +31,9 @@ import time
 from pathlib import Path
 
 import faiss
-import harness  # noqa: F401 (first: the path and offline flags)
 import numpy as np
-from faiss_scale import DIMENSION, ClusteredVectors, human, largest_prefix, parse_size
+from faiss_scale import DIMENSION, ClusteredVectors, largest_prefix
+from harness import command, human, log, sizes, table  # first: the path and offline flags
 
 from index import ann
 
@@ -51,12 +42,8 @@ FIELDS = ("Rss", "Pss", "Pss_Anon", "Pss_File", "Shared_Clean", "Private_Clean",
 
 def smaps_rollup(pid: int) -> dict[str, float]:
     """MB per field of /proc/<pid>/smaps_rollup."""
-    out = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-        key, _, rest = line.partition(":")
-        if key in FIELDS:
-            out[key] = int(rest.split()[0]) / 1024
-    return out
+    lines = (line.partition(":") for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+    return {key: int(rest.split()[0]) / 1024 for key, _, rest in lines if key in FIELDS}
 
 
 def worker(path: str, mode: str, queries: int, seed: int) -> None:
@@ -90,12 +77,10 @@ def run_pair(path: Path, mode: str, args: argparse.Namespace, count: int) -> lis
     procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(count)]
     try:
         reports = [json.loads(p.stdout.readline()) for p in procs]
-        for report in reports:
-            report |= smaps_rollup(report["pid"])
+        return [report | smaps_rollup(report["pid"]) for report in reports]
     finally:
         for p in procs:
             p.communicate("exit\n", timeout=60)
-    return reports
 
 
 def index_file(n: int, args: argparse.Namespace) -> tuple[Path, str, float]:
@@ -109,18 +94,10 @@ def index_file(n: int, args: argparse.Namespace) -> tuple[Path, str, float]:
         index = ann.build_vector_index(xb, np.arange(n, dtype=np.int64), spec)
         build_s = time.perf_counter() - started
         ann.write_vector_index(index, path)
-        del index
     return path, spec, build_s
 
 
-MATRIX_SPECS = {
-    "Flat": "Flat",
-    "IDMap2,Flat": "IDMap2,Flat",
-    "HNSW32,Flat": "HNSW32,Flat",
-    "IDMap2,HNSW32,Flat": "IDMap2,HNSW32,Flat",
-    "IVF256,Flat (native ids)": "IVF256,Flat",
-    "IDMap2,IVF256,Flat": "IDMap2,IVF256,Flat",
-}
+MATRIX_SPECS = ("Flat", "IDMap2,Flat", "HNSW32,Flat", "IDMap2,HNSW32,Flat", "IVF256,Flat", "IDMap2,IVF256,Flat")
 READ_FLAGS = {"none": 0, "IO_FLAG_MMAP": faiss.IO_FLAG_MMAP, "IO_FLAG_MMAP_IFC": faiss.IO_FLAG_MMAP_IFC}
 
 
@@ -128,10 +105,8 @@ def probe(path: str, flag: str, action: str, workdir: str) -> None:
     """Child of --matrix: read with `flag`, then report memory and results, or try one mutation."""
 
     def anon() -> float:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        status = Path("/proc/self/status").read_text().splitlines()
+        return next((int(ln.split()[1]) / 1024 for ln in status if ln.startswith("RssAnon:")), float("nan"))
 
     faiss.omp_set_num_threads(1)
     before = anon()
@@ -154,8 +129,7 @@ def probe(path: str, flag: str, action: str, workdir: str) -> None:
             right = np.array_equal(index.search(xb, 1)[1][:, 0], np.arange(400, 500))
             print(json.dumps({"result": f"ok, {removed} removed; ids {'right' if right else 'WRONG'} after"}))
         else:
-            x = ClusteredVectors(0).queries(len(ids))
-            index.add_with_ids(x, ids + 10**12)
+            index.add_with_ids(ClusteredVectors(0).queries(len(ids)), ids + 10**12)
             print(json.dumps({"result": "ok"}))
     except RuntimeError as exc:
         print(json.dumps({"result": "exception: " + str(exc).splitlines()[0].split(": ")[-1][:60]}))
@@ -164,15 +138,8 @@ def probe(path: str, flag: str, action: str, workdir: str) -> None:
 def matrix(args: argparse.Namespace) -> None:
     n = 100_000
     xb = np.ascontiguousarray(largest_prefix(Path(args.workdir), args.seed, n)[:n])
-    lines = [
-        f"faiss {faiss.__version__}, {human(n)} vectors; anon MB = anonymous RSS a fresh process gains by reading "
-        "the file (what is not shared); remove/add: what remove_ids / add_with_ids do after that read "
-        "(and whether the vectors left still answer with their own ids)",
-        "",
-        "| index | read flag | anon MB | results = normal read | remove_ids | add_with_ids |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, spec in MATRIX_SPECS.items():
+    rows = []
+    for spec in MATRIX_SPECS:
         faiss.omp_set_num_threads(2)
         index = faiss.index_factory(DIMENSION, spec, faiss.METRIC_INNER_PRODUCT)
         index.train(xb[:20_000])
@@ -195,23 +162,25 @@ def matrix(args: argparse.Namespace) -> None:
                 else:
                     row |= json.loads(out.stdout.strip().splitlines()[-1])
                     row.setdefault(action, row.pop("result", ""))
-            lines.append(
-                f"| {name} | {flag} | {row.get('anon_mb', float('nan')):,.0f} | {row.get('same')} | "
-                f"{row['remove']} | {row['add']} |"
-            )
+            name = spec + (" (native ids)" if spec.startswith("IVF") else "")
+            anon = f"{row.get('anon_mb', float('nan')):,.0f}"
+            rows.append([name, flag, anon, row.get("same"), row["remove"], row["add"]])
         path.unlink()
-    print("`.venv/bin/python " + " ".join(sys.argv) + "`\n")
-    print("\n".join(lines))
+    print(f"`{command()}`\n")
+    print(
+        f"faiss {faiss.__version__}, {human(n)} vectors; anon MB = anonymous RSS a fresh process gains by reading "
+        "the file (what is not shared); remove/add: what remove_ids / add_with_ids do after that read "
+        "(and whether the vectors left still answer with their own ids)\n"
+    )
+    print(table("index | read flag | anon MB | results = normal read | remove_ids | add_with_ids", rows))
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         path, mode, queries, seed = sys.argv[2:6]
-        worker(path, mode, int(queries), int(seed))
-        return
+        return worker(path, mode, int(queries), int(seed))
     if len(sys.argv) > 1 and sys.argv[1] == "--probe":
-        probe(*sys.argv[2:6])
-        return
+        return probe(*sys.argv[2:6])
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="50k,1M")
     p.add_argument("--queries", type=int, default=500)
@@ -221,39 +190,28 @@ def main() -> None:
     args = p.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     if args.matrix:
-        matrix(args)
-        return
-
-    baseline = run_pair(Path("-"), "baseline", args, 1)[0]
-    lines = [
-        f"faiss {faiss.__version__}; 2 workers per mode, alive at the same time; every page of the index touched; "
-        f"{args.queries} single queries each (1 FAISS thread, k=50); MB from /proc/<pid>/smaps_rollup",
-        "",
-        "| index | file MB | mode | worker | read s | RSS | PSS | PSS anon | PSS file | shared clean | p50 ms "
-        "| CPU p50 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| (python + faiss, no index) | | | 1 | | {baseline['Rss']:,.0f} | {baseline['Pss']:,.0f} | "
-        f"{baseline['Pss_Anon']:,.0f} | {baseline['Pss_File']:,.0f} | {baseline['Shared_Clean']:,.0f} | | |",
-    ]
-    totals = []
-    for n in [parse_size(s) for s in args.sizes.split(",")]:
+        return matrix(args)
+    mb = ("Rss", "Pss", "Pss_Anon", "Pss_File", "Shared_Clean")
+    base = run_pair(Path("-"), "baseline", args, 1)[0]
+    rows, totals = [["(python + faiss, no index)", "", "", 1, "", *(f"{base[k]:,.0f}" for k in mb), "", ""]], []
+    for n in sizes(args.sizes):
         path, spec, build_s = index_file(n, args)
         size_mb = path.stat().st_size / 2**20
-        print(f"{human(n)} {spec}: {path} ({size_mb:,.0f} MB, built in {build_s:.0f}s)", file=sys.stderr)
+        log(f"{human(n)} {spec}: {path} ({size_mb:,.0f} MB, built in {build_s:.0f}s)")
         for mode in ("loaded", "mmap"):
             reports = run_pair(path, mode, args, 2)
             for i, r in enumerate(reports, 1):
-                lines.append(
-                    f"| {human(n)} {spec} | {size_mb:,.0f} | {mode} | {i} | {r['read_s']:.2f} | {r['Rss']:,.0f} | "
-                    f"{r['Pss']:,.0f} | {r['Pss_Anon']:,.0f} | {r['Pss_File']:,.0f} | {r['Shared_Clean']:,.0f} | "
-                    f"{r['p50_ms']:.2f} | {r['cpu_p50_ms']:.2f} |"
-                )
-            rss = sum(r["Rss"] for r in reports)
-            pss = sum(r["Pss"] for r in reports)
+                rows.append([f"{human(n)} {spec}", f"{size_mb:,.0f}", mode, i, f"{r['read_s']:.2f}"])
+                rows[-1] += [*(f"{r[k]:,.0f}" for k in mb), f"{r['p50_ms']:.2f}", f"{r['cpu_p50_ms']:.2f}"]
+            rss, pss = sum(r["Rss"] for r in reports), sum(r["Pss"] for r in reports)
             totals.append(f"- {human(n)} {spec}, {mode}: RSS sum {rss:,.0f} MB, PSS sum {pss:,.0f} MB")
-    command = ".venv/bin/python " + " ".join(sys.argv)
-    print(f"`{command}`\n")
-    print("\n".join(lines))
+    print(f"`{command()}`\n")
+    print(
+        f"faiss {faiss.__version__}; 2 workers per mode, alive at the same time; every page of the index touched; "
+        f"{args.queries} single queries each (1 FAISS thread, k=50); MB from /proc/<pid>/smaps_rollup\n"
+    )
+    header = "index | file MB | mode | worker | read s | RSS | PSS | PSS anon | PSS file | shared clean | p50 ms"
+    print(table(header + " | CPU p50 ms", rows))
     print("\nBoth workers together (PSS counts a shared page once across them):\n" + "\n".join(totals))
 
 

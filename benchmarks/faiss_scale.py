@@ -1,44 +1,27 @@
 """FAISS alone at scale: build time, memory, single-query latency and recall@10 per index type.
 
-Quick run (100k vectors, about two minutes):
-
-    .venv/bin/python benchmarks/faiss_scale.py --sizes 100k
-
-The run in BENCHMARKS.md (100k, 1M, 5M; HNSW and IVF-PQ are skipped at 5M, see --hnsw-max-size):
-
+    .venv/bin/python benchmarks/faiss_scale.py --sizes 100k      # quick: about two minutes
     .venv/bin/python benchmarks/faiss_scale.py --sizes 100k,1M,5M --json var/bench/faiss_scale.json
+    .venv/bin/python benchmarks/faiss_scale.py --threshold-sizes 10k,25k,50k,100k,200k   # where exact search stops
 
-The past-RAM layout (IVF-PQ96 re-ranked on full vectors) against IVF-Flat, served from the
-mapped file cold and in a memory cgroup of a quarter of IVF-Flat's file (BENCHMARKS.md,
-"Vector index past RAM"; the cap needs root and the cgroup v1 memory controller):
+BENCHMARKS.md's run skips HNSW and IVF-PQ at 5M (`--hnsw-max-size`, `--pq-max-size`). The past-RAM
+layout (IVF-PQ96 re-ranked on full vectors) against IVF-Flat, served cold from the mapped file and in a
+memory cgroup of a quarter of IVF-Flat's file (BENCHMARKS.md, "Vector index past RAM"; the cap needs
+root and the cgroup v1 memory controller):
 
     .venv/bin/python benchmarks/faiss_scale.py --sizes 1M,5M --types ivf --ivf flat,pqr96 --nprobe 64,128 \
         --k-factor 1,2,4 --served-queries 100 --memory-cap 0.25
 
-Where exact search should stop (Flat against IVF at small sizes):
+Vectors: seeded synthetic clustered 384-d float32, L2-normalised (`ClusteredVectors`); smaller sizes
+are prefixes of larger ones, and queries are fresh draws from the same mixture, never rows of the data.
+`--vectors FILE.npy --query-vectors FILE.npy` measures real embeddings instead.
 
-    .venv/bin/python benchmarks/faiss_scale.py --threshold-sizes 10k,25k,50k,100k,200k
-
-Vectors: deterministic (seeded) synthetic clustered, L2-normalised 384-d float32, a
-mixture of topics inside super-topics, each point its topic centre plus a displacement in
-a low-rank subspace of its super-topic plus isotropic noise (see `ClusteredVectors`).
-Smaller sizes are prefixes of larger ones. Queries are fresh draws from the same mixture
-(another random stream), never rows of the data set. `--vectors FILE.npy` runs the same
-measurements on real embeddings instead (queries: `--query-vectors FILE.npy`).
-
-Measured per index type and search parameter:
-- build: seconds to train + add (IVF: k-means on a sample, assigning every vector to a
-  list, encoding/adding; the k-means and assignment are shared by the IVF variants of one
-  size to save CPU, and each variant's build time counts them in full);
-- memory: MB of the written index file, and the anonymous RSS a fresh process gains by
-  reading that file normally ("loaded": what each worker pays today) and with
-  IO_FLAG_MMAP_IFC ("mmap": private memory left when the index itself is shared page cache);
-- latency: one query at a time (as the service searches), `--search-threads` FAISS
-  threads (1, like the service's MODEL_THREADS=1), `--k` deep (50, like
-  `index.verify.CANDIDATES`), p50, p95 and p99 over `--latency-queries` queries repeated
-  `--repeats` times (the medians of the repeats are reported);
-- recall@10: the top 10 of that search against the top 10 of exact search (IndexFlatIP).
-Building uses `--build-threads` (2) FAISS threads.
+Per index type and search parameter: build seconds (train + add; the IVF variants of one size share
+one k-means and one assignment, each counting them in full); the index file's MB and the anonymous RSS
+a fresh process gains reading it normally ("loaded") or with IO_FLAG_MMAP_IFC ("mmap"); one query per
+call on `--search-threads` (1) FAISS threads, `--k` (50) deep, wall p50/p95/p99 and CPU p50 over
+`--latency-queries` × `--repeats` (medians of the repeats); recall@10 against exact search.
+Builds use `--build-threads` (2).
 """
 
 from __future__ import annotations
@@ -48,30 +31,21 @@ import gc
 import json
 import math
 import os
-import shlex
-import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from statistics import median
 
 import faiss
 import numpy as np
-from harness import contention, machine, parse_size, percentile  # first: the path and offline flags
+from harness import command, contention, human, log, machine, parse_size, percentile, sizes, table, write_json
 
 from index.ann import REFINE_K_FACTOR, default_nprobe, nlist_for  # the service's own rules, not copies
 
 DIMENSION = 384
 CHUNK = 100_000  # vectors generated / added per step, so memory stays flat
-
-
-def human(n: int) -> str:
-    if n >= 1_000_000 and n % 1_000_000 == 0:
-        return f"{n // 1_000_000}M"
-    if n >= 1_000 and n % 1_000 == 0:
-        return f"{n // 1_000}k"
-    return str(n)
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
@@ -123,25 +97,22 @@ def data_file(workdir: Path, seed: int, n: int) -> np.ndarray:
     """The first n vectors of the seeded stream, as a read-only memory map (generated once, reused)."""
     path = workdir / f"clustered-seed{seed}-d{DIMENSION}-{n}.f32"
     if not path.exists():
-        gen = ClusteredVectors(seed)
-        tmp = path.with_suffix(".tmp")
+        gen, tmp, started = ClusteredVectors(seed), path.with_suffix(".tmp"), time.perf_counter()
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, DIMENSION))
-        started = time.perf_counter()
         for i in range(math.ceil(n / CHUNK)):
             rows = min(CHUNK, n - i * CHUNK)
             out[i * CHUNK : i * CHUNK + rows] = gen.chunk(i)[:rows]
         out.flush()
         del out
         os.replace(tmp, path)
-        print(f"generated {human(n)} vectors in {time.perf_counter() - started:.0f}s -> {path}", file=sys.stderr)
+        log(f"generated {human(n)} vectors in {time.perf_counter() - started:.0f}s -> {path}")
     return np.load(path, mmap_mode="r")
 
 
 def largest_prefix(workdir: Path, seed: int, n: int) -> np.ndarray:
     """Reuse a larger generated file when there is one (smaller sizes are its prefixes)."""
     for path in sorted(workdir.glob(f"clustered-seed{seed}-d{DIMENSION}-*.f32")):
-        size = int(path.stem.rsplit("-", 1)[1])
-        if size >= n:
+        if int(path.stem.rsplit("-", 1)[1]) >= n:
             return np.load(path, mmap_mode="r")[:n]
     return data_file(workdir, seed, n)
 
@@ -150,9 +121,7 @@ def largest_prefix(workdir: Path, seed: int, n: int) -> np.ndarray:
 _LOAD = """
 import sys, faiss
 def anon():
-    for line in open("/proc/self/status"):
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
+    return next(int(line.split()[1]) / 1024 for line in open("/proc/self/status") if line.startswith("RssAnon:"))
 flags = {"none": 0, "mmap_ifc": faiss.IO_FLAG_MMAP_IFC}[sys.argv[2]]
 before = anon()
 index = faiss.read_index(sys.argv[1], flags)
@@ -174,15 +143,10 @@ fd = os.open(path, os.O_RDONLY)
 os.fsync(fd)
 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 os.close(fd)
-def memory():
-    out = {}
-    for line in open("/proc/self/status"):
-        if line.startswith(("RssAnon:", "RssFile:")):
-            out[line.split(":")[0]] = int(line.split()[1]) / 1024
-    for line in open("/proc/self/smaps_rollup"):
-        if line.startswith("Pss:"):
-            out["Pss"] = int(line.split()[1]) / 1024
-    return out
+def memory():  # MB: RssAnon and RssFile from status, Pss from smaps_rollup
+    lines = [*open("/proc/self/status"), *open("/proc/self/smaps_rollup")]
+    keys = ("RssAnon:", "RssFile:", "Pss:")
+    return {ln.split(":")[0]: int(ln.split()[1]) / 1024 for ln in lines if ln.startswith(keys)}
 def p50(xq):
     wall = []
     for q in xq:
@@ -211,14 +175,10 @@ def working_set(path: Path, xq: np.ndarray, nprobe: int, k_factor: float, k: int
     np.save(queries, xq)
     group = _CGROUP / f"faiss-scale-{os.getpid()}" if cap_mb else None
     try:
-        enter = None
         if group is not None:
             group.mkdir()
             (group / "memory.limit_in_bytes").write_text(str(int(cap_mb * 2**20)))
-
-            def enter() -> None:
-                (group / "cgroup.procs").write_text(str(os.getpid()))
-
+        enter = None if group is None else lambda: (group / "cgroup.procs").write_text(str(os.getpid()))
         command = [sys.executable, "-c", _WORKING_SET, str(path), str(queries), str(nprobe), str(k_factor), str(k)]
         out = subprocess.run(command, check=True, capture_output=True, text=True, preexec_fn=enter)
     finally:
@@ -268,7 +228,6 @@ class Row:
     steady_p50_ms: float | None = None
     capped_mb: float | None = None  # the same, in a memory cgroup of this size (--memory-cap)
     capped_p50_ms: float | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 class Bench:
@@ -289,40 +248,37 @@ class Bench:
         a = self.args
         faiss.omp_set_num_threads(a.search_threads)
         k = min(a.k, index.ntotal)
-        kw = {"params": params} if params is not None else {}
         for i in range(min(20, len(xq))):  # warm-up
-            index.search(xq[i : i + 1], k, **kw)
-        p50s, p95s, p99s, cpu50s, n = [], [], [], [], a.latency_queries
+            index.search(xq[i : i + 1], k, params=params)
+        repeats, n = [], a.latency_queries
         for _ in range(a.repeats):
-            wall, cpu = [], []
-            started = time.perf_counter()
+            wall, cpu, started = [], [], time.perf_counter()
             for i in range(n):
                 t0, c0 = time.perf_counter(), time.thread_time()
-                index.search(xq[i : i + 1], k, **kw)
+                index.search(xq[i : i + 1], k, params=params)
                 cpu.append((time.thread_time() - c0) * 1000)
                 wall.append((time.perf_counter() - t0) * 1000)
                 if time.perf_counter() - started > a.latency_budget_s and len(wall) >= 20:
                     break
             n = len(wall)  # later repeats time the same queries
-            wall.sort()
-            p50s.append(statistics.median(wall))
-            p95s.append(percentile(wall, 95))
-            p99s.append(percentile(wall, 99))
-            cpu50s.append(statistics.median(cpu))
-        spread = (max(p50s) - min(p50s)) / statistics.median(p50s) if len(p50s) > 1 else 0.0
-        return {
-            "p50_ms": statistics.median(p50s),
-            "p95_ms": statistics.median(p95s),
-            "p99_ms": statistics.median(p99s),
-            "cpu_p50_ms": statistics.median(cpu50s),
-            "p50_spread": spread,
-            "latency_queries": n,
-        }
+            repeats.append((median(wall), percentile(wall, 95), percentile(wall, 99), median(cpu)))
+        p50s, p95s, p99s, cpu50s = zip(*repeats, strict=True)
+        spread = (max(p50s) - min(p50s)) / median(p50s) if len(p50s) > 1 else 0.0
+        p50, p95, p99, cpu50 = median(p50s), median(p95s), median(p99s), median(cpu50s)
+        return dict(p50_ms=p50, p95_ms=p95, p99_ms=p99, cpu_p50_ms=cpu50, p50_spread=spread, latency_queries=n)
 
     def batch_search(self, index: faiss.Index, xq: np.ndarray, params=None) -> np.ndarray:
         faiss.omp_set_num_threads(self.args.build_threads)
-        kw = {"params": params} if params is not None else {}
-        return index.search(xq, min(self.args.k, index.ntotal), **kw)[1]
+        return index.search(xq, min(self.args.k, index.ntotal), params=params)[1]
+
+    def measured(self, row: Row, index: faiss.Index, xq: np.ndarray, exact: np.ndarray | None, params=None) -> Row:
+        for key, value in self.latency(index, xq[: self.args.latency_queries], params).items():
+            setattr(row, key, value)
+        if exact is not None:
+            row.recall10 = recall_at_10(self.batch_search(index, xq, params), exact)
+        self.rows.append(row)
+        log("| " + " | ".join(cells(row, self.args.recall_target)) + " |")
+        return row
 
     def write(self, index: faiss.Index, name: str) -> Path:
         path = self.workdir / f"{name}.faiss"
@@ -337,59 +293,41 @@ class Bench:
 
         Called once the benchmark has dropped its own copy, so two copies of a 5M index never coexist.
         """
-        size = path.stat().st_size / 2**20
+        gc.collect()
+        a, size = self.args, path.stat().st_size / 2**20
         for row, nprobe, k_factor in served:
-            queries = xq[: 2 * self.args.served_queries]
-            ws = working_set(path, queries, nprobe, k_factor, self.args.k)
-            row.served_queries, row.cold_p50_ms, row.steady_p50_ms = (
-                len(queries) // 2,
-                ws["cold_p50_ms"],
-                ws["steady_p50_ms"],
-            )
-            row.served_rss_mb, row.served_pss_mb = ws["RssAnon"] + ws["RssFile"], ws["Pss"]
-            print(
-                f"   {row.index} {row.param}: serving {len(queries)} queries from the mapped file: {ws}",
-                file=sys.stderr,
-            )
-            if self.args.memory_cap:
-                row.capped_mb = self.args.memory_cap * self.ivf_flat_file_mb.get(row.size, size)
-                ws = working_set(path, queries, nprobe, k_factor, self.args.k, row.capped_mb)
+            queries = xq[: 2 * a.served_queries]
+            ws = working_set(path, queries, nprobe, k_factor, a.k)
+            row.served_queries, row.served_pss_mb = len(queries) // 2, ws["Pss"]
+            row.cold_p50_ms, row.steady_p50_ms = ws["cold_p50_ms"], ws["steady_p50_ms"]
+            row.served_rss_mb = ws["RssAnon"] + ws["RssFile"]
+            log(f"   {row.index} {row.param}: serving {len(queries)} queries from the mapped file: {ws}")
+            if a.memory_cap:
+                row.capped_mb = a.memory_cap * self.ivf_flat_file_mb.get(row.size, size)
+                ws = working_set(path, queries, nprobe, k_factor, a.k, row.capped_mb)
                 row.capped_p50_ms = ws["steady_p50_ms"]
-                print(f"   ... capped at {row.capped_mb:,.0f} MB: {ws}", file=sys.stderr)
-        if rows and rows[0].index.endswith(",Flat") and rows[0].index.startswith("IVF"):
+                log(f"   ... capped at {row.capped_mb:,.0f} MB: {ws}")
+        if rows[0].index.startswith("IVF") and rows[0].index.endswith(",Flat"):
             self.ivf_flat_file_mb[rows[0].size] = size  # what --memory-cap is a fraction of
         load, mmap = (loaded_anon_mb(path, flag) for flag in ("none", "mmap_ifc"))
-        if not self.args.keep_indexes:
+        if not a.keep_indexes:
             path.unlink()
         for row in rows:
             row.file_mb, row.load_mb, row.mmap_mb = size, load, mmap
-        print(f"   {rows[0].index}: file {size:,.0f} MB, loaded +{load:,.0f} MB, mmap +{mmap:,.0f} MB", file=sys.stderr)
-
-    def measured(self, row: Row, index: faiss.Index, xq: np.ndarray, exact: np.ndarray | None, params=None) -> Row:
-        for key, value in self.latency(index, xq[: self.args.latency_queries], params).items():
-            setattr(row, key, value)
-        if exact is not None:
-            row.recall10 = recall_at_10(self.batch_search(index, xq, params), exact)
-        self.rows.append(row)
-        print(format_row(row, self.args.recall_target), file=sys.stderr, flush=True)
-        return row
+        log(f"   {rows[0].index}: file {size:,.0f} MB, loaded +{load:,.0f} MB, mmap +{mmap:,.0f} MB")
 
     # -- index types -------------------------------------------------------------------------------
     def flat(self, xb: np.ndarray, xq: np.ndarray) -> np.ndarray:
         """Exact search: the reference for recall (its batch results are the ground truth)."""
-        n = len(xb)
         faiss.omp_set_num_threads(self.args.build_threads)
         started = time.perf_counter()
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(DIMENSION))
         for first, x in chunks(xb):
             index.add_with_ids(x, np.arange(first, first + len(x), dtype=np.int64))
-        build = time.perf_counter() - started
-        row = Row(n, "Flat (IDMap2)", "exact", build, "add", recall10=1.0)
-        path = self.write(index, f"flat-{human(n)}")
-        exact = self.batch_search(index, xq)
+        row = Row(len(xb), "Flat (IDMap2)", "exact", time.perf_counter() - started, "add", recall10=1.0)
+        path, exact = self.write(index, f"flat-{human(len(xb))}"), self.batch_search(index, xq)
         self.measured(row, index, xq, None)
         del index
-        gc.collect()
         self.record_memory(path, [row])
         return exact
 
@@ -402,14 +340,11 @@ class Bench:
         for _, x in chunks(xb):
             index.add(x)
         build = time.perf_counter() - started
-        path = self.write(index, f"hnsw-{human(n)}")
-        rows = []
+        path, rows = self.write(index, f"hnsw-{human(n)}"), []
         for ef in a.ef_search:
-            params = faiss.SearchParametersHNSW(efSearch=ef)
             row = Row(n, f"HNSW{a.hnsw_m},Flat", f"efSearch={ef}", build, f"efConstruction={a.ef_construction}")
-            rows.append(self.measured(row, index, xq, exact, params))
+            rows.append(self.measured(row, index, xq, exact, faiss.SearchParametersHNSW(efSearch=ef)))
         del index
-        gc.collect()
         self.record_memory(path, rows)
 
     def ivf_family(self, xb: np.ndarray, xq: np.ndarray, exact: np.ndarray) -> None:
@@ -418,8 +353,7 @@ class Bench:
         faiss.omp_set_num_threads(a.build_threads)
         # Train the coarse quantizer once (k-means on a seeded sample), assign every vector once.
         train_n = min(n, a.train_per_list * nlist)
-        sample_rows = np.sort(np.random.default_rng(a.seed + 7).choice(n, size=train_n, replace=False))
-        sample = np.ascontiguousarray(xb[sample_rows])
+        sample = np.ascontiguousarray(xb[np.sort(np.random.default_rng(a.seed + 7).choice(n, train_n, replace=False))])
         started = time.perf_counter()
         base = faiss.index_factory(DIMENSION, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
         base.train(sample)
@@ -433,8 +367,8 @@ class Bench:
         for first, x in chunks(xb):
             assign[first : first + len(x)] = quantizer.search(x, 1)[1][:, 0]
         assign_s = time.perf_counter() - started
-        sizes = np.bincount(assign, minlength=nlist)
-        balance = f"lists {sizes.min()}..{sizes.max()} (mean {n / nlist:.0f})"
+        lists = np.bincount(assign, minlength=nlist)
+        balance = f"lists {lists.min()}..{lists.max()} (mean {n / nlist:.0f})"
         for kind in a.ivf:
             if kind == "pq" and n > a.pq_max_size:
                 continue
@@ -442,221 +376,160 @@ class Bench:
             refined = kind.startswith("pqr")
             codec = {"flat": "Flat", "sq8": "SQ8", "pq": f"PQ{a.pq_m}"}.get(kind) or f"PQ{kind[3:]}"
             faiss.omp_set_num_threads(a.build_threads)
-            index = faiss.index_factory(DIMENSION, f"IVF{nlist},{codec}", faiss.METRIC_INNER_PRODUCT)
-            index.quantizer.add(centroids)  # trained: train() below only trains the codec (SQ/PQ)
+            ivf = faiss.index_factory(DIMENSION, f"IVF{nlist},{codec}", faiss.METRIC_INNER_PRODUCT)
+            ivf.quantizer.add(centroids)  # trained: train() below only trains the codec (SQ/PQ)
+            # The factory turns on polysemous training (Hamming-distance filtering, not used by
+            # inner-product search); it took 85 s of the 87 s build at 20k vectors.
             if codec.startswith("PQ"):
-                # The factory turns on polysemous training (Hamming-distance filtering, not used by
-                # inner-product search); it took 85 s of the 87 s build at 20k vectors.
-                index.do_polysemous_training = False
+                ivf.do_polysemous_training = False
             started = time.perf_counter()
-            index.train(sample)
+            ivf.train(sample)
             codec_s = time.perf_counter() - started
-            ivf = index
-            if refined:
-                # The ids are row numbers here, as under index/ann.py's IDMap.
+            if refined:  # the ids are row numbers here, as under index/ann.py's IDMap
                 index = faiss.IndexRefineFlat(ivf)
-            else:
-                # Native 64-bit ids in the inverted lists; a hashtable direct map for reconstruct(id) and
-                # remove_ids, as index/ann.py builds it.
-                index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            else:  # native 64-bit ids in the lists; a hashtable direct map for reconstruct(id) and remove_ids
+                index = ivf
+                ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # as index/ann.py builds it
             started = time.perf_counter()
             for first, x in chunks(xb):
-                ids = np.arange(first, first + len(x), dtype=np.int64)
-                ivf.add_core(
-                    len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(assign[first : first + len(x)])
-                )
+                ids, lists = np.arange(first, first + len(x), dtype=np.int64), assign[first : first + len(x)]
+                ivf.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(lists))
                 if refined:
                     index.refine_index.add(x)
             index.ntotal = ivf.ntotal
             add_s = time.perf_counter() - started
-            build = kmeans_s + assign_s + codec_s + add_s
             detail = (
                 f"k-means {kmeans_s:.1f}s on {human(train_n)} + assign {assign_s:.1f}s"
                 + (f" + train {codec} {codec_s:.1f}s" if codec != "Flat" else "")
                 + f" + add {add_s:.1f}s; {balance}"
             )
-            path = self.write(index, f"ivf{nlist}-{kind}-{human(n)}")
-            rows, served = [], []
-            reached = False
             name = f"IVF{nlist},{codec}" + (",RFlat" if refined else "")
-            for nprobe, k_factor in self.search_settings(nlist, refined):
-                if nprobe > nlist or reached:
+            rows, served = [], []
+            settings = [(default_nprobe(nlist), kf) for kf in a.k_factor] if refined else [(p, 0.0) for p in a.nprobe]
+            for nprobe, k_factor in settings:  # with a refine step: every --k-factor at the service's nprobe
+                # Past the first nprobe that meets the bar, one more value is enough to show the trend.
+                if nprobe > nlist or (not refined and sum(r.recall10 >= a.recall_target for r in rows) >= 2):
                     continue
                 params = faiss.SearchParametersIVF(nprobe=nprobe)
-                param = f"nprobe={nprobe}"
+                param = f"nprobe={nprobe}" + (f", k_factor={k_factor:g}" if refined else "")
                 if refined:
                     params = faiss.IndexRefineSearchParameters(k_factor=k_factor, base_index_params=params)
-                    param += f", k_factor={k_factor:g}"
-                row = Row(n, name, param, build, detail)
+                row = Row(n, name, param, kmeans_s + assign_s + codec_s + add_s, detail)
                 rows.append(self.measured(row, index, xq, exact, params))
                 if nprobe == default_nprobe(nlist) and (not refined or k_factor == REFINE_K_FACTOR):
-                    served.append((row, nprobe, k_factor if refined else 0))
-                # Past the first nprobe that meets the bar, one more value is enough to show the trend.
-                reached = (
-                    not refined
-                    and row.recall10 >= a.recall_target
-                    and any(
-                        r.recall10 >= a.recall_target
-                        for r in self.rows[:-1]
-                        if r.size == n and r.index == row.index and r.recall10 is not None
-                    )
-                )
+                    served.append((row, nprobe, k_factor))
+            path = self.write(index, f"ivf{nlist}-{kind}-{human(n)}")
             del index, ivf
-            gc.collect()
             self.record_memory(path, rows, served if a.served_queries else [], xq)
 
-    def search_settings(self, nlist: int, refined: bool) -> list[tuple[int, float]]:
-        """(nprobe, k_factor) pairs: every --nprobe; with a refine step, every --k-factor at the service's nprobe."""
-        if refined:
-            return [(default_nprobe(nlist), kf) for kf in self.args.k_factor]
-        return [(nprobe, 0.0) for nprobe in self.args.nprobe]
-
-    # -- runs --------------------------------------------------------------------------------------
-    def run_sizes(self, sizes: list[int], xq: np.ndarray, vectors: np.ndarray | None) -> None:
+    def run(self, sizes: list[int], xq: np.ndarray, vectors: np.ndarray | None) -> None:
         a = self.args
         for n in sizes:
             xb = vectors[:n] if vectors is not None else largest_prefix(self.workdir, a.seed, max(sizes))[:n]
-            print(f"== {human(n)} vectors", file=sys.stderr, flush=True)
+            log(f"== {human(n)} vectors")
             exact = self.flat(xb, xq)
             if "hnsw" in a.types and n <= a.hnsw_max_size:
                 self.hnsw(xb, xq, exact)
             if "ivf" in a.types:
                 self.ivf_family(xb, xq, exact)
 
-    def run_threshold(self, sizes: list[int], xq: np.ndarray, vectors: np.ndarray | None) -> None:
-        """Flat against IVF-Flat (at the nprobe that meets the recall target) at small sizes."""
-        a = self.args
-        a.ivf = ["flat"]
-        for n in sizes:
-            xb = vectors[:n] if vectors is not None else largest_prefix(self.workdir, a.seed, max(sizes))[:n]
-            print(f"== {human(n)} vectors", file=sys.stderr, flush=True)
-            exact = self.flat(xb, xq)
-            self.ivf_family(xb, xq, exact)
-
 
 def _fmt(v, spec: str) -> str:
     return "–" if v is None else format(v, spec)
 
 
-def format_row(r: Row, target: float = 0.95, flat_p50: float | None = None) -> str:
+def cells(r: Row, target: float = 0.95) -> list[str]:
     recall = _fmt(r.recall10, ".3f")
     if r.recall10 is not None and r.recall10 >= target and not r.index.startswith("Flat"):
         recall += " ✓"
-    ratio = "" if flat_p50 is None else ("1×" if r.index.startswith("Flat") else f"{flat_p50 / r.p50_ms:.0f}×")
-    return (
-        f"| {human(r.size)} | {r.index} | {r.param} | {_fmt(r.build_s, '.1f')} | {_fmt(r.file_mb, ',.0f')} | "
-        f"{_fmt(r.load_mb, ',.0f')} | {_fmt(r.mmap_mb, ',.0f')} | "
-        f"{_fmt(r.p50_ms, '.2f')} | {_fmt(r.p95_ms, '.2f')} | {_fmt(r.p99_ms, '.2f')} | {_fmt(r.cpu_p50_ms, '.2f')} "
-        f"| {recall} |" + (f" {ratio} |" if ratio else "")
-    )
+    mb = [_fmt(v, ",.0f") for v in (r.file_mb, r.load_mb, r.mmap_mb)]
+    ms = [_fmt(v, ".2f") for v in (r.p50_ms, r.p95_ms, r.p99_ms, r.cpu_p50_ms)]
+    return [human(r.size), r.index, r.param, _fmt(r.build_s, ".1f"), *mb, *ms, recall]
 
 
 def markdown(rows: list[Row], target: float) -> str:
     """One table; ✓ marks settings meeting the recall target; the last column is Flat's p50 / this p50."""
     flat = {r.size: r.p50_ms for r in rows if r.index.startswith("Flat")}
-    lines = [
-        "| vectors | index | search | build s | file MB | RSS MB loaded | RSS MB mmap | p50 ms | p95 ms | p99 ms "
-        "| CPU p50 ms | recall@10 | Flat p50 / p50 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    lines += [format_row(r, target, flat[r.size]) for r in rows]
-    return "\n".join(lines)
+    return table(
+        "vectors | index | search | build s | file MB | RSS MB loaded | RSS MB mmap | p50 ms | p95 ms | p99 ms "
+        "| CPU p50 ms | recall@10 | Flat p50 / p50",
+        ([*cells(r, target), "1×" if r.index.startswith("Flat") else f"{flat[r.size] / r.p50_ms:.0f}×"] for r in rows),
+    )
 
 
 def served_table(rows: list[Row]) -> str:
     """What each index holds while serving from its memory-mapped file, starting cold."""
-    lines = [
-        "| vectors | index | search | queries a pass | RSS MB after the first (anon + file) | PSS MB | first pass "
-        "(cold) p50 ms | next pass p50 ms | memory cap MB | next pass p50 ms under the cap |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {human(r.size)} | {r.index} | {r.param} | {r.served_queries} | {r.served_rss_mb:,.0f} | "
-        f"{r.served_pss_mb:,.0f} | {r.cold_p50_ms:.2f} | {r.steady_p50_ms:.2f} | {_fmt(r.capped_mb, ',.0f')} "
-        f"| {_fmt(r.capped_p50_ms, '.2f')} |"
-        for r in rows
-        if r.served_queries
-    ]
-    return "\n".join(lines)
+    return table(
+        "vectors | index | search | queries a pass | RSS MB after the first (anon + file) | PSS MB | first pass "
+        "(cold) p50 ms | next pass p50 ms | memory cap MB | next pass p50 ms under the cap",
+        (
+            f"{human(r.size)} | {r.index} | {r.param} | {r.served_queries} | {r.served_rss_mb:,.0f} | "
+            f"{r.served_pss_mb:,.0f} | {r.cold_p50_ms:.2f} | {r.steady_p50_ms:.2f} | {_fmt(r.capped_mb, ',.0f')} | "
+            f"{_fmt(r.capped_p50_ms, '.2f')}"
+            for r in rows
+            if r.served_queries
+        ),
+    )
 
 
 def build_details(rows: list[Row]) -> str:
-    seen, lines = set(), []
+    first: dict[tuple[int, str], Row] = {}  # the first row of each index
     for r in rows:
-        key = (r.size, r.index)
-        if key not in seen and r.build_detail:
-            seen.add(key)
-            lines.append(f"- {human(r.size)} {r.index}: {r.build_s:.1f}s ({r.build_detail})")
-    return "\n".join(lines)
+        if r.build_detail:
+            first.setdefault((r.size, r.index), r)
+    return "\n".join(f"- {human(r.size)} {r.index}: {r.build_s:.1f}s ({r.build_detail})" for r in first.values())
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", default="100k", help="comma-separated, e.g. 100k,1M,5M")
-    p.add_argument("--threshold-sizes", default="", help="instead of --sizes: Flat vs IVF-Flat, e.g. 10k,50k,200k")
-    p.add_argument("--types", default="flat,hnsw,ivf", help="flat is always run (it is the reference)")
-    p.add_argument(
-        "--ivf", default="flat,sq8,pq", help="IVF codecs: flat, sq8, pq, pqr<m> (PQ<m> + refine on full vectors)"
-    )
-    p.add_argument("--k-factor", default="1,2,4,8", help="pqr: candidates re-ranked, as a multiple of k")
-    p.add_argument(
-        "--served-queries",
-        type=int,
-        default=0,
-        help="also serve this many queries cold from the mapped file at the service's settings, then as many "
-        "fresh ones; report RSS/PSS and both passes' p50",
-    )
-    p.add_argument(
-        "--memory-cap",
-        type=float,
-        default=0.0,
-        help="with --served-queries: serve again in a memory cgroup of this fraction of IVF-Flat's file "
-        "(e.g. 0.25; needs root and the cgroup v1 memory controller)",
-    )
-    p.add_argument("--hnsw-max-size", type=parse_size, default=parse_size("1M"), help="skip HNSW above this size")
-    p.add_argument("--pq-max-size", type=parse_size, default=parse_size("1M"), help="skip IVF-PQ above this size")
-    p.add_argument("--hnsw-m", type=int, default=32)
-    p.add_argument("--ef-construction", type=int, default=40)
-    p.add_argument("--ef-search", default="64,128,256")
-    p.add_argument("--nlist", type=int, default=0, help="default: about 4*sqrt(n), a power of two")
-    p.add_argument("--nprobe", default="1,2,4,8,16,32,64,128,256")
-    p.add_argument("--train-per-list", type=int, default=40, help="k-means sample: this many vectors per list")
-    p.add_argument("--pq-m", type=int, default=48)
-    p.add_argument("--queries", type=int, default=1000, help="queries for recall")
-    p.add_argument("--latency-queries", type=int, default=300)
-    p.add_argument("--latency-budget-s", type=float, default=20.0, help="stop timing a setting after this (≥20 q)")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--k", type=int, default=50, help="search depth (the service searches 50 deep)")
-    p.add_argument("--recall-target", type=float, default=0.95)
-    p.add_argument("--search-threads", type=int, default=1)
-    p.add_argument("--build-threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workdir", default="var/bench/faiss", help="generated data and (with --keep-indexes) indexes")
-    p.add_argument("--keep-indexes", action="store_true")
-    p.add_argument("--vectors", help="real embeddings (.npy, float32, normalised) instead of synthetic ones")
-    p.add_argument("--query-vectors", help="with --vectors: query embeddings (.npy)")
-    p.add_argument("--json", help="also write the rows here")
+    add = p.add_argument
+    add("--sizes", default="100k", help="comma-separated, e.g. 100k,1M,5M")
+    add("--threshold-sizes", default="", help="instead of --sizes: Flat vs IVF-Flat, e.g. 10k,50k,200k")
+    add("--types", default="flat,hnsw,ivf", help="flat is always run (it is the reference)")
+    add("--ivf", default="flat,sq8,pq", help="IVF codecs: flat, sq8, pq, pqr<m> (PQ<m> + refine on full vectors)")
+    add("--k-factor", default="1,2,4,8", help="pqr: candidates re-ranked, as a multiple of k")
+    serve = "also serve this many queries cold from the mapped file at the service's settings, then as many fresh "
+    add("--served-queries", type=int, default=0, help=serve + "ones; report RSS/PSS and both passes' p50")
+    cap = "with --served-queries: serve again in a memory cgroup of this fraction of IVF-Flat's file (e.g. 0.25; "
+    add("--memory-cap", type=float, default=0.0, help=cap + "needs root and the cgroup v1 memory controller)")
+    add("--hnsw-max-size", type=parse_size, default=parse_size("1M"), help="skip HNSW above this size")
+    add("--pq-max-size", type=parse_size, default=parse_size("1M"), help="skip IVF-PQ above this size")
+    add("--hnsw-m", type=int, default=32)
+    add("--ef-construction", type=int, default=40)
+    add("--ef-search", default="64,128,256")
+    add("--nlist", type=int, default=0, help="default: about 4*sqrt(n), a power of two")
+    add("--nprobe", default="1,2,4,8,16,32,64,128,256")
+    add("--train-per-list", type=int, default=40, help="k-means sample: this many vectors per list")
+    add("--pq-m", type=int, default=48)
+    add("--queries", type=int, default=1000, help="queries for recall")
+    add("--latency-queries", type=int, default=300)
+    add("--latency-budget-s", type=float, default=20.0, help="stop timing a setting after this (≥20 q)")
+    add("--repeats", type=int, default=3)
+    add("--k", type=int, default=50, help="search depth (the service searches 50 deep)")
+    add("--recall-target", type=float, default=0.95)
+    add("--search-threads", type=int, default=1)
+    add("--build-threads", type=int, default=2)
+    add("--seed", type=int, default=0)
+    add("--workdir", default="var/bench/faiss", help="generated data and (with --keep-indexes) indexes")
+    add("--keep-indexes", action="store_true")
+    add("--vectors", help="real embeddings (.npy, float32, normalised) instead of synthetic ones")
+    add("--query-vectors", help="with --vectors: query embeddings (.npy)")
+    add("--json", help="also write the rows here")
     a = p.parse_args()
-    a.types = a.types.split(",")
-    a.ivf = a.ivf.split(",")
-    a.ef_search = [int(v) for v in a.ef_search.split(",")]
-    a.nprobe = [int(v) for v in a.nprobe.split(",")]
+    a.types, a.ivf = a.types.split(","), a.ivf.split(",")
+    if a.threshold_sizes:  # Flat against IVF-Flat (at the nprobe that meets the recall target) at small sizes
+        a.types, a.ivf = ["flat", "ivf"], ["flat"]
+    a.ef_search, a.nprobe = [int(v) for v in a.ef_search.split(",")], [int(v) for v in a.nprobe.split(",")]
     a.k_factor = [float(v) for v in a.k_factor.split(",")]
-    threshold = bool(a.threshold_sizes)
-    sizes = [parse_size(s) for s in (a.threshold_sizes or a.sizes).split(",")]
-
-    vectors = None
+    vectors = np.load(a.vectors, mmap_mode="r") if a.vectors else None
     if a.vectors:
-        vectors = np.load(a.vectors, mmap_mode="r")
         xq = np.ascontiguousarray(np.load(a.query_vectors)[: a.queries], dtype=np.float32)
     else:
         xq = ClusteredVectors(a.seed).queries(a.queries)
-    started = time.perf_counter()
-    bench = Bench(a)
+    started, bench = time.perf_counter(), Bench(a)
     header = f"{machine()}; faiss {faiss.__version__}, numpy {np.__version__}"
-    (bench.run_threshold if threshold else bench.run_sizes)(sizes, xq, vectors)
-    command = ".venv/bin/python " + " ".join(shlex.quote(arg) for arg in sys.argv)
-    print(f"\n`{command}` ({time.perf_counter() - started:.0f}s)\n")
+    bench.run(sizes(a.threshold_sizes or a.sizes), xq, vectors)
+    print(f"\n`{command()}` ({time.perf_counter() - started:.0f}s)\n")
     print(f"{header}; at the end {contention()}")
     print(
         f"build threads {a.build_threads}, search threads {a.search_threads}, one query per call, k={a.k}, "
@@ -667,17 +540,13 @@ def main() -> None:
     if a.served_queries:
         print("\nServing from the memory-mapped file, page cache evicted first:\n" + served_table(bench.rows))
     print("\nBuild time breakdown:\n" + build_details(bench.rows))
-    noisy = [r for r in bench.rows if r.p50_spread and r.p50_spread > 0.2]
-    if noisy:
+    if noisy := [r for r in bench.rows if r.p50_spread and r.p50_spread > 0.2]:
         print(
             "\nNoisy latency (p50 differs by >20% between repeats): "
             + ", ".join(f"{human(r.size)} {r.index} {r.param} ({r.p50_spread:.0%})" for r in noisy)
         )
     if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(
-            json.dumps({"command": command, "machine": header, "rows": [asdict(r) for r in bench.rows]}, indent=1)
-        )
+        write_json(a.json, {"command": command(), "machine": header, "rows": [asdict(r) for r in bench.rows]})
 
 
 if __name__ == "__main__":

@@ -4,21 +4,29 @@
 - `one_worker_threads()`: the one-thread caps gunicorn.conf.py gives a worker, for
   benchmarks that measure one worker's work. Call it before `index` is imported (numpy,
   FAISS and torch read the caps when they load).
-- `parse_size` ("100k", "5M"), `percentile` (the one definition used in every table: nearest rank), `machine()` and
-  `contention()` (load and CPU pressure, which make timings on 2 shared cores noisy).
-- `bench_dir()`: `var/bench/`, created, where the shared benchmark index and claims live.
+- `parse_size` ("100k", "5M"), `sizes` ("100k,1M") and `human` (back to "100k"); `percentile`
+  (the one definition used in every table: nearest rank); `machine()` and `contention()`
+  (load and CPU pressure, which make timings on 2 shared cores noisy).
+- Reporting: `table` (Markdown), `command()` (this run's command line), `write_json`, `log` (stderr).
+- Timing: `seconds_of`, `ms_each`, `in_batches`, and `rotated` (contenders take turns going first).
+- `bench_dir()`: `var/bench/`, created, where the shared benchmark index and claims live;
+  `DEV_CLAIMS` and `SAMPLE_ARTICLES`, the repository's own claims and articles.
 - The server helpers (start our service or a peer on a free port, wait, stop; workers'
   memory) come from `service.processes`, which the tests use too.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
+import shlex
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -26,36 +34,18 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from service.processes import (
-    free_port,
-    get_json,
-    gunicorn_command,
-    memory_mb,
-    post_json,
-    running_gunicorn,
-    running_server,
-    wait_until_ready,
-    worker_pids,
-)
+# Re-exported (`x as x`) for the benchmarks.
+from service.processes import free_port as free_port
+from service.processes import get_json as get_json
+from service.processes import gunicorn_command as gunicorn_command
+from service.processes import memory_mb as memory_mb
+from service.processes import running_gunicorn as running_gunicorn
+from service.processes import running_server as running_server
+from service.processes import worker_pids as worker_pids
 
-__all__ = [
-    "ROOT",
-    "bench_dir",
-    "contention",
-    "free_port",
-    "get_json",
-    "gunicorn_command",
-    "machine",
-    "memory_mb",
-    "one_worker_threads",
-    "parse_size",
-    "percentile",
-    "post_json",
-    "running_gunicorn",
-    "running_server",
-    "wait_until_ready",
-    "worker_pids",
-]
+DEV_CLAIMS = ROOT / "tests" / "data" / "dev_claims.jsonl"
+SAMPLE_ARTICLES = ROOT / "data" / "articles"
+T = TypeVar("T")
 
 
 def one_worker_threads() -> None:
@@ -80,6 +70,18 @@ def parse_size(text: str) -> int:
     return int(float(text[:-1] if scale > 1 else text) * scale)
 
 
+def sizes(text: str) -> list[int]:
+    """Comma-separated counts, each as `parse_size` reads it: "100k,1M"."""
+    return [parse_size(s) for s in text.split(",")]
+
+
+def human(n: int) -> str:
+    """A round count the short way: 100000 -> "100k", 5000000 -> "5M"."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    return f"{n // 1_000}k" if n >= 1_000 and n % 1_000 == 0 else str(n)
+
+
 def machine() -> str:
     """CPU model, cores, memory and load: the line every benchmark table starts with."""
     cpu, memory_gib = platform.processor() or "unknown CPU", 0.0
@@ -102,6 +104,55 @@ def contention() -> str:
 
 def _lines(path: str) -> list[str]:
     return Path(path).read_text().splitlines()
+
+
+def table(header: str, rows: Iterable[str | Sequence[object]]) -> str:
+    """A Markdown table. `header` is its cells joined by " | "; so is each row given as a string, and
+    a row given as a sequence is its cells (str() of each)."""
+    rows = [row if isinstance(row, str) else " | ".join(map(str, row)) for row in rows]
+    return "\n".join([f"| {header} |", "|" + "---|" * len(header.split(" | ")), *(f"| {row} |" for row in rows)])
+
+
+def log(text: str) -> None:
+    """Progress, to stderr (stdout is the report)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def command() -> str:
+    """This run's command line, as BENCHMARKS.md quotes it."""
+    return ".venv/bin/python " + shlex.join(sys.argv)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """`data` as indented JSON at `path` (folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1), "utf-8")
+    return path
+
+
+def seconds_of(fn: Callable[[], object]) -> float:
+    """Wall-clock seconds one call of `fn` takes."""
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def ms_each(fn: Callable[[T], object], items: Iterable[T]) -> list[float]:
+    """Milliseconds of `fn(item)` for each item, one call at a time."""
+    return [seconds_of(lambda item=item: fn(item)) * 1000 for item in items]
+
+
+def in_batches(fn: Callable[[Sequence[T]], object], items: Sequence[T], size: int, rounds: int) -> list[float]:
+    """Seconds of each of `rounds` passes over `items` calling `fn` on consecutive batches of `size`."""
+    return [seconds_of(lambda: [fn(items[i : i + size]) for i in range(0, len(items), size)]) for _ in range(rounds)]
+
+
+def rotated(items: Sequence[T], turn: int) -> list[T]:
+    """`items` starting at position `turn` (modulo their number): who goes first changes every round,
+    so drift in the machine's load hits every contender alike."""
+    turn %= len(items)
+    return [*items[turn:], *items[:turn]]
 
 
 def bench_dir() -> Path:

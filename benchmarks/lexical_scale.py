@@ -14,25 +14,17 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import contention, machine, one_worker_threads, parse_size, percentile
+from harness import command, contention, log, machine, ms_each, one_worker_threads, percentile, seconds_of, sizes, table
 
 one_worker_threads()
 
 from synthetic_corpus import _articles, make_claims
 
 from index.lexical import LexicalIndex
-
-
-def sentences(n: int, seed: int) -> list[str]:
-    out: list[str] = []
-    for _, body in _articles(seed, None, n):
-        out.extend(body)
-    return out
 
 
 def main() -> None:
@@ -42,29 +34,23 @@ def main() -> None:
     p.add_argument("--k", type=int, default=50)
     p.add_argument("--seed", type=int, default=11)
     a = p.parse_args()
-    sizes = [parse_size(s) for s in a.sizes.split(",")]
+    counts = sizes(a.sizes)
     started = time.perf_counter()
-    texts = sentences(max(sizes), a.seed)
-    print(f"generated {len(texts):,} sentences in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    texts = [sentence for _, body in _articles(a.seed, None, max(counts)) for sentence in body]
+    log(f"generated {len(texts):,} sentences in {time.perf_counter() - started:.0f}s")
     print(f"{machine()}\n")
-    print("| sentences | build s | on disk MB | bytes a sentence | search p50 ms | p95 ms | mean ms |")
-    print("|---|---|---|---|---|---|---|")
-    for n in sizes:
+    header = "sentences | build s | on disk MB | bytes a sentence | search p50 ms | p95 ms | mean ms"
+    print(table(header, []), flush=True)
+    for n in counts:
         claims = make_claims(texts[:n], a.claims, seed=a.seed)
         work = Path(tempfile.mkdtemp(prefix="lexical-"))
         try:
-            t0 = time.perf_counter()
-            LexicalIndex.build(texts[:n]).save(work)
-            build = time.perf_counter() - t0
+            build = seconds_of(lambda n=n, work=work: LexicalIndex.build(texts[:n]).save(work))
             size = sum(f.stat().st_size for f in work.rglob("*") if f.is_file())
             index = LexicalIndex.load(work)
             for claim in claims[:20]:  # warm-up: the mapped pages a search touches
                 index.search([claim], a.k)
-            times = []
-            for claim in claims:
-                t0 = time.perf_counter()
-                index.search([claim], a.k)
-                times.append((time.perf_counter() - t0) * 1000)
+            times = ms_each(lambda claim, index=index: index.search([claim], a.k), claims)
             print(
                 f"| {n:,} | {build:.1f} | {size / 2**20:,.0f} | {size / n:.0f} | {statistics.median(times):.2f} "
                 f"| {percentile(times, 95):.2f} | {statistics.fmean(times):.2f} |",
@@ -72,7 +58,7 @@ def main() -> None:
             )
         finally:
             shutil.rmtree(work)
-    print(f"\n{' '.join(sys.argv)} ({time.perf_counter() - started:.0f}s); at the end {contention()}")
+    print(f"\n{command()} ({time.perf_counter() - started:.0f}s); at the end {contention()}")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,15 @@
-"""Closed-loop clients for benchmarks/serving_load.py (run by it; not meant to be run by hand).
+"""Clients for benchmarks/serving_load.py (run by it, through locust; not by hand).
 
-Every simulated client sends its next claim as soon as the previous answer arrives
-(no think time), over one keep-alive connection; or, with BENCH_RATE, after a random
-think time (exponential, mean 1/BENCH_RATE s), so the clients' requests arrive at random
-moments, as editors' do, rather than all at once. (locust's `constant_throughput` puts
-every client on the same beat: 8 clients at 12.5/s arrived as bursts of 8 every 80 ms.)
-Environment:
+Each client sends its next claim as soon as the previous answer arrives, over one keep-alive
+connection; with BENCH_RATE, after a random think time (exponential, mean 1/BENCH_RATE s), so
+requests arrive at random moments, as editors' do (locust's `constant_throughput` puts every client
+on the same beat: bursts). Every request's exact time is logged (locust's statistics round them).
 
     BENCH_TARGET   ours: POST /v1/verify {"claim", "top_k": 5}; txtai: GET /search?query=…&limit=5
     BENCH_CLAIMS   JSON file with a list of claims (each client walks it from its own offset)
     BENCH_LOG      where to write one line per request: start time, milliseconds, ok (1/0), status
     BENCH_CLOSE    1: send `Connection: close` (a new connection per request) instead of keeping it alive
     BENCH_RATE     mean think time 1/BENCH_RATE seconds per client; unset: no pause
-
-Locust's own statistics round response times; this file keeps every exact time so the
-benchmark computes its percentiles over a measurement window after a warm-up.
 """
 
 from __future__ import annotations
@@ -49,12 +44,8 @@ def _write(**_):
 RATE = float(os.environ.get("BENCH_RATE") or 0)
 
 
-def _think_time(_user) -> float:
-    return random.expovariate(RATE)
-
-
 class Client(FastHttpUser):
-    wait_time = _think_time if RATE else constant(0)
+    wait_time = (lambda _user: random.expovariate(RATE)) if RATE else constant(0)  # the think time
     # One connection per client, kept alive; no connection pool beyond it.
     concurrency = 1
 

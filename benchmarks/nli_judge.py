@@ -17,10 +17,9 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-from harness import ROOT, one_worker_threads  # first: the path and offline flags
+from harness import DEV_CLAIMS, SAMPLE_ARTICLES, in_batches, one_worker_threads  # first: the path and offline flags
 
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
@@ -36,29 +35,12 @@ def pairs_per_claim() -> list[list[tuple[str, str]]]:
     from index.verify import ClaimVerifier, load_index
 
     embedder = load_embedder(threads=1)
-    claims = [c.claim for c in load_claims(ROOT / "tests" / "data" / "dev_claims.jsonl")]
+    claims = [c.claim for c in load_claims(DEV_CLAIMS)]
     with tempfile.TemporaryDirectory() as tmp:
-        build_index([ROOT / "data" / "articles"], Path(tmp) / "index", embedder)
+        build_index([SAMPLE_ARTICLES], Path(tmp) / "index", embedder)
         verifier = ClaimVerifier(embedder, load_index(Path(tmp) / "index"))
         results = verifier.verify_claims(claims, top_k=JUDGED_CANDIDATES)
     return [[(e.text, r.claim) for e in r.evidence] for r in results]
-
-
-def measure(scorer, per_claim, batch: int, rounds: int) -> dict:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for first in range(0, len(per_claim), batch):
-            scorer.logits([p for claim in per_claim[first : first + batch] for p in claim])
-        times.append(time.perf_counter() - started)
-    seconds = statistics.median(times)
-    pairs = sum(len(c) for c in per_claim)
-    return {
-        "claims_per_call": batch,
-        "ms_per_claim": round(1000 * seconds / len(per_claim), 2),
-        "ms_per_pair": round(1000 * seconds / pairs, 3),
-        "claims_per_s_2_cores": round(2 * len(per_claim) / seconds, 1),
-    }
 
 
 def main() -> None:
@@ -77,13 +59,19 @@ def main() -> None:
         scorers["fp32 export"] = load_nli(tmp, threads=1)
     for scorer in scorers.values():
         scorer.logits(per_claim[0])  # warm-up
-    print(f"{len(per_claim)} claims, {sum(len(c) for c in per_claim)} pairs, 1 thread")
+    pairs = sum(len(c) for c in per_claim)
+    print(f"{len(per_claim)} claims, {pairs} pairs, 1 thread")
     print("| graph | claims per call | ms per claim | ms per pair | claims/s on 2 cores |")
     print("|---|---:|---:|---:|---:|")
     for name, scorer in scorers.items():
+
+        def judge(claims: list[list[tuple[str, str]]], scorer=scorer) -> None:
+            scorer.logits([pair for claim in claims for pair in claim])  # these claims' pairs in one call
+
         for size in (int(s) for s in args.sizes.split(",")):
-            r = measure(scorer, per_claim, size, args.rounds)
-            print(f"| {name} | {size} | {r['ms_per_claim']} | {r['ms_per_pair']} | {r['claims_per_s_2_cores']} |")
+            seconds = statistics.median(in_batches(judge, per_claim, size, args.rounds))
+            ms_claim, ms_pair = round(1000 * seconds / len(per_claim), 2), round(1000 * seconds / pairs, 3)
+            print(f"| {name} | {size} | {ms_claim} | {ms_pair} | {round(2 * len(per_claim) / seconds, 1)} |")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from harness import ROOT, one_worker_threads  # first: the path and offline flags
+from harness import ROOT, one_worker_threads, rotated, seconds_of, table  # first: the path and offline flags
 
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
@@ -76,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims", default=str(ROOT / "var" / "bench" / "index-100k-s11.claims-2000-s11.json"))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument(
-        "--batch", type=int, default=8, help="also time verify_claims on batches of this many claims (0: skip)"
-    )
+    batch = "also time verify_claims on batches of this many claims (0: skip)"
+    parser.add_argument("--batch", type=int, default=8, help=batch)
     parser.add_argument("--no-judge", action="store_true", help="without the NLI judge (the degraded mode)")
     args = parser.parse_args(argv)
 
@@ -87,13 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     judge = None if args.no_judge else load_nli(threads=1)
     # Wrapped before the verifier is built: its batchers keep the bound methods they are given.
     # The loaded backend's class (OnnxEmbedder, TorchEmbedder) overrides Embedder's methods.
-    steps = [(type(embedder) if owner is Embedder else owner, attribute, name) for owner, attribute, name in STEPS]
-    for owner, attribute, name in steps:
+    for owner, attribute, name in STEPS:
+        owner = type(embedder) if owner is Embedder else owner
         setattr(owner, attribute, _timed(getattr(owner, attribute), name))
     verifier = ClaimVerifier(embedder, load_index(args.index), nli=judge)
     app = create_app(Settings(index_dir=args.index), verifier=verifier)
-    # The app's JSON encoding of the response body.
-    app.json.dumps = _timed(app.json.dumps, "serialise: JSON text")
+    app.json.dumps = _timed(app.json.dumps, "serialise: JSON text")  # the app's JSON encoding of the body
     client = app.test_client()
 
     def request(claim: str) -> float:
@@ -110,62 +108,56 @@ def main(argv: list[str] | None = None) -> int:
         total = request(claim)
         step = dict(_spent)
         inside = step.pop("verify_claims (total)")
-        timed_inside = sum(v for k, v in step.items() if not k.startswith("serialise"))
-        step["rest of verify (fusion, sorting, results)"] = inside - timed_inside
         serialise = sum(v for k, v in step.items() if k.startswith("serialise"))
+        step["rest of verify (fusion, sorting, results)"] = inside - (sum(step.values()) - serialise)
         step["Flask and request log"] = total - inside - serialise
         step["request (total)"] = total
         per_request.append(step)
 
-    m = view_size = verifier.index.view().size
+    size = verifier.index.view().size
     judged = "judge off" if judge is None else f"judge {judge.name}"
-    print(f"index {args.index}: {view_size} sentences; {len(claims)} requests, top_k {args.top_k}, 1 thread, {judged}")
+    print(f"index {args.index}: {size} sentences; {len(claims)} requests, top_k {args.top_k}, 1 thread, {judged}")
     names = list(dict.fromkeys(k for row in per_request for k in row))
     medians = {k: statistics.median(row.get(k, 0.0) for row in per_request) * 1000 for k in names}
     means = {k: statistics.mean(row.get(k, 0.0) for row in per_request) * 1000 for k in names}
     total = medians["request (total)"]
-    print("\n| step | median ms | mean ms | share of the median request |")
-    print("|---|---|---|---|")
-    for k in sorted(names, key=lambda k: (k == "request (total)", -medians[k])):
-        print(f"| {k} | {medians[k]:.2f} | {means[k]:.2f} | {medians[k] / total:.1%} |")
+    rows = [
+        [k, f"{medians[k]:.2f}", f"{means[k]:.2f}", f"{medians[k] / total:.1%}"]
+        for k in sorted(names, key=lambda k: (k == "request (total)", -medians[k]))
+    ]
+    print("\n" + table("step | median ms | mean ms | share of the median request", rows))
     p95 = sorted(row["request (total)"] for row in per_request)[int(0.95 * len(per_request))] * 1000
-    print(f"\nrequest p95 {p95:.1f} ms; sentences searched {m}")
+    print(f"\nrequest p95 {p95:.1f} ms; sentences searched {size}")
     if args.batch > 1:
         batching(verifier, claims, args.batch, args.top_k)
     return 0
+
+
+BATCHED_STEPS = ("encode (model)", "FAISS search", "BM25 search", "NLI judge (model)")
 
 
 def batching(verifier: ClaimVerifier, claims: list[str], size: int, top_k: int) -> None:
     """What serving concurrent claims together would save: one batch of `size` against `size` single calls.
 
     Run with the wrappers still on, so the per-step split is comparable with the table above."""
-    singles: list[float] = []
-    batches: list[float] = []
-    steps_single: dict[str, list[float]] = defaultdict(list)
-    steps_batch: dict[str, list[float]] = defaultdict(list)
+    seconds: dict[str, list[float]] = defaultdict(list)
+    steps: dict[tuple[str, str], list[float]] = defaultdict(list)
     groups = [claims[i : i + size] for i in range(0, len(claims) - size + 1, size)]
+    calls = {
+        "single": lambda group: [verifier.verify_claim(claim, top_k=top_k) for claim in group],
+        "batch": lambda group: verifier.verify_claims(group, top_k=top_k),
+    }
     for round_no, group in enumerate(groups):
-        # Alternate which goes first, so drift in the machine's load hits both alike.
-        for mode in ("single", "batch") if round_no % 2 == 0 else ("batch", "single"):
+        for mode in rotated(list(calls), round_no):  # alternate which goes first: drift hits both alike
             _spent.clear()
-            started = time.perf_counter()
-            if mode == "single":
-                for claim in group:
-                    verifier.verify_claim(claim, top_k=top_k)
-                singles.append(time.perf_counter() - started)
-                target = steps_single
-            else:
-                verifier.verify_claims(group, top_k=top_k)
-                batches.append(time.perf_counter() - started)
-                target = steps_batch
-            for name in ("encode (model)", "FAISS search", "BM25 search", "NLI judge (model)"):
-                target[name].append(_spent.get(name, 0.0))
-    one, together = statistics.median(singles) * 1000, statistics.median(batches) * 1000
+            seconds[mode].append(seconds_of(lambda mode=mode, group=group: calls[mode](group)))
+            for name in BATCHED_STEPS:
+                steps[mode, name].append(_spent.get(name, 0.0))
+    one, together = statistics.median(seconds["single"]) * 1000, statistics.median(seconds["batch"]) * 1000
     print(f"\n{size} claims: {size} verify_claim calls {one:.1f} ms, one verify_claims batch {together:.1f} ms")
     print(f"(median over {len(groups)} groups); the batch takes {together / one:.0%} of the time")
-    for name in ("encode (model)", "FAISS search", "BM25 search", "NLI judge (model)"):
-        a = statistics.median(steps_single[name]) * 1000
-        b = statistics.median(steps_batch[name]) * 1000
+    for name in BATCHED_STEPS:
+        a, b = (statistics.median(steps[mode, name]) * 1000 for mode in ("single", "batch"))
         share = f"{b / a:.0%}" if a else "n/a"
         print(f"  {name}: {a:.1f} ms one by one, {b:.1f} ms batched ({share})")
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import shutil
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
-from harness import ROOT, percentile  # first: the path and offline flags
+from harness import SAMPLE_ARTICLES, percentile, table  # first: the path and offline flags
 
 KEY = "soak-write-key-0123456789"
 CLAIMS = [
@@ -42,39 +42,35 @@ class Client(threading.Thread):
         super().__init__(daemon=True)
         self.port, self.deadline, self.rng, self.results = port, deadline, random.Random(seed), results
 
-    def request(self, conn, method: str, path: str, body: object | None, headers: dict) -> int:
-        data = None if body is None else json.dumps(body)
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json", **headers})
-        response = conn.getresponse()
-        response.read()
-        return response.status
+    def next_request(self) -> tuple[str, str, str, dict | None, tuple[int, ...]]:
+        """(operation, method, path, body, the statuses that are right)."""
+        rng, roll = self.rng, self.rng.random()
+        if roll < 0.7:
+            return "verify", "POST", "/v1/verify", {"claim": rng.choice(CLAIMS)}, (200,)
+        if roll < 0.9:
+            return "batch", "POST", "/v1/verify/batch", {"claims": rng.sample(CLAIMS, 8)}, (200,)
+        article_id = f"soak-{rng.randrange(40)}"
+        if rng.random() < 0.25:
+            return "delete", "DELETE", f"/v1/articles/{article_id}", None, (204, 404)
+        figure = rng.randrange(1000)
+        text = (
+            f"Officials said {figure} drones were launched overnight. "
+            f"Air defences shot down {figure // 2} of them, the report added."
+        )
+        return "write", "POST", "/v1/articles", {"id": article_id, "title": f"Soak {article_id}", "text": text}, (201,)
 
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        auth = {"Authorization": f"Bearer {KEY}"}
         while time.monotonic() < self.deadline:
-            roll = self.rng.random()
-            if roll < 0.7:
-                op, method, path, body, ok = "verify", "POST", "/v1/verify", {"claim": self.rng.choice(CLAIMS)}, 200
-            elif roll < 0.9:
-                op, method, path = "batch", "POST", "/v1/verify/batch"
-                body, ok = {"claims": self.rng.sample(CLAIMS, 8)}, 200
-            else:
-                article_id = f"soak-{self.rng.randrange(40)}"
-                if self.rng.random() < 0.25:
-                    op, method, path, body, ok = "delete", "DELETE", f"/v1/articles/{article_id}", None, (204, 404)
-                else:
-                    figure = self.rng.randrange(1000)
-                    text = (
-                        f"Officials said {figure} drones were launched overnight. "
-                        f"Air defences shot down {figure // 2} of them, the report added."
-                    )
-                    op, method, path, ok = "write", "POST", "/v1/articles", 201
-                    body = {"id": article_id, "title": f"Soak {article_id}", "text": text}
+            op, method, path, body, ok = self.next_request()
+            headers = {"Content-Type": "application/json"}
+            headers |= {"Authorization": f"Bearer {KEY}"} if op in ("write", "delete") else {}
             started = time.perf_counter()
             try:
-                status = self.request(conn, method, path, body, auth if op in ("write", "delete") else {})
-                error = None if status in (ok if isinstance(ok, tuple) else (ok,)) else f"HTTP {status}"
+                conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+                response = conn.getresponse()
+                response.read()
+                error = None if response.status in ok else f"HTTP {response.status}"
             except (OSError, http.client.HTTPException) as exc:
                 error = type(exc).__name__
                 conn.close()
@@ -97,28 +93,28 @@ def main(argv: list[str] | None = None) -> int:
     from index.builder import build_index
     from index.embedder import load_embedder
 
+    results: list[tuple[str, float, str | None]] = []
+    samples: list[tuple[float, float]] = []  # (seconds in, total worker RSS MB)
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
-        build_index([ROOT / "data" / "articles"], index_dir, load_embedder())
+        build_index([SAMPLE_ARTICLES], index_dir, load_embedder())
         env = {"API_KEYS": f"soak:write:{KEY}", "LOG_LEVEL": "WARNING"}
-        with running_gunicorn(index_dir, workers=args.workers, log_path=Path(tmp) / "access.log", **env) as (
-            base,
-            proc,
-        ):
-            port = int(base.rsplit(":", 1)[1])
-            results: list[tuple[str, float, str | None]] = []
+        with running_gunicorn(index_dir, args.workers, Path(tmp) / "access.log", **env) as (base, proc):
             deadline = time.monotonic() + args.duration
-            clients = [Client(port, deadline, seed, results) for seed in range(args.clients)]
+            clients = [Client(int(base.rsplit(":", 1)[1]), deadline, seed, results) for seed in range(args.clients)]
             for c in clients:
                 c.start()
-            samples: list[tuple[float, float]] = []  # (seconds in, total worker RSS MB)
             started = time.monotonic()
-            while time.monotonic() < deadline:
+
+            def sample() -> None:
                 samples.append((time.monotonic() - started, sum(memory_mb(p)[0] for p in worker_pids(proc.pid))))
+
+            while time.monotonic() < deadline:
+                sample()
                 time.sleep(5)
             for c in clients:
                 c.join()
-            samples.append((time.monotonic() - started, sum(memory_mb(p)[0] for p in worker_pids(proc.pid))))
+            sample()
         shutil.rmtree(index_dir, ignore_errors=True)
 
     errors = [r for r in results if r[2]]
@@ -129,30 +125,20 @@ def main(argv: list[str] | None = None) -> int:
         f"soak: {args.duration:.0f} s, {args.clients} clients, {args.workers} workers, "
         f"{len(results)} requests ({len(results) / args.duration:.1f}/s), {len(errors)} errors"
     )
-    print("\n| operation | requests | errors | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|")
+    rows = []
     for op in ("verify", "batch", "write", "delete", "all"):
-        rows = [r for r in results if op in ("all", r[0])]
-        if not rows:
-            continue
-        ms = [r[1] * 1000 for r in rows]
-        print(
-            f"| {op} | {len(rows)} | {sum(1 for r in rows if r[2])} | {percentile(ms, 50):.1f} | "
-            f"{percentile(ms, 95):.1f} | {percentile(ms, 99):.1f} |"
-        )
+        if ms := [r[1] * 1000 for r in results if op in ("all", r[0])]:
+            errs = sum(1 for r in results if op in ("all", r[0]) and r[2])
+            rows.append([op, len(ms), errs, *(f"{percentile(ms, q):.1f}" for q in (50, 95, 99))])
+    print("\n" + table("operation | requests | errors | p50 ms | p95 ms | p99 ms", rows))
     print(
         f"\nworker RSS (both workers): {baseline:.0f} MB after {args.warmup:.0f} s warm-up, "
         f"peak {peak:.0f} MB, final {final:.0f} MB: growth {growth:+.0f} MB (bound {args.max_growth_mb:.0f} MB)"
     )
     if errors:
-        kinds: dict[str, int] = {}
-        for op, _, error in errors:
-            kinds[f"{op}: {error}"] = kinds.get(f"{op}: {error}", 0) + 1
-        print("errors:", kinds)
-    if args.check and (errors or growth > args.max_growth_mb):
-        return 1
-    return 0
+        print("errors:", dict(Counter(f"{op}: {error}" for op, _, error in errors)))
+    return 1 if args.check and (errors or growth > args.max_growth_mb) else 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.exit(main())

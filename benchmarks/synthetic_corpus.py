@@ -25,6 +25,7 @@ corpus, never verbatim.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import re
@@ -35,7 +36,8 @@ from pathlib import Path
 
 
 def _listed(text: str, sep: str | None = None) -> tuple[str, ...]:
-    return tuple(text.split(sep))
+    """The items of `text`: separated by `sep`, else by ", " if it has any, else by spaces."""
+    return tuple(text.split(sep or (", " if ", " in text else None)))
 
 
 FIRST_NAMES = _listed(
@@ -61,97 +63,31 @@ CITIES = _listed(
     "Larkfield, Lowden, Marsh End, Millbrook, Northbridge, Oakhurst, Pellworth, Port Ellery, Quarry Hill, "
     "Ravensholm, Redcliffe, Riverton, Saltmarsh, Sandown, Silverdale, Stonebury, Thornwick, Torrin, "
     "Upton Vale, Westmoor, Whitcombe, Wrenfield, Yarrow, Zennor",
-    sep=", ",
 )
-COUNTRIES = (
-    "Norland",
-    "Estria",
-    "Valdonia",
-    "Karesia",
-    "Ostmark",
-    "Lusitra",
-    "Bravania",
-    "Corvia",
-    "Sundar",
-    "Pellonia",
-    "Marevia",
-    "Talland",
-)
+COUNTRIES = _listed("Norland Estria Valdonia Karesia Ostmark Lusitra Bravania Corvia Sundar Pellonia Marevia Talland")
 REGIONS = ("the northern province", "the coastal region", "the eastern districts", "the capital region", "the south")
-ORG_KINDS = (
-    "Energy",
-    "Logistics",
-    "Water",
-    "Rail",
-    "Health Trust",
-    "Steelworks",
-    "Housing Association",
-    "Banking Group",
-    "Telecom",
-    "Shipping",
-    "Foods",
-    "Airways",
-    "Chemicals",
-    "Motors",
+ORG_KINDS = _listed(
+    "Energy, Logistics, Water, Rail, Health Trust, Steelworks, Housing Association, Banking Group, Telecom, "
+    "Shipping, Foods, Airways, Chemicals, Motors",
 )
-MINISTRIES = (
-    "Health",
-    "Finance",
-    "Transport",
-    "Defence",
-    "Education",
-    "Agriculture",
-    "the Interior",
-    "Energy",
-    "Labour",
-    "Housing",
+MINISTRIES = _listed(
+    "Health, Finance, Transport, Defence, Education, Agriculture, the Interior, Energy, Labour, Housing"
 )
-OUTLETS = (
-    "the Morning Ledger",
-    "the Evening Courier",
-    "Radio Meridian",
-    "the Daily Standard",
-    "Channel Nine",
-    "the Weekly Observer",
+OUTLETS = _listed(
+    "the Morning Ledger, the Evening Courier, Radio Meridian, the Daily Standard, Channel Nine, the Weekly Observer, "
     "the national broadcaster",
 )
-ROLES = (
-    "spokesperson",
-    "chief executive",
-    "finance director",
-    "union leader",
-    "mayor",
-    "minister",
-    "deputy minister",
-    "chief economist",
-    "police commissioner",
-    "project manager",
-    "board chair",
-    "senior analyst",
-    "regional governor",
-    "opposition leader",
+ROLES = _listed(
+    "spokesperson, chief executive, finance director, union leader, mayor, minister, deputy minister, chief economist, "
+    "police commissioner, project manager, board chair, senior analyst, regional governor, opposition leader",
 )
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+MONTHS = _listed("January February March April May June July August September October November December")
 NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve")
 
 # One story each: what it is about, what is counted, what happens, what people say.
-TOPICS = (
-    {
-        "name": "jobs",
+TOPICS = {
+    "jobs": {
         "noun": ("restructuring plan", "plant closure", "round of layoffs", "hiring freeze", "pay offer"),
         "unit": ("jobs", "workers", "positions", "staff", "contract workers"),
         "action": ("would cut", "plans to shed", "has already laid off", "agreed to keep", "will move"),
@@ -159,8 +95,7 @@ TOPICS = (
         "group": ("workers", "employees", "union members", "shift workers"),
         "adj": ("painful", "necessary", "reckless", "overdue", "unfair"),
     },
-    {
-        "name": "flood",
+    "flood": {
         "noun": ("flood barrier", "river defence scheme", "evacuation order", "relief fund", "drainage project"),
         "unit": ("homes", "residents", "families", "properties", "businesses"),
         "action": ("evacuated", "rehoused", "compensated", "inspected", "cut off"),
@@ -168,8 +103,7 @@ TOPICS = (
         "group": ("residents", "farmers", "shop owners", "families"),
         "adj": ("inadequate", "urgent", "slow", "welcome", "overdue"),
     },
-    {
-        "name": "health",
+    "health": {
         "noun": ("vaccination campaign", "hospital expansion", "waiting list", "screening programme", "new ward"),
         "unit": ("patients", "beds", "nurses", "doctors", "operations"),
         "action": ("treated", "added", "recruited", "postponed", "transferred"),
@@ -177,8 +111,7 @@ TOPICS = (
         "group": ("patients", "nurses", "doctors", "parents"),
         "adj": ("stretched", "essential", "underfunded", "promising", "fragile"),
     },
-    {
-        "name": "transport",
+    "transport": {
         "noun": ("rail line", "bus network", "airport expansion", "ring road", "ferry service"),
         "unit": ("passengers", "trains", "flights", "commuters", "buses"),
         "action": ("carried", "cancelled", "delayed", "added", "diverted"),
@@ -186,8 +119,7 @@ TOPICS = (
         "group": ("commuters", "travellers", "drivers", "residents"),
         "adj": ("unreliable", "ambitious", "costly", "long-awaited", "disruptive"),
     },
-    {
-        "name": "energy",
+    "energy": {
         "noun": ("wind farm", "gas pipeline", "solar farm", "power station", "grid upgrade"),
         "unit": ("megawatts", "households", "turbines", "panels", "kilometres of cable"),
         "action": ("connected", "installed", "supplied", "switched off", "approved"),
@@ -195,8 +127,7 @@ TOPICS = (
         "group": ("households", "customers", "engineers", "landowners"),
         "adj": ("cleaner", "expensive", "vital", "controversial", "delayed"),
     },
-    {
-        "name": "security",
+    "security": {
         "noun": ("air defence system", "border operation", "ceasefire", "drone attack", "military exercise"),
         "unit": ("drones", "missiles", "soldiers", "troops", "armoured vehicles"),
         "action": ("launched", "shot down", "deployed", "withdrew", "intercepted"),
@@ -204,8 +135,7 @@ TOPICS = (
         "group": ("civilians", "soldiers", "residents", "diplomats"),
         "adj": ("fragile", "dangerous", "unprecedented", "limited", "credible"),
     },
-    {
-        "name": "budget",
+    "budget": {
         "noun": ("budget", "tax reform", "spending review", "pension plan", "stimulus package"),
         "unit": ("taxpayers", "pensioners", "civil servants", "schools", "councils"),
         "action": ("would protect", "will reimburse", "could affect", "has exempted", "will fund"),
@@ -213,8 +143,7 @@ TOPICS = (
         "group": ("pensioners", "taxpayers", "economists", "lawmakers"),
         "adj": ("balanced", "austere", "irresponsible", "realistic", "generous"),
     },
-    {
-        "name": "election",
+    "election": {
         "noun": ("election", "referendum", "coalition deal", "recount", "party primary"),
         "unit": ("votes", "seats", "ballots", "polling stations", "candidates"),
         "action": ("won", "lost", "counted", "rejected", "disputed"),
@@ -222,8 +151,7 @@ TOPICS = (
         "group": ("voters", "candidates", "observers", "party members"),
         "adj": ("decisive", "narrow", "chaotic", "historic", "inconclusive"),
     },
-    {
-        "name": "housing",
+    "housing": {
         "noun": ("housing scheme", "rent freeze", "building programme", "planning reform", "eviction ban"),
         "unit": ("homes", "flats", "tenants", "building permits", "families"),
         "action": ("built", "approved", "demolished", "sold", "renovated"),
@@ -231,8 +159,7 @@ TOPICS = (
         "group": ("tenants", "landlords", "first-time buyers", "builders"),
         "adj": ("affordable", "insufficient", "radical", "delayed", "popular"),
     },
-    {
-        "name": "trade",
+    "trade": {
         "noun": ("trade agreement", "export ban", "tariff increase", "harbour expansion", "customs check"),
         "unit": ("tonnes of grain", "containers", "cars", "tonnes of steel", "shipments"),
         "action": ("exported", "imported", "held up", "shipped", "seized"),
@@ -240,8 +167,7 @@ TOPICS = (
         "group": ("exporters", "farmers", "manufacturers", "traders"),
         "adj": ("historic", "damaging", "long overdue", "lopsided", "cautious"),
     },
-    {
-        "name": "wildfire",
+    "wildfire": {
         "noun": ("wildfire", "firebreak", "emergency response", "rebuilding plan", "fire season"),
         "unit": ("hectares", "firefighters", "homes", "aircraft", "villages"),
         "action": ("burned", "evacuated", "saved", "destroyed", "reached"),
@@ -249,8 +175,7 @@ TOPICS = (
         "group": ("firefighters", "villagers", "farmers", "volunteers"),
         "adj": ("devastating", "contained", "unpredictable", "the worst in decades", "slow"),
     },
-    {
-        "name": "courts",
+    "courts": {
         "noun": ("trial", "appeal", "corruption inquiry", "court ruling", "investigation"),
         "unit": ("defendants", "witnesses", "charges", "documents", "officials"),
         "action": ("charged", "questioned", "released", "convicted", "cleared"),
@@ -258,27 +183,16 @@ TOPICS = (
         "group": ("prosecutors", "lawyers", "officials", "judges"),
         "adj": ("unprecedented", "politically motivated", "overdue", "thorough", "flawed"),
     },
-)
+}
 
 # Word pairs for paraphrasing claims; either side may stand for the other.
-SYNONYMS = (
-    ("said", "stated"),
-    ("told", "informed"),
-    ("would", "will"),
-    ("cut", "reduce"),
-    ("about", "around"),
-    ("residents", "locals"),
-    ("officials", "authorities"),
-    ("plan", "proposal"),
-    ("announced", "unveiled"),
-    ("increase", "rise"),
-    ("warned", "cautioned"),
-    ("agreed", "consented"),
-    ("expected", "projected"),
-    ("cost", "be priced at"),
-    ("homes", "houses"),
-    ("workers", "employees"),
-    ("began", "started"),
+SYNONYMS = tuple(
+    tuple(pair.split("/"))
+    for pair in _listed(
+        "said/stated, told/informed, would/will, cut/reduce, about/around, residents/locals, officials/authorities, "
+        "plan/proposal, announced/unveiled, increase/rise, warned/cautioned, agreed/consented, expected/projected, "
+        "cost/be priced at, homes/houses, workers/employees, began/started"
+    )
 )
 _NUMBER_RE = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
 
@@ -318,7 +232,7 @@ class _Story:
     def __init__(self, rng: random.Random, day: date):
         self.rng = rng
         self.day = day
-        self.topic = rng.choice(TOPICS)
+        self.topic = rng.choice(tuple(TOPICS.values()))
         self.city = rng.choice(CITIES)
         self.country = rng.choice(COUNTRIES)
         self.org = self._organisation()
@@ -363,28 +277,16 @@ class _Story:
     def when(self) -> str:
         rng = self.rng
         past = self.day - timedelta(days=rng.randint(1, 400))
-        return rng.choice(
-            (
-                f"on {rng.choice(WEEKDAYS)}",
-                f"on {MONTHS[past.month - 1]} {past.day}",
-                f"in {MONTHS[past.month - 1]} {past.year}",
-                "in recent days",
-                "over the weekend",
-                "earlier this year",
-                f"in {past.year}",
-            )
-        )
+        month, weekday = MONTHS[past.month - 1], rng.choice(WEEKDAYS)
+        dated = (f"on {weekday}", f"on {month} {past.day}", f"in {month} {past.year}")
+        return rng.choice((*dated, "in recent days", "over the weekend", "earlier this year", f"in {past.year}"))
 
     def future(self) -> str:
         rng = self.rng
+        year, weekday, month = self.day.year + rng.randint(0, 3), rng.choice(WEEKDAYS), rng.choice(MONTHS)
+        event = rng.choice(("summer", "winter", "election", "end of the year"))
         return rng.choice(
-            (
-                f"by the end of {self.day.year + rng.randint(0, 3)}",
-                f"next {rng.choice(WEEKDAYS)}",
-                f"in {rng.choice(MONTHS)}",
-                "within weeks",
-                f"before the {rng.choice(('summer', 'winter', 'election', 'end of the year'))}",
-            )
+            (f"by the end of {year}", f"next {weekday}", f"in {month}", "within weeks", f"before the {event}")
         )
 
     def fill(self, template: str) -> str:
@@ -408,12 +310,7 @@ class _Story:
             "small": lambda: rng.choice(NUMBER_WORDS[:6]),
             "money": lambda: _money(rng),
             "pct": lambda: _percent(rng),
-            "noun": lambda: self.pick("noun"),
-            "unit": lambda: self.pick("unit"),
-            "action": lambda: self.pick("action"),
-            "event": lambda: self.pick("event"),
-            "group": lambda: self.pick("group"),
-            "adj": lambda: self.pick("adj"),
+            **{key: functools.partial(self.pick, key) for key in ("noun", "unit", "action", "event", "group", "adj")},
             "quote": self.quote,
         }
         return re.sub(r"\{(\w+)\}", lambda m: slots[m.group(1)](), template)
@@ -611,18 +508,11 @@ def _paraphrase(text: str, rng: random.Random) -> str:
     return text.strip(" ,") + ("" if text.endswith('"') else ".")
 
 
-_CLAUSE_MARKERS = (
-    ", adding that",
-    ", according to",
-    ", though",
-    " despite",
-    ", a rise of",
-    ", at a cost",
-    ", while",
-    ", calling the",
-    ", the second such",
-    ", and said a decision",
-    " after ",
+# Where a trailing clause starts (EXTENSIONS' openings), separated by "|"; the leading comma or space is part of each.
+_CLAUSE_MARKERS = _listed(
+    ", adding that|, according to|, though| despite|, a rise of|, at a cost|, while|, calling the|, the second such"
+    "|, and said a decision| after ",
+    sep="|",
 )
 
 

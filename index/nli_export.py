@@ -1,8 +1,9 @@
 """Export a trained NLI cross-encoder (a Hugging Face sequence-classification directory) to ONNX.
 
 Same exporter as the embedder's (`index/onnx_export.py`): TorchScript tracing, eager
-attention, the attention mask built as tensors; int8 by `quantize_dynamic` with the FFN
-down-projections kept fp32. The result is the directory `index/nli.py` loads: the graph,
+attention, the attention mask built as tensors; int8 by `quantize_dynamic`. Two encoder
+families: BERT (MiniLM; inputs ids, mask, token types) and MPNet (ids and mask; relative
+position buckets computed in the graph). The result is the directory `index/nli.py` loads: the graph,
 `tokenizer.json` and `nli.json` (labels in output order, max length, temperature, sha256).
 """
 
@@ -31,15 +32,19 @@ def _load(path: str | Path):
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(str(path), attn_implementation="eager")
     model.eval()
-    if not hasattr(model, "bert"):
-        raise ValueError(f"only BERT-style classifiers can be exported, not {type(model).__name__}")
+    if not (hasattr(model, "bert") or hasattr(model, "mpnet")):
+        raise ValueError(f"only BERT- and MPNet-style classifiers can be exported, not {type(model).__name__}")
     return model, AutoTokenizer.from_pretrained(str(path))
 
 
-def _graph(model):
+def _graph(model) -> tuple[object, tuple[str, ...]]:
+    """The traceable module and its input names, for either encoder family."""
     import torch
 
-    class Graph(torch.nn.Module):
+    def additive(mask, hidden):
+        return (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+
+    class BertGraph(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.model = model
@@ -47,11 +52,23 @@ def _graph(model):
         def forward(self, input_ids, attention_mask, token_type_ids):
             bert = self.model.bert
             hidden = bert.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
-            additive = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-            hidden = bert.encoder(hidden, attention_mask=additive).last_hidden_state
+            hidden = bert.encoder(hidden, attention_mask=additive(attention_mask, hidden)).last_hidden_state
             return self.model.classifier(bert.pooler(hidden))
 
-    return Graph().eval()
+    class MpnetGraph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            mpnet = self.model.mpnet
+            hidden = mpnet.embeddings(input_ids=input_ids)
+            hidden = mpnet.encoder(hidden, attention_mask=additive(attention_mask, hidden))[0]
+            return self.model.classifier(hidden)
+
+    if hasattr(model, "mpnet"):
+        return MpnetGraph().eval(), ("input_ids", "attention_mask")
+    return BertGraph().eval(), INPUTS
 
 
 def torch_logits(model, tokenizer, pairs: list[tuple[str, str]], max_length: int) -> np.ndarray:
@@ -109,11 +126,12 @@ def export_nli(
         example = tokenizer(
             ["a short one", "and a longer second"], ["claim", "another claim"], padding=True, return_tensors="pt"
         )
-        axes = {n: {0: "batch", 1: "sequence"} for n in INPUTS} | {OUTPUT: {0: "batch"}}
+        graph, inputs = _graph(model)
+        axes = {n: {0: "batch", 1: "sequence"} for n in inputs} | {OUTPUT: {0: "batch"}}
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                _graph(model), tuple(example[n] for n in INPUTS), str(fp32), input_names=list(INPUTS),
+                graph, tuple(example[n] for n in inputs), str(fp32), input_names=list(inputs),
                 output_names=[OUTPUT], dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True, dynamo=False,
             )  # fmt: skip
         want = torch_logits(model, tokenizer, probes, max_length)
@@ -139,7 +157,7 @@ def export_nli(
             "truncation": "only_first (the evidence is cut, never the claim)",
             "pad_token": tokenizer.pad_token,
             "temperature": 1.0,
-            "inputs": list(INPUTS),
+            "inputs": list(inputs),
             "opset": OPSET,
             "int8": {"method": "quantize_dynamic QInt8 per channel, MatMul and Gather", "kept_fp32": kept}
             if int8
@@ -165,5 +183,6 @@ def _onnx_logits(path: Path, tokenizer, pairs: list[tuple[str, str]], max_length
         [p for p, _ in pairs], [h for _, h in pairs], truncation="only_first", max_length=max_length,
         padding=True, return_tensors="np",
     )  # fmt: skip
-    (logits,) = session.run(None, {n: np.asarray(feed[n], dtype=np.int64) for n in INPUTS})
+    names = [i.name for i in session.get_inputs()]
+    (logits,) = session.run(None, {n: np.asarray(feed[n], dtype=np.int64) for n in names})
     return logits

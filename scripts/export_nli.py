@@ -65,6 +65,7 @@ def main() -> int:
 
     trained = Path(args.trained)
     training = json.loads((trained / "training.json").read_text())
+    training["architecture"] = architecture(trained)
     # Earlier passes this one started from (`train_nli.py --init`), oldest first: the card counts them all.
     training["earlier"] = []
     start = Path(training["config"]["start"]) / "training.json"
@@ -121,14 +122,26 @@ def main() -> int:
     return 0
 
 
+def architecture(trained: Path) -> str:
+    """'MPNet, 12 layers, 768 wide, 109M parameters', read from the trained directory."""
+    from safetensors import safe_open
+
+    config = json.loads((trained / "config.json").read_text())
+    with safe_open(str(trained / "model.safetensors"), "np") as weights:
+        parameters = sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())  # noqa: SIM118
+    family = {"bert": "BERT (MiniLM)", "mpnet": "MPNet"}.get(config["model_type"], config["model_type"])
+    size = f"{config['num_hidden_layers']} layers, {config['hidden_size']} wide, {parameters / 1e6:.0f}M parameters"
+    return f"{family}, {size}"
+
+
 def model_card(name, training, figures, kind, mean, calibration, manifest) -> str:
     config = training["config"]
     lines = [
         f"# {name}: the stance judge of the claim-verification service",
         "",
         "A 3-label NLI cross-encoder (entailment / neutral / contradiction): premise = an evidence sentence,",
-        "hypothesis = the claim. MiniLM-L6 (6 layers, 384 wide, 22M parameters), started from the",
-        f"packaged all-MiniLM-L6-v2 weights ({training['start_model']}); the classification head is new.",
+        f"hypothesis = the claim. {training['architecture']}, started from",
+        f"{training['start_model']}; the classification head is new.",
         f"Shipped as ONNX, **{kind}** (`{manifest['graph']}`, sha256 `{manifest['sha256']}`), run by ONNX Runtime.",
         "",
         "Made by `scripts/train_nli.py`, exported by `scripts/export_nli.py`, on this project's 2-core CPU machine.",

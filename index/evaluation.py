@@ -37,11 +37,13 @@ from index.stance import (
     RULES,
     SUPPORTED,
     VERDICTS,
+    DegradedRules,
     Evidence,
     VerdictRules,
     decide_verdict,
     decided_first,
     judge,
+    judge_without_model,
 )
 from index.verify import ClaimVerifier, Verification
 
@@ -307,7 +309,7 @@ def precision_at_prior(confusion: dict[str, dict[str, int]], supported_per_refut
     return true_rate / said if said else 0.0
 
 
-def _decided(result: Verification, rules: VerdictRules | None) -> tuple[list[Evidence], str, float]:
+def _decided(result: Verification, rules: VerdictRules | DegradedRules | None) -> tuple[list[Evidence], str, float]:
     """(evidence in shown order, verdict, confidence) as recorded, or re-decided under `rules`."""
     if rules is None:
         return list(result.evidence), result.verdict, result.confidence
@@ -316,23 +318,23 @@ def _decided(result: Verification, rules: VerdictRules | None) -> tuple[list[Evi
     return evidence, verdict, confidence
 
 
-def redecide(evidence: Sequence[Evidence], rules: VerdictRules) -> list[Evidence]:
-    """The evidence re-judged under other rules, from the readings recorded on it (no model call).
-
-    Items the model did not read keep their stance."""
+def redecide(evidence: Sequence[Evidence], rules: VerdictRules | DegradedRules) -> list[Evidence]:
+    """The evidence re-judged under other rules, from what is recorded on it (no model call):
+    under `VerdictRules` from the judge's readings (a sentence it did not read is related),
+    under `DegradedRules` from each sentence's cosine and checks."""
     out = []
     for e in evidence:
-        if e.nli is None:
-            out.append(e)
-            continue
         findings = [r for r in e.reasons if r.kind not in JUDGE_KINDS]
-        decision = judge(e.nli, findings, e.score, 1.0, e.substituted, rules)
+        if isinstance(rules, DegradedRules):
+            decision = judge_without_model(findings, e.score, rules)
+        else:
+            decision = judge(e.nli, findings, e.substituted, rules)
         out.append(dataclasses.replace(e, stance=decision.stance, strength=decision.strength, reasons=decision.reasons))
     return out
 
 
 def verdict_points(
-    claims: Sequence[LabelledClaim], results: Sequence[Verification], rules: VerdictRules
+    claims: Sequence[LabelledClaim], results: Sequence[Verification], rules: VerdictRules | DegradedRules
 ) -> list[tuple[str, float, bool]]:
     """(verdict, deciding strength, correct) per claim under `rules` (what the confidence map is fitted on)."""
     points = []
@@ -347,7 +349,7 @@ def verdict_points(
 def fit_rules(
     claims: Sequence[LabelledClaim], results: Sequence[Verification], min_contradicted_precision: float = 0.6
 ) -> tuple[VerdictRules, dict]:
-    """Search the probability cut-offs, then fit the confidence map, on these claims.
+    """Search the judge's probability cut-offs, then fit the confidence map, on these claims.
 
     Objective: the balanced accuracy over supported/contradicted claims, plus half the
     accuracy on not_found claims (the verdict must abstain where nothing says so, but an
@@ -368,14 +370,21 @@ def fit_rules(
             key = (float(feasible), s.balanced_accuracy + 0.5 * nf_accuracy, -abs(support - contradiction))
             if key > best_key:
                 best, best_key = rules, key
-    points = verdict_points(claims, results, best)
+    return fit_confidence(claims, results, best), {"objective": best_key, "points": len(claims)}
+
+
+def fit_confidence(
+    claims: Sequence[LabelledClaim], results: Sequence[Verification], rules: VerdictRules | DegradedRules
+) -> VerdictRules | DegradedRules:
+    """`rules` with the confidence map fitted on these claims: per verdict with at least 20 claims,
+    an isotonic map from the deciding strength to P(correct), blocks of `CALIBRATION_MIN_BLOCK`."""
+    points = verdict_points(claims, results, rules)
     knots = {}
     for verdict in VERDICTS:
         mine = [(strength, correct) for v, strength, correct in points if v == verdict]
         if len(mine) >= 20:
             knots[verdict] = tuple(fit_isotonic([m[0] for m in mine], [m[1] for m in mine], CALIBRATION_MIN_BLOCK))
-    fitted = dataclasses.replace(best, confidence_knots=knots)
-    return fitted, {"objective": best_key, "points": len(points)}
+    return dataclasses.replace(rules, confidence_knots=knots)
 
 
 def reliability(
@@ -409,7 +418,7 @@ def evaluate(verifier: ClaimVerifier, claims: list[LabelledClaim], top_k: int = 
         mrr=sum(1 / r for r in ranks if r) / with_gold,
         verdict_accuracy=correct / (len(claims) or 1),
         confusion={label: dict(counts) for label, counts in sorted(confusion.items())},
-        threshold=verifier.support_threshold,
+        threshold=verifier.degraded_rules.support_cosine,
     )
 
 

@@ -19,12 +19,15 @@ from index.live import Filter, IndexView, LiveIndex, load_index
 from index.nli import NliScorer
 from index.observe import timed
 from index.stance import (
+    DEGRADED_RULES,
     JUDGED_CANDIDATES,
+    RULES,
     Context,
     Evidence,
     decide_verdict,
     decided_first,
     judge,
+    judge_without_model,
     should_judge,
     substitutions,
 )
@@ -32,11 +35,6 @@ from index.stance import (
 # Sentences this similar in different articles are the same report (wire copy, light edits).
 DUPLICATE_COSINE = 0.97
 DUPLICATE_HEADROOM = 3
-# Cosine similarity (all-MiniLM-L6-v2) at or above which the best sentence counts as
-# support. Calibrated on the supported and not_found claims of tests/data/dev_claims.jsonl
-# with `scripts/evaluate.py --calibrate` (midpoint of the widest best-accuracy gap); see README.
-DEFAULT_SUPPORT_THRESHOLD = 0.542
-
 
 RETRIEVAL_MODES = ("hybrid", "dense")
 # How deep each ranking (dense, lexical) goes before fusion.
@@ -102,7 +100,7 @@ class ClaimVerifier:
         self,
         embedder: Embedder,
         index: LiveIndex,
-        support_threshold: float = DEFAULT_SUPPORT_THRESHOLD,
+        support_threshold: float | None = None,
         retrieval: str = "hybrid",
         nli: NliScorer | None = None,
         encode_batch_texts: int = MAX_BATCH_TEXTS,
@@ -120,7 +118,12 @@ class ClaimVerifier:
             embedder = BatchingEmbedder(embedder, max_batch_texts=encode_batch_texts)
         self.embedder = embedder
         self.index = index
-        self.support_threshold = support_threshold
+        # Without a judge: the degraded rules, with the operator's support cut-off if given.
+        self.degraded_rules = (
+            DEGRADED_RULES
+            if support_threshold is None
+            else dataclasses.replace(DEGRADED_RULES, support_cosine=support_threshold)
+        )
         self.retrieval = retrieval
         self.nli = nli
         self.degraded_reason = None if nli is not None else (degraded_reason or "no NLI model given")
@@ -180,7 +183,10 @@ class ClaimVerifier:
                 (sid, score), copies = group[0], group[1:]
                 s = sentences[sid]
                 nli, substituted = readings.get((row, rank), (None, None))
-                decision = judge(nli, findings[(row, rank)], score, self.support_threshold, substituted)
+                if self.nli is None:
+                    decision = judge_without_model(findings[(row, rank)], score, self.degraded_rules)
+                else:
+                    decision = judge(nli, findings[(row, rank)], substituted)
                 evidence.append(
                     Evidence(
                         s.text,
@@ -198,7 +204,9 @@ class ClaimVerifier:
                     )
                 )
             evidence = decided_first(evidence)[:top_k]
-            verdict, confidence, decided_by = decide_verdict(evidence)
+            verdict, confidence, decided_by = decide_verdict(
+                evidence, self.degraded_rules if self.nli is None else RULES
+            )
             warnings = [filter_warning] if filter_warning else []
             if self.nli is None:
                 warnings.append(DEGRADED_WARNING)

@@ -11,7 +11,8 @@ fact-set mode reports verdict accuracy, macro-F1, balanced accuracy over support
 refuted claims, `contradicted` precision and recall, ECE, hit@1 and hit@5. With `--fit`
 the probability cut-offs and the confidence map are fitted on one half of the claims
 (by hash) and every figure is reported on the other half; the fitted `VerdictRules` is
-printed for `index/stance.py`.
+printed for `index/stance.py`. With `--fit --no-nli`, the degraded mode's confidence map
+is fitted (`DegradedRules`; its cut-offs stay).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         "--nli-model", default=os.environ.get("NLI_MODEL"), help="NLI model directory (default: shipped)"
     )
     parser.add_argument("--no-nli", action="store_true", help="without the NLI judge (degraded mode)")
-    parser.add_argument("--threshold", type=float, help="support threshold (default: the calibrated one)")
+    parser.add_argument("--threshold", type=float, help="degraded mode: the support cosine (default: DEGRADED_RULES)")
     parser.add_argument("--retrieval", choices=["hybrid", "dense"], default="hybrid", help="retrieval mode")
     parser.add_argument("--labels", help="comma-separated gold labels to keep (default: all)")
     parser.add_argument("--calibrate", action="store_true", help="also search the best support threshold")
@@ -68,13 +69,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def claim_file_mode(args, embedder, nli) -> int:
     from index.evaluation import calibrate_threshold, evaluate, load_claims
-    from index.verify import DEFAULT_SUPPORT_THRESHOLD, ClaimVerifier, load_index
+    from index.verify import ClaimVerifier, load_index
 
     claims = load_claims(args.claims, set(args.labels.split(",")) if args.labels else None)
     verifier = ClaimVerifier(
         embedder,
         load_index(args.index),
-        support_threshold=DEFAULT_SUPPORT_THRESHOLD if args.threshold is None else args.threshold,
+        support_threshold=args.threshold,
         retrieval=args.retrieval,
         nli=nli,
     )
@@ -155,6 +156,7 @@ def fact_sets_mode(args, embedder, nli) -> int:
         FACT_SETS,
         MULTI_EVIDENCE_SETS,
         fact_set,
+        fit_confidence,
         fit_half,
         fit_rules,
         load_claims,
@@ -162,7 +164,7 @@ def fact_sets_mode(args, embedder, nli) -> int:
         reliability,
         score_results,
     )
-    from index.stance import RULES
+    from index.stance import DEGRADED_RULES, RULES
 
     names = FACT_SETS + MULTI_EVIDENCE_SETS if args.fact_sets == "all" else tuple(args.fact_sets.split(","))
     # Sets split into fit and report halves and pooled as all_fact_sets; the multi-evidence sets
@@ -177,7 +179,7 @@ def fact_sets_mode(args, embedder, nli) -> int:
     sample_claims = load_claims(DEV_CLAIMS)
     runs["sample_article_dev"] = (sample_claims, *verify_set(embedder, nli, None, sample_claims, args.retrieval))
 
-    rules, fit_info = RULES, None
+    rules, fit_info = (RULES if nli else DEGRADED_RULES), None
     if args.fit:
         fit_claims, fit_results = [], []
         for name in halved:
@@ -186,7 +188,10 @@ def fact_sets_mode(args, embedder, nli) -> int:
                 if fit_half(c.claim):
                     fit_claims.append(c)
                     fit_results.append(r)
-        rules, fit_info = fit_rules(fit_claims, fit_results)
+        if nli:
+            rules, fit_info = fit_rules(fit_claims, fit_results)
+        else:  # degraded: the cut-offs stay (stance.DEGRADED_RULES says why); the confidence map is fitted
+            rules, fit_info = fit_confidence(fit_claims, fit_results, DEGRADED_RULES), {"points": len(fit_claims)}
         print(f"fitted on {len(fit_claims)} claims: {rules!r}", file=sys.stderr)
 
     table = {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 from index.batching import MAX_BATCH_TEXTS
 from index.embedder import BACKENDS, DEFAULT_BACKEND
-from index.verify import DEFAULT_SUPPORT_THRESHOLD
+from index.stance import DEGRADED_RULES
 from index.writer import DEFAULT_SNAPSHOT_AFTER
 
 
@@ -35,7 +35,7 @@ class Settings:
     # The NLI judge: unset = the shipped model (degraded, with a warning, if it is missing);
     # a directory = that model (the worker is not ready if it cannot load); "off" = none.
     nli_model: str | None = None
-    support_threshold: float = DEFAULT_SUPPORT_THRESHOLD
+    support_threshold: float = DEGRADED_RULES.support_cosine
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
     # Threads per worker for every model and search runtime (ONNX Runtime, torch, FAISS, BLAS):
     # workers × threads should not exceed the cores. TORCH_THREADS, its old name, still works.

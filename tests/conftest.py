@@ -134,14 +134,6 @@ def verifier(embedder, sample_index_dir, nli):
 
 
 @pytest.fixture(scope="session")
-def degraded_verifier(embedder, sample_index_dir):
-    """Without a judge: similarity and the precise checks only."""
-    from index.verify import ClaimVerifier, load_index
-
-    return ClaimVerifier(embedder, load_index(sample_index_dir))
-
-
-@pytest.fixture(scope="session")
 def sample_article():
     from index.articles import parse_article_text
 

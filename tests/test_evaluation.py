@@ -4,8 +4,11 @@ import json
 
 import pytest
 
-from index.evaluation import calibrate_threshold, evaluate, load_claims
-from index.verify import DEFAULT_SUPPORT_THRESHOLD, ClaimVerifier
+from index.archive import ArticleRef
+from index.evaluation import calibrate_threshold, evaluate, load_claims, redecide
+from index.nli import NliScores
+from index.stance import RELATED, SUPPORTS, Context, DegradedRules, Evidence, VerdictRules
+from index.verify import ClaimVerifier
 from tests.conftest import ROOT
 
 DEV_CLAIMS = ROOT / "tests" / "data" / "dev_claims.jsonl"
@@ -32,11 +35,14 @@ def test_retrieval_and_verdicts_on_the_dev_set(verifier):
     assert figures.verdict_accuracy >= 0.85
 
 
-def test_default_threshold_is_the_calibrated_one(degraded_verifier):
-    # The support threshold is the degraded mode's rule (no judge): similarity alone.
-    threshold, accuracy = calibrate_threshold(degraded_verifier, load_claims(DEV_CLAIMS))
-    assert threshold == pytest.approx(DEFAULT_SUPPORT_THRESHOLD, abs=0.01)
-    assert accuracy >= 0.85
+def test_redecide_reads_only_the_judge_with_a_judge_and_only_similarity_without():
+    ref = ArticleRef("a", "t", None, None)
+    read = Evidence("read", 0.5, ref, 0, 1, Context(None, None), nli=NliScores(0.9, 0.05, 0.05))
+    unread = Evidence("unread", 0.95, ref, 0, 1, Context(None, None), stance=SUPPORTS, strength=0.95)
+    judged = redecide([read, unread], VerdictRules(0.5, 0.5))
+    assert [e.stance for e in judged] == [SUPPORTS, RELATED]  # a recorded cosine stance does not survive
+    degraded = redecide([read, unread], DegradedRules(support_cosine=0.6))
+    assert [(e.stance, e.strength) for e in degraded] == [(RELATED, 0.0), (SUPPORTS, 0.95)]
 
 
 def test_calibration_finds_the_gap_between_classes(embedder, sample_index_dir):
@@ -90,17 +96,19 @@ def test_changed_figures_and_dates_are_contradicted_by_the_substitution_test(ver
 
 
 def test_verdict_accuracy_on_all_dev_claims(verifier):
-    # The bar is 0.88; the shipped judge measures 0.784 (the second 0.757, the first
-    # 0.730; the regex verdict had 0.878, with rules fitted to this article). Not met:
-    # replaced names and places and some negations read as neutral or as support (README,
-    # "Quality"). This holds the measured figure, not the bar.
+    # The bar is 0.88; the shipped judge measures 0.757 (56 of 74). It measured 0.784
+    # while sentences it did not read could still support by a cosine cut-off set on this
+    # article; taking them as related cost one supported and one contradicted claim here
+    # (now not_found) and cut wrong verdicts on the dev fact sets from 301 to 253 (README,
+    # "Quality"). The second judge had 0.757, the first 0.730; the regex verdict 0.878, with
+    # rules fitted to this article. Not met: replaced names and places and some negations
+    # read as neutral or as support. This holds the measured figure, not the bar.
     figures = evaluate(verifier, load_claims(DEV_CLAIMS))
-    assert figures.verdict_accuracy >= 0.78
+    assert figures.verdict_accuracy >= 56 / 74 - 1e-9
     assert figures.hit_at_1 >= 0.9
     # Four of the 20 claims the article never makes are read as supported (measured; the
-    # second judge, at a support cut-off of 0.40, had 2; the regex verdict 0): the cut-off
-    # refitted for this judge is 0.30, which buys balanced accuracy on the dev fact sets
-    # (0.562 -> 0.616) with abstention (not_found right 90 -> 73 of 162 there).
+    # second judge, at a support cut-off of 0.40, had 2; the regex verdict 0): the support
+    # cut-off fitted for this judge is 0.30 (README, "Quality", "Traded").
     assert figures.confusion["not_found"].get("supported", 0) <= 4
 
 

@@ -1,5 +1,6 @@
 """The verdict rules (index/stance.py) and quality metrics (index/metrics.py): pure, no model loaded."""
 
+import dataclasses
 import itertools
 import math
 
@@ -21,6 +22,7 @@ from index.nli import NliScores
 from index.stance import (
     CONTRADICTED,
     CONTRADICTS,
+    DEGRADED_RULES,
     JUDGE_WITHIN_TOP_COSINE,
     JUDGED_CANDIDATES,
     MIXED,
@@ -28,17 +30,18 @@ from index.stance import (
     NLI_ENTAILMENT,
     NOT_FOUND,
     RELATED,
-    SAME_TOPIC_COSINE,
     SUBSTITUTION_CONTRADICTION,
     SUPPORTED,
     SUPPORTS,
     Context,
+    DegradedRules,
     Evidence,
     VerdictRules,
     confidence,
     decide_verdict,
     decided_first,
     judge,
+    judge_without_model,
     should_judge,
     substitutions,
 )
@@ -60,19 +63,25 @@ def _evidence(stance: str, strength: float, nli: NliScores | None = None, text: 
 
 
 def test_the_model_decides_support_and_contradiction_at_the_fitted_probabilities():
-    supported = judge(ENTAILS, [], 0.7, 0.5, rules=RULES)
+    supported = judge(ENTAILS, [], rules=RULES)
     assert (supported.stance, supported.strength) == (SUPPORTS, 0.9)
     assert supported.reasons[-1].kind == NLI_ENTAILMENT
-    contradicted = judge(CONTRADICTS_IT, [], 0.7, 0.5, rules=RULES)
+    contradicted = judge(CONTRADICTS_IT, [], rules=RULES)
     assert (contradicted.stance, contradicted.strength) == (CONTRADICTS, 0.85)
     assert contradicted.reasons[-1].kind == NLI_CONTRADICTION
-    assert judge(NEUTRAL, [], 0.9, 0.5, rules=RULES).stance == RELATED
+    assert judge(NEUTRAL, [], rules=RULES).stance == RELATED
     # 0.55 entailment is below the 0.6 cut-off: on-topic but not saying it.
-    assert judge(UNSURE, [], 0.9, 0.5, rules=RULES).stance == RELATED
+    assert judge(UNSURE, [], rules=RULES).stance == RELATED
 
 
-def test_a_high_cosine_alone_never_supports_when_the_model_reads_the_sentence():
-    assert judge(NEUTRAL, [], 0.99, 0.5, rules=RULES).stance == RELATED
+def test_similarity_never_gives_a_stance_when_a_judge_is_loaded():
+    # Read by the judge and neutral: related, however similar.
+    assert judge(NEUTRAL, [], rules=RULES).stance == RELATED
+    # Not read (below the judged candidates): related too, even with a figure that differs;
+    # the degraded rules are for a service with no judge at all.
+    mismatch = [Finding(QUANTITY_MISMATCH, "500", "133", "the claim says 500; the source says 133")]
+    unread = judge(None, mismatch, rules=RULES)
+    assert (unread.stance, unread.strength, unread.reasons) == (RELATED, 0.0, mismatch)
 
 
 def test_names_and_polarity_findings_explain_but_never_decide():
@@ -80,7 +89,7 @@ def test_names_and_polarity_findings_explain_but_never_decide():
         Finding(ENTITY_MISSING, "Global", "", "the source does not mention Global"),
         Finding(POLARITY_MISMATCH, "", "not", "the source says the opposite ('not')"),
     ]
-    decision = judge(ENTAILS, findings, 0.7, 0.5, rules=RULES)
+    decision = judge(ENTAILS, findings, rules=RULES)
     assert decision.stance == SUPPORTS
     assert decision.reasons[:2] == findings  # still shown to the editor
 
@@ -93,13 +102,13 @@ def test_a_different_figure_vetoes_only_when_the_substitution_test_confirms_the_
     assert changed == "Russia launched 133 drones across Ukraine overnight."
     # Same statement with the source's figure: entailed, so the claim's figure is contradicted,
     # even though the model alone read the original pair as support (it is weak on figures).
-    confirmed = judge(ENTAILS, findings, 0.8, 0.5, {(finding.claim, finding.evidence): ENTAILS}, rules=RULES)
+    confirmed = judge(ENTAILS, findings, {(finding.claim, finding.evidence): ENTAILS}, rules=RULES)
     assert confirmed.stance == CONTRADICTS
     assert confirmed.reasons[-1].kind == SUBSTITUTION_CONTRADICTION
     assert "133" in confirmed.reasons[-1].message and "500" in confirmed.reasons[-1].message
     # Another figure about another thing ("500 scientists" vs "15,364 scientists" of another
     # letter): the substituted claim is not entailed either, so no veto; the model decides.
-    other_thing = judge(NEUTRAL, findings, 0.8, 0.5, {(finding.claim, finding.evidence): NEUTRAL}, rules=RULES)
+    other_thing = judge(NEUTRAL, findings, {(finding.claim, finding.evidence): NEUTRAL}, rules=RULES)
     assert other_thing.stance == RELATED
 
 
@@ -113,10 +122,26 @@ def test_substitution_puts_the_sources_figure_in_the_claim():
 
 def test_without_a_model_the_verdict_falls_back_to_similarity_and_precise_checks():
     mismatch = [Finding(QUANTITY_MISMATCH, "500", "133", "the claim says 500; the source says 133")]
-    assert judge(None, [], 0.8, 0.6).stance == SUPPORTS
-    assert judge(None, [], 0.5, 0.6).stance == RELATED
-    assert judge(None, mismatch, SAME_TOPIC_COSINE, 0.6).stance == CONTRADICTS
-    assert judge(None, mismatch, SAME_TOPIC_COSINE - 0.01, 0.6).stance == RELATED
+    rules = DegradedRules(support_cosine=0.6, same_topic_cosine=0.7)
+    assert judge_without_model([], 0.8, rules).stance == SUPPORTS
+    assert judge_without_model([], 0.59, rules).stance == RELATED
+    assert judge_without_model(mismatch, 0.7, rules).stance == CONTRADICTS
+    assert judge_without_model(mismatch, 0.69, rules).stance == RELATED  # similar, but not enough to be the same topic
+    assert judge_without_model(mismatch, 0.65, rules).stance == RELATED  # a differing figure never supports
+    assert judge_without_model([], 0.6).stance == (SUPPORTS if DEGRADED_RULES.support_cosine <= 0.6 else RELATED)
+
+
+def test_without_a_model_confidence_comes_from_the_degraded_map_of_cosines():
+    rules = DegradedRules(confidence_knots={SUPPORTED: ((0.6, 0.3), (0.9, 0.7)), NOT_FOUND: ((0.2, 0.4), (0.6, 0.8))})
+    close = dataclasses.replace(_evidence(SUPPORTS, 0.9), score=0.9)
+    assert decide_verdict([close], rules)[:2] == (SUPPORTED, 0.7)
+    # not_found: the strength is 1 − the best cosine (0.6 here), not the judge's readings.
+    far = dataclasses.replace(_evidence(RELATED, 0.0), score=0.4)
+    assert decide_verdict([far], rules)[:2] == (NOT_FOUND, 0.8)
+    # Both sides at least mixed_cosine similar: mixed.
+    against = dataclasses.replace(_evidence(CONTRADICTS, 0.85), score=0.85)
+    assert decide_verdict([close, against], rules)[0] == MIXED
+    assert decide_verdict([close, against], dataclasses.replace(rules, mixed_cosine=0.9))[0] == SUPPORTED
 
 
 def test_only_the_first_candidates_above_the_floor_are_judged():

@@ -205,11 +205,18 @@ class EvidenceSchema(Schema):
     stance = fields.String(
         required=True,
         validate=validate.OneOf(list(STANCES)),
-        metadata={"description": "How the NLI judge reads this sentence against the claim."},
+        metadata={
+            "description": "How the NLI judge reads this sentence against the claim; `related` too for a sentence "
+            "it did not read (it reads the first 3 candidates near the best one). In degraded mode, from "
+            "similarity and the figure and date checks."
+        },
     )
     strength = fields.Float(
         required=True,
-        metadata={"description": "The judge's calibrated probability behind the stance (0 for related)."},
+        metadata={
+            "description": "The judge's calibrated probability behind the stance (0 for related); in degraded "
+            "mode, the cosine."
+        },
     )
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
     also_in = fields.List(

@@ -131,12 +131,12 @@ class DegradedRules:
 # Similarity cannot tell a refuted claim from a supported one (each is close to its
 # evidence): on the dev fact sets' report half these rules reach balanced accuracy 0.433
 # and accuracy 0.459, against 0.599 and 0.589 with the judge. The cut-offs were first set on
-# the sample article. The judge's search (`fit_rules`' objective, over support 0.40 … 0.94
-# and same topic 0.40 … 0.90) on the fact sets' fit half picks 0.64 and 0.75, which scores
-# 0.599 on the report half against 0.615 for these: the objective is flat here (0.55 …
-# 0.63 over the grid), so they stay. The confidence map was fitted on
-# the fit half with `scripts/evaluate.py --fact-sets all --limit 300 --fit --no-nli`; before,
-# the judge's map was applied to cosines: ECE 0.253 on the report half, now 0.026.
+# the sample article. A search with `fit_rules`' objective on the fact sets' fit half
+# (support 0.40 … 0.94, same topic 0.40 … 0.90; measured once, not kept as code) picks 0.64
+# and 0.75, which score 0.599 on the report half against 0.615 for these: the objective is
+# flat here (0.55 … 0.63 over the grid), so they stay. The confidence map was fitted on the
+# fit half with `scripts/evaluate.py --fact-sets all --limit 300 --fit --no-nli`; before, the
+# judge's map was applied to cosines: ECE 0.253 on the report half, now 0.026.
 DEGRADED_RULES = DegradedRules(
     support_cosine=0.542,
     same_topic_cosine=0.65,
@@ -217,12 +217,13 @@ def judge(
     """The stance of one sentence toward the claim, its strength, and the reasons shown, with a judge loaded.
 
     `nli` is the judge's reading of the sentence, None when it did not read it (see
-    `should_judge`): then the sentence is `related`. Before this rule an unread sentence
-    fell back on the degraded rules (a cosine cut-off set on the sample article), which
-    decided 272 of 2,110 verdicts (the dev fact sets and the sample article); with it, and the rules refitted, the
-    report half's wrong `supported` or `contradicted` verdicts fell from 301 to 253 of 1,013
-    (README, "Quality"). `substituted` maps (what the claim says, the sentence's figure or date) to
-    the model's reading of the claim with the latter put in (see `substitutions`).
+    `should_judge`): then the sentence is `related`. Before this rule an unread sentence fell
+    back on the degraded rules (a cosine cut-off set on the sample article), which decided
+    272 of 2,110 verdicts (the dev fact sets and the sample article); with it, and the rules
+    refitted, the report half's wrong `supported` or `contradicted` verdicts fell from 301 to
+    253 of 1,013 (README, "Quality"). `substituted` maps (what the claim says, the
+    sentence's figure or date) to the model's reading of the claim with the latter put in
+    (see `substitutions`).
     """
     reasons = list(findings)
     if nli is None:

@@ -176,6 +176,7 @@ class ClaimVerifier:
                     s = sentences[group[0][0]]
                     findings[(row, rank)] = run_checks(claims[row], s.text, s.before or "")
         readings = self._judge(claims, per_claim, sentences, findings)
+        rules = RULES if self.nli is not None else self.degraded_rules
         results = []
         for row, claim in enumerate(claims):
             evidence = []
@@ -204,9 +205,7 @@ class ClaimVerifier:
                     )
                 )
             evidence = decided_first(evidence)[:top_k]
-            verdict, confidence, decided_by = decide_verdict(
-                evidence, self.degraded_rules if self.nli is None else RULES
-            )
+            verdict, confidence, decided_by = decide_verdict(evidence, rules)
             warnings = [filter_warning] if filter_warning else []
             if self.nli is None:
                 warnings.append(DEGRADED_WARNING)

@@ -128,7 +128,9 @@ def test_without_a_model_the_verdict_falls_back_to_similarity_and_precise_checks
     assert judge_without_model(mismatch, 0.7, rules).stance == CONTRADICTS
     assert judge_without_model(mismatch, 0.69, rules).stance == RELATED  # similar, but not enough to be the same topic
     assert judge_without_model(mismatch, 0.65, rules).stance == RELATED  # a differing figure never supports
-    assert judge_without_model([], 0.6).stance == (SUPPORTS if DEGRADED_RULES.support_cosine <= 0.6 else RELATED)
+    # The shipped default: its support cut-off, inclusive.
+    assert judge_without_model([], DEGRADED_RULES.support_cosine).stance == SUPPORTS
+    assert judge_without_model([], DEGRADED_RULES.support_cosine - 0.001).stance == RELATED
 
 
 def test_without_a_model_confidence_comes_from_the_degraded_map_of_cosines():

@@ -232,9 +232,20 @@ def read_onnx_manifest(onnx_dir: str | Path) -> dict:
     return read_manifest(Path(onnx_dir) / ONNX_MANIFEST, ONNX_FORMAT, "ONNX export")
 
 
-def onnx_session(model_file: Path, threads: int | None):
+def onnx_session(model: Path | bytes, threads: int | None):
     """An ONNX Runtime CPU session as a worker runs it: all graph optimisations, one call at a
-    time, `threads` intra-op threads (one per worker avoids oversubscribing the cores)."""
+    time, `threads` intra-op threads (one per worker avoids oversubscribing the cores).
+
+    `model` is a graph file, or a serialised graph built in memory. int8 graphs read the
+    same on every x86-64 CPU: on CPUs without VNNI, ONNX Runtime's fast u8×s8 kernel adds
+    pairs of 8-bit products in 16-bit registers (`vpmaddubsw`), which saturate, so the same
+    graph gave other probabilities there (the judge's readings moved by up to 0.30 on 3,757
+    dev pairs, and 5% of its labels changed; README, "Quality"). `session.x64quantprecision`
+    makes ONNX Runtime rewrite the s8 weights to u8 (+128, an exact change) on exactly
+    those CPUs, and run its u8×u8 kernel, which does not saturate: the integer sums, and so
+    the readings, are those of a VNNI CPU. It costs the judge 1.27× on such a CPU
+    (BENCHMARKS.md, "NLI judge"); on VNNI CPUs and for fp32 graphs it changes nothing.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -244,7 +255,9 @@ def onnx_session(model_file: Path, threads: int | None):
     if threads:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3  # errors only
-    return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+    options.add_session_config_entry("session.x64quantprecision", "1")
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def _export_hint(model_path: str | None, onnx_dir: str | Path, backend: str) -> str:

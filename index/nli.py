@@ -12,13 +12,23 @@ trained for NLI whose config names its labels; it runs on torch.
 
 Pairs of concurrent requests go through one `CallBatcher`: one model call at a time per
 worker, carrying every pair queued meanwhile.
+
+**Self-check at load.** The model directory carries `selfcheck.json`: a few dozen pairs with
+the probabilities the int8 graph gives them in exact integer arithmetic (as on a VNNI CPU)
+and those of its fp32 form. At load the graph reads them again; a host that reads them
+further apart than `SELF_CHECK_TOLERANCE` (a CPU whose int8 kernels saturate, a changed
+ONNX Runtime) falls back to the fp32 graph built from the same weights, and says so in the
+log and in `/v1/index` (`judge.graph`, `judge.self_check`, `judge.fallback_reason`). So a host
+cannot quietly serve other verdicts.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +45,17 @@ DEFAULT_NLI_DIR = Path(__file__).resolve().parent.parent / "models" / "nli-minil
 # so 64 pairs is a dozen concurrent claims.
 MAX_BATCH_PAIRS = 64
 LABELS = ("entailment", "neutral", "contradiction")
+SELF_CHECK = "selfcheck.json"
+# Largest |ΔP| allowed between the self-check's stored readings and the loaded graph's.
+# Measured (README, "Quality", "The judge on any x86-64 CPU"): the same graph on the same
+# ONNX Runtime reads them identically (0.0) here; what may legitimately differ between CPUs
+# is fp32 rounding in the non-integer ops (LayerNorm, GELU, softmax), ~1e-6, which can
+# shift an activation across a rounding step: far below 0.02. The saturating u8×s8 kernel
+# misreads the bundled pairs by up to 0.30 (at least 0.05 on each of the 24 chosen for it).
+SELF_CHECK_TOLERANCE = 0.02
+INT8, FP32 = "int8", "fp32"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,20 @@ class NliScores:
 
 class NliModelMissing(FileNotFoundError):
     """The configured NLI model directory is absent or incomplete."""
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """How the loaded graph read the bundled pairs against their stored readings."""
+
+    graph: str  # INT8 or FP32: which stored readings it was compared with
+    pairs: int
+    max_difference: float  # max |ΔP| over pairs and labels
+    tolerance: float
+
+    @property
+    def passed(self) -> bool:
+        return self.max_difference <= self.tolerance
 
 
 class NliScorer:
@@ -98,6 +133,11 @@ class NliScorer:
             "pairs": s.texts,
         }
 
+    def read_directly(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Calibrated probabilities (columns entailment, neutral, contradiction), bypassing the batcher."""
+        p = softmax(self._logits_unbatched(list(pairs)), self.temperature)
+        return p[:, [self._column[label] for label in LABELS]]
+
 
 def _label_order(id2label: dict) -> tuple[str, ...]:
     """The model's labels in output order, named as LABELS ('ENTAILMENT', 'entails' → 'entailment')."""
@@ -123,7 +163,7 @@ class OnnxNli(NliScorer):
     # BENCHMARKS.md ("NLI judge"); the batcher still gives one call per worker at a time.
     pairs_per_run = 1
 
-    def __init__(self, directory: Path, manifest: dict, threads: int | None = None):
+    def __init__(self, directory: Path, manifest: dict, threads: int | None = None, graph: str | None = None):
         from tokenizers import Tokenizer
 
         self.name = manifest.get("name", directory.name)
@@ -131,8 +171,18 @@ class OnnxNli(NliScorer):
         self.temperature = float(manifest.get("temperature", 1.0))
         self.max_length = int(manifest["max_length"])
         self.manifest = manifest
-        graph = directory / manifest["graph"]
-        self.session = onnx_session(graph, threads)
+        stored = FP32 if manifest.get("int8") is None else INT8
+        self.graph = graph or stored
+        self.self_check: SelfCheck | None = None
+        self.fallback_reason: str | None = None
+        if self.graph == stored:
+            self.session = onnx_session(directory / manifest["graph"], threads)
+        elif (self.graph, stored) == (FP32, INT8):
+            from index.onnx_export import dequantized
+
+            self.session = onnx_session(dequantized(directory / manifest["graph"]), threads)
+        else:
+            raise ValueError(f"cannot run the {stored} graph of {directory} as {self.graph}")
         self._inputs = [i.name for i in self.session.get_inputs()]
         tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         # The evidence (first) is cut to fit, never the claim: the claim is what is judged.
@@ -145,6 +195,23 @@ class OnnxNli(NliScorer):
         self._fallback.enable_truncation(max_length=self.max_length, strategy="longest_first", direction="right")
         self._fallback.no_padding()
         super().__init__()
+
+    def stats(self) -> dict:
+        return super().stats() | {
+            "graph": self.graph,
+            "self_check": asdict(self.self_check) | {"passed": self.self_check.passed} if self.self_check else None,
+            "fallback_reason": self.fallback_reason,
+        }
+
+    def check_against(self, reference: dict) -> SelfCheck:
+        """Read the reference's pairs and compare with its stored readings for this graph."""
+        pairs = [tuple(pair) for pair in reference["pairs"]]
+        expected = np.asarray(reference["readings"][self.graph], dtype=np.float64)
+        got = self.read_directly(pairs)
+        self.self_check = SelfCheck(
+            self.graph, len(pairs), round(float(np.abs(got - expected).max()), 6), SELF_CHECK_TOLERANCE
+        )
+        return self.self_check
 
     def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         out = np.zeros((len(pairs), len(self.labels)), dtype=np.float32)
@@ -205,5 +272,42 @@ def load_nli(model_path: str | Path | None = None, threads: int | None = None) -
             raise NliModelMissing(f"NLI model graph not found: {graph}")
         if sha256_file(graph) != manifest["sha256"]:
             raise NliModelMissing(f"NLI model graph {graph} does not match the sha256 in {NLI_MANIFEST}")
-        return OnnxNli(directory, manifest, threads=threads)
+        return checked(directory, manifest, threads)
     return TorchNli(directory)
+
+
+def read_self_check(directory: Path, manifest: dict) -> dict | None:
+    """The bundled self-check pairs and readings, if present and made for this graph."""
+    path = directory / SELF_CHECK
+    if not path.is_file():
+        return None
+    reference = json.loads(path.read_text("utf-8"))
+    if reference.get("sha256") != manifest["sha256"]:
+        raise NliModelMissing(f"{path} was made for another graph than {manifest['graph']}; re-run the export")
+    return reference
+
+
+def checked(directory: Path, manifest: dict, threads: int | None = None) -> OnnxNli:
+    """The shipped graph if it reads the self-check pairs as stored, else its fp32 form."""
+    reference = read_self_check(directory, manifest)
+    scorer = OnnxNli(directory, manifest, threads=threads)
+    if reference is None:
+        log.warning("the NLI model %s has no %s: its readings on this CPU are not checked", directory, SELF_CHECK)
+        return scorer
+    first = scorer.check_against(reference)
+    if first.passed or scorer.graph == FP32:
+        if not first.passed:
+            raise NliModelMissing(f"the fp32 NLI graph misreads its self-check pairs: {first}")
+        return scorer
+    reason = (
+        f"the {first.graph} graph read the {first.pairs} self-check pairs up to {first.max_difference:.4f} "
+        f"away from their stored readings (tolerance {first.tolerance}): this CPU's int8 arithmetic "
+        "differs; serving the fp32 graph instead (same weights, slower)"
+    )
+    log.warning("NLI judge: %s", reason)
+    fallback = OnnxNli(directory, manifest, threads=threads, graph=FP32)
+    second = fallback.check_against(reference)
+    if not second.passed:
+        raise NliModelMissing(f"{reason}; and the fp32 graph misreads them too: {second}")
+    fallback.fallback_reason = reason
+    return fallback

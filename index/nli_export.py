@@ -187,3 +187,29 @@ def _onnx_logits(path: Path, tokenizer, pairs: list[tuple[str, str]], max_length
     names = [i.name for i in session.get_inputs()]
     (logits,) = session.run(None, {n: np.asarray(feed[n], dtype=np.int64) for n in names})
     return logits
+
+
+def write_self_check(model_dir: Path, pairs: list[tuple[str, str]], made_on: str) -> dict:
+    """Write `selfcheck.json` beside the graph: `pairs` with their readings under the int8 graph
+    (exact integer arithmetic: `onnx_session` avoids the saturating kernel) and its fp32 form.
+
+    `index/nli.py` reads them again at every load (`checked`). Columns: entailment, neutral,
+    contradiction, calibrated (the manifest's temperature)."""
+    from index.fileio import write_durably
+    from index.nli import FP32, INT8, SELF_CHECK, OnnxNli
+
+    manifest = json.loads((model_dir / NLI_MANIFEST).read_text("utf-8"))
+    readings = {}
+    for graph in (INT8, FP32) if manifest.get("int8") else (FP32,):
+        scorer = OnnxNli(model_dir, manifest, threads=1, graph=graph)
+        readings[graph] = np.round(scorer.read_directly(pairs), 6).tolist()
+    reference = {
+        "about": "pairs the judge reads at load; see index/nli.py (checked) and scripts/export_nli.py --self-check",
+        "sha256": manifest["sha256"],
+        "made_on": made_on,
+        "columns": ["entailment", "neutral", "contradiction"],
+        "pairs": [list(p) for p in pairs],
+        "readings": readings,
+    }
+    write_durably(model_dir / SELF_CHECK, json.dumps(reference, indent=1, ensure_ascii=False) + "\n")
+    return reference

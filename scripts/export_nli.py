@@ -10,6 +10,14 @@
 4. Writes `nli.json` (with the temperature and the graph's sha256) and `README.md`, the
    model card: data and counts, hyperparameters, per-source dev accuracy and macro-F1,
    calibration, training time on this machine.
+5. Writes `selfcheck.json`, the pairs the service reads again at every load (`index/nli.py`).
+
+    python scripts/export_nli.py --self-check --out models/nli-minilm-l6   # only step 5, for a shipped model
+
+The self-check pairs come from the project's own sample: each dev claim
+(tests/data/dev_claims.jsonl) against each sentence of the sample article. `SELF_CHECK_PAIRS`
+of them are kept: on a CPU whose u8×s8 kernel saturates (no VNNI), the half it misreads most,
+so the check is sharp where it matters; the rest spread evenly over the judge's labels.
 """
 
 from __future__ import annotations
@@ -53,11 +61,17 @@ def dev_sample(source: str, n: int, seed: int = 11):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trained", required=True, help="directory written by scripts/train_nli.py")
+    parser.add_argument("--trained", help="directory written by scripts/train_nli.py")
+    parser.add_argument("--self-check", action="store_true", help="only (re)write selfcheck.json in --out")
     parser.add_argument("--out", default=str(ROOT / "models" / "nli-minilm-l6"))
     parser.add_argument("--per-source", type=int, default=500, help="dev pairs per source")
     parser.add_argument("--int8-tolerance", type=float, default=0.01)
     args = parser.parse_args()
+    if args.self_check:
+        write_self_check_pairs(Path(args.out))
+        return 0
+    if not args.trained:
+        parser.error("--trained is required (or --self-check)")
 
     from index.metrics import expected_calibration_error, fit_temperature, macro_f1, softmax
     from index.nli import load_nli
@@ -119,7 +133,48 @@ def main() -> int:
     card = {"dev": figures, "shipped": kind, "mean_accuracy": mean, "calibration": calibration, "training": summary}
     (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {out} ({kind}, sha256 {manifest['sha256'][:16]}…)")
+    write_self_check_pairs(out)
     return 0
+
+
+SELF_CHECK_PAIRS = 48
+
+
+def write_self_check_pairs(model_dir: Path) -> None:
+    """Choose the self-check pairs (module docstring) and write selfcheck.json with their readings."""
+    from index.articles import parse_article_text
+    from index.cpu import cpu_summary, u8s8_saturates
+    from index.evaluation import load_claims
+    from index.nli import LABELS, load_nli
+    from index.nli_export import write_self_check
+    from index.sentences import article_sentences
+
+    claims = [c.claim for c in load_claims(ROOT / "tests" / "data" / "dev_claims.jsonl")]
+    sentences = []
+    for path in sorted((ROOT / "data" / "articles").glob("*.txt")):
+        sentences += [s.text for s in article_sentences(parse_article_text(path.read_text("utf-8"), str(path)))]
+    candidates = [(s, c) for c in claims for s in sentences]
+    (model_dir / "selfcheck.json").unlink(missing_ok=True)  # load without checking against the old pairs
+    exact = load_nli(model_dir, threads=1)
+    readings = exact.read_directly(candidates)
+    chosen: list[int] = []
+    if u8s8_saturates():  # read them as the saturating kernel does, and keep the most misread half
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        exact.session = ort.InferenceSession(str(model_dir / exact.manifest["graph"]), options)
+        gap = np.abs(exact.read_directly(candidates) - readings).max(axis=1)
+        chosen = [int(i) for i in np.argsort(-gap)[: SELF_CHECK_PAIRS // 2]]
+        print(f"saturating u8×s8 kernel: max |ΔP| {gap.max():.4f}; kept pairs misread by ≥ {gap[chosen[-1]]:.4f}")
+    labels = readings.argmax(axis=1)
+    for label in range(len(LABELS)):  # the rest: evenly over the labels the judge gives, in order
+        rows = [i for i in np.flatnonzero(labels == label) if i not in chosen]
+        share = (SELF_CHECK_PAIRS - len(chosen)) // (len(LABELS) - label)
+        step = max(1, len(rows) // max(1, share))
+        chosen += [int(i) for i in rows[::step][:share]]
+    reference = write_self_check(model_dir, [candidates[i] for i in chosen], cpu_summary())
+    print(f"wrote {model_dir / 'selfcheck.json'}: {len(reference['pairs'])} pairs")
 
 
 def architecture(trained: Path) -> str:

@@ -20,7 +20,15 @@ import os
 import random
 import time
 
-from harness import ROOT, bench_dir, machine, percentile, table, write_json  # first: the path and offline flags
+from harness import (
+    ROOT,
+    bench_dir,
+    ensure_onnx_export,
+    machine,
+    percentile,
+    table,
+    write_json,
+)  # first: the path and offline flags
 
 PARAGRAPH_CLOSERS = ["Is that the whole story?", '"We will see what happens," one of them said.']
 
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="MODEL_THREADS (a worker's default: 1)")
     parser.add_argument("--no-judge", action="store_true", help="without the NLI judge (the degraded mode)")
     args = parser.parse_args(argv)
+    ensure_onnx_export()
 
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # before numpy and FAISS load
         os.environ[var] = str(args.threads)

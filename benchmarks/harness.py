@@ -10,13 +10,15 @@
 - Reporting: `table` (Markdown), `command()` (this run's command line), `write_json`, `log` (stderr).
 - Timing: `seconds_of`, `ms_each`, `in_batches`, and `rotated` (contenders take turns going first).
 - `bench_dir()`: `var/bench/`, created, where the shared benchmark index and claims live;
-  `DEV_CLAIMS` and `SAMPLE_ARTICLES`, the repository's own claims and articles.
+  `DEV_CLAIMS` and `SAMPLE_ARTICLES`, the repository's own claims and articles;
+  `ensure_onnx_export()`: the embedder's ONNX export, made once if missing (a fresh checkout has none).
 - The server helpers (start our service or a peer on a free port, wait, stop; workers'
   memory) come from `service.processes`, which the tests use too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -83,14 +85,16 @@ def human(n: int) -> str:
 
 
 def machine() -> str:
-    """CPU model, cores, memory and load: the line every benchmark table starts with."""
-    cpu, memory_gib = platform.processor() or "unknown CPU", 0.0
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in _lines("/proc/cpuinfo") if ln.startswith("model name"))
+    """CPU model and its int8 flags, cores, memory and load: the line every benchmark table starts with."""
+    from index.cpu import cpu_summary
+
+    memory_gib = 0.0
+    with contextlib.suppress(OSError, StopIteration):
         memory_gib = next(int(ln.split()[1]) for ln in _lines("/proc/meminfo") if ln.startswith("MemTotal")) / 2**20
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}; {contention()}"
+    return (
+        f"{cpu_summary()}; {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}; "
+        f"{contention()}"
+    )
 
 
 def contention() -> str:
@@ -153,6 +157,22 @@ def rotated(items: Sequence[T], turn: int) -> list[T]:
     so drift in the machine's load hits every contender alike."""
     turn %= len(items)
     return [*items[turn:], *items[:turn]]
+
+
+def ensure_onnx_export() -> Path:
+    """The embedder's ONNX export (fp32 and int8) where the default backend looks, made once if
+    missing, as `make serve` does: a benchmark runs on a fresh checkout."""
+    import subprocess
+
+    from index.embedder import default_onnx_dir
+
+    out = ROOT / default_onnx_dir()
+    if not (out / "model_int8.onnx").is_file():
+        log(f"exporting the embedder to {out} (once)")
+        command = [sys.executable, str(ROOT / "scripts" / "export_onnx.py"), "--out", str(out), "--int8"]
+        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    os.environ.setdefault("ONNX_DIR", str(out))
+    return out
 
 
 def bench_dir() -> Path:

@@ -23,7 +23,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from harness import ROOT, one_worker_threads, rotated, seconds_of, table  # first: the path and offline flags
+from harness import (
+    ROOT,
+    ensure_onnx_export,
+    one_worker_threads,
+    rotated,
+    seconds_of,
+    table,
+)  # first: the path and offline flags
 
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
@@ -80,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=8, help=batch)
     parser.add_argument("--no-judge", action="store_true", help="without the NLI judge (the degraded mode)")
     args = parser.parse_args(argv)
+    ensure_onnx_export()
 
     claims = json.loads(Path(args.claims).read_text("utf-8"))[: args.requests]
     embedder = load_embedder(threads=1)

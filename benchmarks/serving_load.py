@@ -54,6 +54,7 @@ BENCH = Path(__file__).resolve().parent
 import synthetic_corpus
 from harness import (
     bench_dir,
+    ensure_onnx_export,
     free_port,
     get_json,
     gunicorn_command,
@@ -90,6 +91,7 @@ def _record(out: Path) -> Path:
 
 def ensure_index(args) -> tuple[Path, dict]:
     bench_dir()  # a fresh checkout has no var/
+    ensure_onnx_export()  # nor the embedder's export, which the build and our servers load
     name = f"{args.sentences // 1000}k-s{args.seed}"
     index_dir = Path(args.index) if args.index else ROOT / "var" / "bench" / f"index-{name}"
     if (index_dir / "CURRENT").exists():

@@ -19,7 +19,7 @@ import numpy as np
 
 from index.fileio import sha256_file
 from index.nli import NLI_FORMAT, NLI_MANIFEST
-from index.onnx_export import INPUTS, OPSET, _down_projections
+from index.onnx_export import INPUTS, OPSET, _down_projections, quantize
 
 OUTPUT = "logits"
 MAX_LOGIT_DIFFERENCE = 1e-3  # fp32 graph against torch, on the probes
@@ -82,20 +82,6 @@ def torch_logits(model, tokenizer, pairs: list[tuple[str, str]], max_length: int
         return model(**feed).logits.numpy()
 
 
-def _quantize(fp32: Path, out: Path, exclude: list[str]) -> None:
-    """int8 weights for the MatMuls and the embedding tables (Gather): the word embeddings
-    are half the model's bytes, and a table lookup loses nothing to per-batch activation scales."""
-    import logging
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    logging.getLogger().setLevel(logging.ERROR)
-    quantize_dynamic(
-        str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
-        op_types_to_quantize=["MatMul", "Gather"], nodes_to_exclude=exclude,
-    )  # fmt: skip
-
-
 def export_nli(
     source: str | Path,
     out_dir: str | Path,
@@ -144,7 +130,9 @@ def export_nli(
         if int8:
             if keep_down_projections:
                 kept = _down_projections(fp32, config.hidden_size, config.intermediate_size)
-            _quantize(fp32, tmp / "model_int8.onnx", kept)
+            # The MatMuls and the embedding tables (Gather): the word embeddings are half the model's
+            # bytes, and a table lookup loses nothing to per-batch activation scales.
+            quantize(fp32, tmp / "model_int8.onnx", kept, ("MatMul", "Gather"))
             graph_name = "model_int8.onnx"
         tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
         labels = [config.id2label[i] for i in range(config.num_labels)]

@@ -153,20 +153,26 @@ def _down_projections(fp32: Path, hidden: int, intermediate: int) -> list[str]:
     )
 
 
-def _quantize(fp32: Path, out: Path, exclude: list[str]) -> None:
+def quantize(fp32: Path, out: Path, exclude: list[str], op_types: tuple[str, ...] = ("MatMul",)) -> None:
+    """`quantize_dynamic`: int8 weights per output channel for `op_types`, except the nodes in `exclude`."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    logging.getLogger().setLevel(logging.ERROR)  # the quantiser's "consider pre-processing" advice
-    quantize_dynamic(
-        str(fp32),
-        str(out),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-        nodes_to_exclude=exclude,
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser's "consider pre-processing" advice, on the root logger
+    try:
+        quantize_dynamic(
+            str(fp32),
+            str(out),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=list(op_types),
+            nodes_to_exclude=exclude,
+        )
+    finally:
+        root.setLevel(level)  # it stayed at ERROR before, and every later warning in the process was lost
 
 
 def _check(model, path: Path) -> float:
@@ -216,7 +222,7 @@ def export_onnx(model_path: str | None, out_dir: str | Path, int8: bool = False)
         excluded = []
         if int8:
             excluded = _down_projections(fp32, config.hidden_size, config.intermediate_size)
-            _quantize(fp32, tmp / ONNX_FILES["onnx-int8"], excluded)
+            quantize(fp32, tmp / ONNX_FILES["onnx-int8"], excluded)
             cosines["onnx-int8"] = _check(model, tmp / ONNX_FILES["onnx-int8"])
         for name in TOKENIZER_FILES:
             if (Path(source) / name).is_file():

@@ -19,6 +19,7 @@ from index.live import Filter, IndexView, LiveIndex, load_index
 from index.nli import NliScorer
 from index.observe import timed
 from index.stance import (
+    CANDIDATES_PER_ROUND,
     DEGRADED_RULES,
     JUDGED_CANDIDATES,
     RULES,
@@ -26,6 +27,8 @@ from index.stance import (
     Evidence,
     decide_verdict,
     decided_first,
+    decides,
+    evidence_window,
     judge,
     judge_without_model,
     should_judge,
@@ -238,36 +241,44 @@ class ClaimVerifier:
     ) -> dict[tuple[int, int], tuple]:
         """(claim row, candidate rank) → (NLI scores, substituted readings) for the judged candidates.
 
-        One model call carries every pair of the request (and, through its batcher, other
-        requests' pairs): each judged sentence against its claim, and against the claim
-        restated with the sentence's own figure or date (`substitutions`).
+        The judge reads in rounds: each round the next `CANDIDATES_PER_ROUND` candidates that
+        `should_judge` allows, of each claim still undecided; a claim is decided once a reading
+        gives its sentence a stance (`decides`). One model call per round carries every pair of the
+        request (and, through its batcher, other requests' pairs): each sentence against its
+        claim, and against the claim restated with the sentence's own figure or date (`substitutions`).
         """
         if self.nli is None:
             return {}
         best = [max((group[0][1] for group in groups), default=0.0) for groups in per_claim]
-        judged = [
-            (row, rank, sentences[group[0][0]])
+        queue = [
+            [rank for rank, group in enumerate(groups) if should_judge(rank, group[0][1], best[row])]
             for row, groups in enumerate(per_claim)
-            for rank, group in enumerate(groups)
-            if should_judge(rank, group[0][1], best[row])
         ]
-        swaps = [
-            (row, rank, s.text, (finding.claim, finding.evidence), changed)
-            for row, rank, s in judged
-            for finding, changed in substitutions(findings[(row, rank)], claims[row])
-        ]
-        pairs = [(s.text, claims[row]) for row, _, s in judged]
-        pairs += [(text, changed) for _, _, text, _, changed in swaps]
-        with timed("judge"):
-            readings = self.nli.score(pairs)
-        scores, swapped = readings[: len(judged)], readings[len(judged) :]
-        substituted: dict[tuple[int, int], dict] = {}
-        for (row, rank, _, key, _), reading in zip(swaps, swapped, strict=True):
-            substituted.setdefault((row, rank), {})[key] = reading
-        return {
-            (row, rank): (score, substituted.get((row, rank)))
-            for (row, rank, _), score in zip(judged, scores, strict=True)
-        }
+        out: dict[tuple[int, int], tuple] = {}
+        while any(queue):
+            texts = {
+                (row, rank): evidence_window(sentences[per_claim[row][rank][0][0]].text, claims[row])
+                for row, ranks in enumerate(queue)
+                for rank in ranks[:CANDIDATES_PER_ROUND]
+            }
+            queue = [ranks[CANDIDATES_PER_ROUND:] for ranks in queue]
+            swaps = [
+                (key, (finding.claim, finding.evidence), changed)
+                for key in texts
+                for finding, changed in substitutions(findings[key], claims[key[0]])
+            ]
+            pairs = [(texts[key], claims[key[0]]) for key in texts]
+            pairs += [(texts[key], changed) for key, _, changed in swaps]
+            with timed("judge"):
+                readings = self.nli.score(pairs)
+            substituted: dict[tuple[int, int], dict] = {}
+            for (key, said, _), reading in zip(swaps, readings[len(texts) :], strict=True):
+                substituted.setdefault(key, {})[said] = reading
+            for key, reading in zip(texts, readings[: len(texts)], strict=True):
+                out[key] = (reading, substituted.get(key))
+                if decides(reading, findings[key], substituted.get(key)):
+                    queue[key[0]] = []  # decided: the claim's later candidates stay unread
+        return out
 
     def _collapse_duplicates(
         self, ranked: list[tuple[int, float]], sentences: dict[int, StoredSentence]

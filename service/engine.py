@@ -87,9 +87,11 @@ def _load_judge(settings: Settings) -> tuple[NliScorer | None, str | None]:
     if (settings.nli_model or "").lower() == "off":
         return None, "NLI_MODEL=off"
     if settings.nli_model:
-        return load_nli(settings.nli_model, threads=settings.model_threads), None
+        return load_nli(
+            settings.nli_model, threads=settings.model_threads, cache_pairs=settings.judge_cache_pairs
+        ), None
     try:
-        return load_nli(None, threads=settings.model_threads), None
+        return load_nli(None, threads=settings.model_threads, cache_pairs=settings.judge_cache_pairs), None
     except NliModelMissing as exc:
         log.error("no NLI judge, verdicts are degraded: %s", exc)
         return None, str(exc)

@@ -29,6 +29,8 @@ def test_dev_set_has_every_kind_of_claim():
 
 def test_retrieval_and_verdicts_on_the_dev_set(verifier):
     """Issue 2's verdicts are supported / not_found; contradicted claims are issue 3's work."""
+    # Bars: issue 2's. Measured 0.891 (hit@1 0.962) with the int8 graph as served, its fp32
+    # fallback and 7-bit weights; 0.870 on ONNX Runtime's saturating kernel (no VNNI).
     figures = evaluate(verifier, load_claims(DEV_CLAIMS, {"supported", "not_found"}))
     assert figures.hit_at_1 >= 0.9
     assert figures.hit_at_5 == 1.0
@@ -85,33 +87,42 @@ def test_script_prints_the_figures(tmp_path, sample_index_dir):
 
 
 def test_changed_figures_and_dates_are_contradicted_by_the_substitution_test(verifier):
-    # 11 of 12 (measured). The regex verdict had 12 of 12 with rules fitted to this article;
-    # the miss, "third meeting", is a sentence whose "first meeting" the top candidates do not carry.
+    # 11 of 12 contradicted (measured with every graph: int8 as served, on the saturating
+    # kernel, 7-bit, fp32), 10 of them by the substitution test; the 11th, "third meeting",
+    # by the judge's own reading of a sentence without the figure. The miss, "first meeting
+    # on Thursday": the sentence with "Friday" is 0.27 below the best cosine, outside the
+    # judge's window (`JUDGE_WITHIN_TOP_COSINE`). The regex verdict had 12 of 12 with rules
+    # fitted to this article.
     claims = [c for c in load_claims(DEV_CLAIMS) if c.kind in ("changed_number", "changed_date")]
     results = verifier.verify_claims([c.claim for c in claims])
     contradicted = [r for r in results if r.verdict == "contradicted"]
     assert len(contradicted) >= 11, [(r.claim, r.verdict) for r in results]
-    for r in contradicted:
-        assert any(x.kind == "same_statement_other_figure" for x in r.evidence[r.decided_by].reasons)
+    by_substitution = [
+        r
+        for r in contradicted
+        if any(x.kind == "same_statement_other_figure" for x in r.evidence[r.decided_by].reasons)
+    ]
+    assert len(by_substitution) >= 10, [r.claim for r in contradicted if r not in by_substitution]
 
 
 def test_verdict_accuracy_on_all_dev_claims(verifier):
-    # The issue's bar is 0.88; the shipped judge measures 0.757 (56 of 74). It measured 0.784
-    # while sentences it did not read could still support by a cosine cut-off set on this
-    # article; taking them as related cost one supported and one contradicted claim here
-    # (now not_found) and cut wrong verdicts on the dev fact sets from 301 to 253 (README,
-    # "Quality"). The second judge had 0.757, the first 0.730; the regex verdict 0.878, with
-    # rules fitted to this article. Not met: replaced names and places and some negations
-    # read as neutral or as support. This holds the measured figure, not the bar.
+    # The issue's bar is 0.88, not met: replaced names and places and some negations read as
+    # neutral or as support. The test holds the measured figure less the spread between the
+    # judge's graphs, which is what another CPU may serve (`benchmarks/nli_judge.py`):
+    # measured 57 of 74 (0.770) with the int8 graph as served (exact kernel: any x86-64 CPU)
+    # and with 7-bit weights, 58 with the fp32 fallback, 56 on the saturating kernel that CPUs
+    # without VNNI ran before. History: 56 (0.757) reading three candidates, 58 (0.784) while
+    # unread sentences could support by a cosine set on this article; the regex verdict 0.878.
     figures = evaluate(verifier, load_claims(DEV_CLAIMS))
-    assert figures.verdict_accuracy >= 56 / 74 - 1e-9
-    assert figures.hit_at_1 >= 0.9
-    # Four of the 20 claims the article never makes are read as supported (measured; the
-    # second judge, at a support cut-off of 0.40, had 2; the regex verdict 0): the support
-    # cut-off fitted for this judge is 0.30 (README, "Quality", "Traded").
-    assert figures.confusion["not_found"].get("supported", 0) <= 4
+    assert figures.verdict_accuracy >= 55 / 74 - 1e-9
+    assert figures.hit_at_1 >= 0.9  # measured 0.944 with every graph
+    # Claims the article never makes read as supported: 4 of 20 (3 with 7-bit weights), and one
+    # more allowed for the spread; the support cut-off fitted for this judge is 0.30 (README,
+    # "Quality", "Traded"). The regex verdict had 0.
+    assert figures.confusion["not_found"].get("supported", 0) <= 5
 
 
+@pytest.mark.shared_data
 def test_a_fact_set_is_one_pair_per_claim_with_its_evidence_among_distractors():
     from index.evaluation import fact_set
 
@@ -125,6 +136,7 @@ def test_a_fact_set_is_one_pair_per_claim_with_its_evidence_among_distractors():
         assert bool(c.gold_articles) == (c.label != "not_found")
 
 
+@pytest.mark.shared_data
 def test_a_multi_evidence_set_asks_each_claim_against_all_its_evidence_labelled_by_it():
     import gzip
     import json
@@ -176,6 +188,7 @@ def test_fit_half_splits_claims_stably():
     assert halves == [fit_half(f"claim {i}") for i in range(400)]
 
 
+@pytest.mark.shared_data
 def test_fact_set_mode_reports_every_figure_per_set(tmp_path, onnx_dir):
     import subprocess
     import sys

@@ -124,7 +124,10 @@ def _copy_with_readings(tmp_path, shift: dict[str, float]):
 
 @pytest.mark.model  # loads the judge twice
 def test_a_judge_that_misreads_its_self_check_falls_back_to_fp32_and_says_so(tmp_path, caplog):
-    judge = load_nli(_copy_with_readings(tmp_path, {"int8": 0.2}), threads=1)
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="index.nli"):
+        judge = load_nli(_copy_with_readings(tmp_path, {"int8": 0.2}), threads=1)
     assert judge.graph == "fp32" and judge.self_check.passed
     assert "serving the fp32 graph" in judge.fallback_reason and "0.2" in judge.fallback_reason
     assert "serving the fp32 graph" in caplog.text
@@ -157,7 +160,7 @@ def test_the_saturating_kernel_fails_the_self_check_where_the_cpu_has_it(nli):
     options.intra_op_num_threads = 1
     plain.session = ort.InferenceSession(str(DEFAULT_NLI_DIR / manifest["graph"]), options)
     check = plain.check_against(read_self_check(DEFAULT_NLI_DIR, manifest))
-    assert not check.passed and check.max_difference > 5 * check.tolerance
+    assert not check.passed and check.max_difference > 2 * check.tolerance
 
 
 def test_a_self_check_made_for_another_graph_is_refused(tmp_path):
@@ -324,11 +327,17 @@ def test_neutral_readings_make_the_verdict_not_found(embedder, verifier):
     assert all(e.stance == "related" for e in result.evidence)
 
 
-def test_pairs_of_a_batch_go_to_the_model_in_one_call(embedder, verifier):
-    nli = FixedNli((0.3, 0.4, 0.3))
-    ClaimVerifier(embedder, verifier.index, nli=nli).verify_claims(["Vance met Zelensky", "Russia launched drones"])
-    stats = nli.stats()
-    assert stats["model_calls"] == 1 and stats["pairs"] > 2
+def test_pairs_of_a_batch_go_to_the_model_in_one_call_a_round(embedder, verifier):
+    from index.stance import JUDGED_CANDIDATES
+
+    claims = ["Vance met Zelensky", "Russia launched drones"]
+    deciding = FixedNli((0.9, 0.05, 0.05))  # every first reading decides: one round
+    ClaimVerifier(embedder, verifier.index, nli=deciding).verify_claims(claims)
+    assert deciding.stats()["model_calls"] == 1 and deciding.stats()["pairs"] >= 2
+    undecided = FixedNli((0.3, 0.4, 0.3))  # reads on: one call a round, each carrying both claims' pairs
+    ClaimVerifier(embedder, verifier.index, nli=undecided).verify_claims(claims)
+    stats = undecided.stats()
+    assert 1 < stats["model_calls"] <= JUDGED_CANDIDATES and stats["pairs"] > stats["model_calls"]
 
 
 def test_the_service_judges_with_the_shipped_model_by_default(sample_index_dir):
@@ -358,3 +367,61 @@ def test_a_broken_nli_model_named_by_the_operator_keeps_the_service_not_ready(tm
     client = create_app(Settings(index_dir=str(sample_index_dir), nli_model=str(tmp_path / "nope"))).test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "NLI model directory not found" in ready.get_json()["reason"]
+
+
+# --- spending the judge only where it decides ---------------------------------------------
+
+
+class CountingNli(FixedNli):
+    """FixedNli that remembers every pair the model itself was asked to read."""
+
+    def __init__(self, probabilities, cache_pairs=0):
+        super().__init__(probabilities)
+        self.cache = type(self.cache)(cache_pairs)
+        self.read: list[tuple[str, str]] = []
+
+    def _logits_unbatched(self, pairs):
+        self.read += pairs
+        return super()._logits_unbatched(pairs)
+
+
+def test_the_cache_reads_a_pair_once_and_keeps_the_most_recent():
+    nli = CountingNli((0.7, 0.2, 0.1), cache_pairs=2)
+    first = nli.score([("a", "claim"), ("b", "claim")])
+    again = nli.score([("b", "claim"), ("a", "claim")])
+    assert nli.read == [("a", "claim"), ("b", "claim")]
+    assert again == first[::-1]
+    nli.score([("c", "claim")])  # evicts ("b", ...): ("a", ...) was used last
+    nli.score([("a", "claim"), ("b", "claim")])
+    assert nli.read[-1:] == [("b", "claim")]
+    assert nli.stats()["cache"] == {"pairs": 2, "capacity": 2, "hits": 3, "misses": 4}
+
+
+def test_a_cache_of_no_pairs_reads_every_time():
+    nli = CountingNli((0.7, 0.2, 0.1), cache_pairs=0)
+    nli.score([("a", "claim")])
+    nli.score([("a", "claim")])
+    assert len(nli.read) == 2 and nli.stats()["cache"]["pairs"] == 0
+
+
+def test_the_cache_tells_the_premise_from_the_claim():
+    nli = CountingNli((0.7, 0.2, 0.1), cache_pairs=10)
+    nli.score([("ab", "c"), ("a", "bc")])
+    assert len(nli.read) == 2
+
+
+def test_the_judge_stops_reading_a_claim_once_a_sentence_decides_it(embedder, verifier):
+    from index.stance import JUDGED_CANDIDATES, READ_UNTIL_DECIDED
+
+    claims = ["Vance met Zelensky in Munich", "Russia launched drones overnight"]
+    deciding = CountingNli((0.9, 0.05, 0.05))
+    decided = ClaimVerifier(embedder, verifier.index, nli=deciding).verify_claims(claims, top_k=5)
+    undecided = CountingNli((0.1, 0.8, 0.1))
+    unsettled = ClaimVerifier(embedder, verifier.index, nli=undecided).verify_claims(claims, top_k=5)
+    assert READ_UNTIL_DECIDED
+    assert sorted(h for _, h in deciding.read if h in claims) == sorted(claims)  # one sentence each
+    assert [sum(e.nli is not None for e in r.evidence) for r in decided] == [1, 1]
+    # Undecided, it reads on: every candidate `should_judge` allows (at most JUDGED_CANDIDATES).
+    read = [sum(e.nli is not None for e in r.evidence) for r in unsettled]
+    assert sum(h in claims for _, h in undecided.read) == sum(read) > len(claims)
+    assert max(read) <= JUDGED_CANDIDATES

@@ -241,3 +241,13 @@ def test_decided_evidence_comes_first_and_each_part_keeps_its_order():
     contradicts = _evidence(CONTRADICTS, 0.7, CONTRADICTS_IT, "contradicts")
     ordered = decided_first([related, unread, supports, contradicts])
     assert [e.text for e in ordered] == ["supports", "contradicts", "first", "degraded reading"]
+
+
+def test_the_evidence_window_keeps_the_run_of_words_that_holds_the_claim():
+    from index.stance import evidence_window
+
+    sentence = "Officials in the capital said on Monday, after a long night, that Russia launched 133 drones."
+    assert evidence_window(sentence, "Russia launched 133 drones", words=None) == sentence
+    assert evidence_window(sentence, "Russia launched 133 drones", words=40) == sentence
+    assert evidence_window(sentence, "Russia launched 133 drones", words=5) == "that Russia launched 133 drones."
+    assert evidence_window(sentence, "Officials said", words=3) == "Officials in the"  # the first of the best

@@ -16,7 +16,7 @@ worker, carrying every pair queued meanwhile.
 **Self-check at load.** The model directory carries `selfcheck.json`: a few dozen pairs with
 the probabilities the int8 graph gives them in exact integer arithmetic (as on a VNNI CPU)
 and those of its fp32 form. At load the graph reads them again; a host that reads them
-further apart than `SELF_CHECK_TOLERANCE` (a CPU whose int8 kernels saturate, a changed
+further apart on average than `SELF_CHECK_TOLERANCE` (a CPU whose int8 kernels saturate, a changed
 ONNX Runtime) falls back to the fp32 graph built from the same weights, and says so in the
 log and in `/v1/index` (`judge.graph`, `judge.self_check`, `judge.fallback_reason`). So a host
 cannot quietly serve other verdicts.
@@ -49,14 +49,16 @@ DEFAULT_NLI_DIR = Path(__file__).resolve().parent.parent / "models" / "nli-minil
 MAX_BATCH_PAIRS = 64
 LABELS = ("entailment", "neutral", "contradiction")
 SELF_CHECK = "selfcheck.json"
-# Largest |ΔP| allowed between the self-check's stored readings and the loaded graph's. Measured
-# on the AMD EPYC (AVX2, no VNNI) that made them: the exact kernel reads them as stored (0.0),
-# with 1 or 2 threads; the saturating u8×s8 kernel (also what ONNX Runtime runs below the
-# `extended` optimisation level, where the u8 rewrite does not happen) misreads the 24 pairs
-# chosen for it by 0.0998 to 0.171. Between CPUs, only fp32 rounding in the non-integer ops
-# (LayerNorm, GELU, softmax) may differ; that cannot be measured on one CPU, so the tolerance
-# sits at half the smallest misreading: room for rounding, none for saturation.
-SELF_CHECK_TOLERANCE = 0.05
+# The self-check's statistic: per pair the largest |ΔP| between stored and loaded readings, averaged
+# over the pairs; above this the graph fails. Measured on the AMD EPYC (AVX2, no VNNI) that made
+# the readings: the exact kernel reads them as stored (0.0, with 1 or 2 threads); the saturating
+# u8×s8 kernel (also what ONNX Runtime runs below the `extended` optimisation level, where the
+# u8 rewrite does not happen) averages 0.073 (max 0.171; 24 pairs ≥ 0.08). Between CPUs the
+# fp32 parts may round differently (other vector code for LayerNorm, GELU, softmax); running
+# LayerNorm unfused, one such difference, averages 0.0029 (max 0.033, and 5 of 1,009 dev
+# labels flipped). The mean separates the two 25-fold; the tolerance sits between, 7× above
+# rounding and 3.6× below saturation.
+SELF_CHECK_TOLERANCE = 0.02
 INT8, FP32 = "int8", "fp32"
 # Readings kept per worker (`JUDGE_CACHE_PAIRS`; about 300 bytes each, so 15 MB): a draft is
 # checked again after every small edit, and claims repeat.
@@ -87,12 +89,13 @@ class SelfCheck:
 
     graph: str  # INT8 or FP32: which stored readings it was compared with
     pairs: int
+    mean_difference: float  # per pair the max |ΔP| over labels, averaged over pairs: what is checked
     max_difference: float  # max |ΔP| over pairs and labels
     tolerance: float
 
     @property
     def passed(self) -> bool:
-        return self.max_difference <= self.tolerance
+        return self.mean_difference <= self.tolerance
 
 
 class ReadingCache:
@@ -131,6 +134,10 @@ class ReadingCache:
                 self._readings.move_to_end(k)
             while len(self._readings) > self.capacity:
                 self._readings.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._readings.clear()
 
     def __len__(self) -> int:
         return len(self._readings)
@@ -277,9 +284,13 @@ class OnnxNli(NliScorer):
         """Read the reference's pairs and compare with its stored readings for this graph."""
         pairs = [tuple(pair) for pair in reference["pairs"]]
         expected = np.asarray(reference["readings"][self.graph], dtype=np.float64)
-        got = self.read_directly(pairs)
+        per_pair = np.abs(self.read_directly(pairs) - expected).max(axis=1)
         self.self_check = SelfCheck(
-            self.graph, len(pairs), round(float(np.abs(got - expected).max()), 6), SELF_CHECK_TOLERANCE
+            self.graph,
+            len(pairs),
+            round(float(per_pair.mean()), 6),
+            round(float(per_pair.max()), 6),
+            SELF_CHECK_TOLERANCE,
         )
         return self.self_check
 
@@ -374,9 +385,9 @@ def checked(
             raise NliModelMissing(f"the fp32 NLI graph misreads its self-check pairs: {first}")
         return scorer
     reason = (
-        f"the {first.graph} graph read the {first.pairs} self-check pairs up to {first.max_difference:.4f} "
-        f"away from their stored readings (tolerance {first.tolerance}): this CPU's int8 arithmetic "
-        "differs; serving the fp32 graph instead (same weights, slower)"
+        f"the {first.graph} graph read the {first.pairs} self-check pairs {first.mean_difference:.4f} away "
+        f"from their stored readings on average (up to {first.max_difference:.4f}; tolerance {first.tolerance}): "
+        "this CPU's int8 arithmetic differs; serving the fp32 graph instead (same weights, slower)"
     )
     log.warning("NLI judge: %s", reason)
     fallback = OnnxNli(directory, manifest, threads=threads, graph=FP32, cache_pairs=cache_pairs)

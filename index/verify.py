@@ -255,29 +255,29 @@ class ClaimVerifier:
             for row, groups in enumerate(per_claim)
         ]
         out: dict[tuple[int, int], tuple] = {}
-        while any(queue):
-            texts = {
-                (row, rank): evidence_window(sentences[per_claim[row][rank][0][0]].text, claims[row])
-                for row, ranks in enumerate(queue)
-                for rank in ranks[:CANDIDATES_PER_ROUND]
-            }
-            queue = [ranks[CANDIDATES_PER_ROUND:] for ranks in queue]
-            swaps = [
-                (key, (finding.claim, finding.evidence), changed)
-                for key in texts
-                for finding, changed in substitutions(findings[key], claims[key[0]])
-            ]
-            pairs = [(texts[key], claims[key[0]]) for key in texts]
-            pairs += [(texts[key], changed) for key, _, changed in swaps]
-            with timed("judge"):
+        with timed("judge"):  # all rounds: one reading of the step per request
+            while any(queue):
+                texts = {
+                    (row, rank): evidence_window(sentences[per_claim[row][rank][0][0]].text, claims[row])
+                    for row, ranks in enumerate(queue)
+                    for rank in ranks[:CANDIDATES_PER_ROUND]
+                }
+                queue = [ranks[CANDIDATES_PER_ROUND:] for ranks in queue]
+                swaps = [
+                    (key, (finding.claim, finding.evidence), changed)
+                    for key in texts
+                    for finding, changed in substitutions(findings[key], claims[key[0]])
+                ]
+                pairs = [(texts[key], claims[key[0]]) for key in texts]
+                pairs += [(texts[key], changed) for key, _, changed in swaps]
                 readings = self.nli.score(pairs)
-            substituted: dict[tuple[int, int], dict] = {}
-            for (key, said, _), reading in zip(swaps, readings[len(texts) :], strict=True):
-                substituted.setdefault(key, {})[said] = reading
-            for key, reading in zip(texts, readings[: len(texts)], strict=True):
-                out[key] = (reading, substituted.get(key))
-                if decides(reading, findings[key], substituted.get(key)):
-                    queue[key[0]] = []  # decided: the claim's later candidates stay unread
+                substituted: dict[tuple[int, int], dict] = {}
+                for (key, said, _), reading in zip(swaps, readings[len(texts) :], strict=True):
+                    substituted.setdefault(key, {})[said] = reading
+                for key, reading in zip(texts, readings[: len(texts)], strict=True):
+                    out[key] = (reading, substituted.get(key))
+                    if decides(reading, findings[key], substituted.get(key)):
+                        queue[key[0]] = []  # decided: the claim's later candidates stay unread
         return out
 
     def _collapse_duplicates(

@@ -332,6 +332,24 @@ class EncoderStatsSchema(Schema):
     texts = fields.Integer(required=True, metadata={"description": "Texts (claims, sentences) encoded."})
 
 
+class JudgeSelfCheckSchema(Schema):
+    graph = fields.String(required=True, metadata={"description": "Which stored readings were compared: int8 or fp32."})
+    pairs = fields.Integer(required=True)
+    mean_difference = fields.Float(
+        required=True, metadata={"description": "Per pair the largest |ΔP| against the stored reading, averaged."}
+    )
+    max_difference = fields.Float(required=True)
+    tolerance = fields.Float(required=True)
+    passed = fields.Boolean(required=True)
+
+
+class JudgeCacheSchema(Schema):
+    pairs = fields.Integer(required=True, metadata={"description": "Readings kept now."})
+    capacity = fields.Integer(required=True, metadata={"description": "JUDGE_CACHE_PAIRS."})
+    hits = fields.Integer(required=True)
+    misses = fields.Integer(required=True)
+
+
 class JudgeStatsSchema(Schema):
     model = fields.String(
         required=True, metadata={"description": "The NLI model (NLI_MODEL, default the shipped one)."}
@@ -340,6 +358,20 @@ class JudgeStatsSchema(Schema):
     model_calls = fields.Integer(required=True, metadata={"description": "Model calls since this worker started."})
     requests = fields.Integer(required=True, metadata={"description": "Requests served by those calls."})
     pairs = fields.Integer(required=True, metadata={"description": "(sentence, claim) pairs judged."})
+    cache = fields.Nested(JudgeCacheSchema, required=True, metadata={"description": "This worker's readings cache."})
+    graph = fields.String(
+        metadata={
+            "description": "The ONNX graph served: int8, or fp32 when the int8 graph failed its self-check on this CPU."
+        }
+    )
+    self_check = fields.Nested(
+        JudgeSelfCheckSchema,
+        allow_none=True,
+        metadata={"description": "The bundled pairs read again at load (null: the model ships none)."},
+    )
+    fallback_reason = fields.String(
+        allow_none=True, metadata={"description": "Why the fp32 graph is served (null when int8 is)."}
+    )
 
 
 class IndexStatsSchema(Schema):

@@ -329,7 +329,7 @@ def _sentence_ids(value: object) -> list[int]:
             number = int(item)
         except (TypeError, ValueError):
             raise ReviewError(f"evidence: not a sentence id: {str(item)[:40]!r}") from None
-        if isinstance(item, bool) or number < 1:
+        if isinstance(item, bool) or not 1 <= number < 2**63:
             raise ReviewError(f"evidence: not a sentence id: {item!r}")
         ids.append(number)
     return list(dict.fromkeys(ids))

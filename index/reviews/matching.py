@@ -20,12 +20,12 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from index.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion
 from index.nli import NliScorer
-from index.observe import timed
 from index.reviews import same_claim
 from index.reviews.review import ReviewMatch
 from index.reviews.store import ReviewStore
@@ -72,23 +72,32 @@ class ReviewView:
     def changed(self) -> int:
         return len(self.retired) + len(self.delta_seqs)
 
+    @cached_property
+    def seqs(self) -> np.ndarray:
+        """Every row's seq, ascending (delta rows were all added after the base's)."""
+        return np.concatenate([self.base_seqs, self.delta_seqs])
+
+    @cached_property
+    def _retired_rows(self) -> np.ndarray:
+        return np.isin(self.base_seqs, self.retired)
+
+    @cached_property
+    def _lexical_mask(self) -> np.ndarray | None:
+        return self.base_lexical.mask(excluded=self.retired)
+
     def search(self, texts: Sequence[str], vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """Per claim, up to k (review row seq, cosine) pairs, best first by fused rank."""
         if self.size == 0 or not len(texts):
             return [[] for _ in texts]
-        seqs = np.concatenate([self.base_seqs, self.delta_seqs])
-        with timed("reviews_dense"):
-            cosines = np.concatenate([self.base_vectors @ vectors.T, self.delta_vectors @ vectors.T])
-            if len(self.retired):
-                cosines[np.isin(self.base_seqs, self.retired)] = -np.inf
+        seqs = self.seqs
+        cosines = np.concatenate([self.base_vectors @ vectors.T, self.delta_vectors @ vectors.T])
+        if len(self.retired):
+            cosines[: len(self.base_seqs)][self._retired_rows] = -np.inf
         depth = min(CANDIDATES, len(seqs))
-        with timed("reviews_bm25"):
-            mask = self.base_lexical.mask(excluded=self.retired)
-            lexical = self.base_lexical.search(list(texts), depth, mask=mask)
-            if self.delta_lexical.size:
-                for row, found in enumerate(self.delta_lexical.search(list(texts), depth)):
-                    lexical[row] = sorted(lexical[row] + found, key=lambda pair: -pair[1])[:depth]
-        position = {int(s): i for i, s in enumerate(seqs)}
+        lexical = self.base_lexical.search(list(texts), depth, mask=self._lexical_mask)
+        if self.delta_lexical.size:
+            for row, found in enumerate(self.delta_lexical.search(list(texts), depth)):
+                lexical[row] = sorted(lexical[row] + found, key=lambda pair: -pair[1])[:depth]
         results = []
         for row in range(len(texts)):
             column = cosines[:, row]
@@ -97,15 +106,8 @@ class ReviewView:
             dense = [int(seqs[i]) for i in top if np.isfinite(column[i])]
             fused = reciprocal_rank_fusion([dense, [seq for seq, _ in lexical[row]]])
             best = sorted(fused, key=lambda seq: -fused[seq])[:k]
-            results.append([(seq, float(column[position[seq]])) for seq in best])
+            results.append([(seq, float(column[np.searchsorted(seqs, seq)])) for seq in best])
         return results
-
-
-def _empty_view(dimension: int) -> ReviewView:
-    empty = LexicalIndex.build([], np.zeros(0, dtype=np.int64))
-    none = np.zeros(0, dtype=np.int64)
-    matrix = np.zeros((0, dimension), dtype=np.float32)
-    return ReviewView(0, 0, none, matrix, empty, none, none, matrix, LexicalDelta(empty, [], none))
 
 
 class ReviewIndex:
@@ -177,8 +179,7 @@ def match_reviews(
     changed = [i for i, (t, c) in enumerate(zip(texts, claims, strict=True)) if t != c]
     if changed and encode is not None:
         vectors = np.array(vectors, dtype=np.float32, copy=True)
-        with timed("encode"):
-            vectors[changed] = encode([texts[i] for i in changed])
+        vectors[changed] = encode([texts[i] for i in changed])
     found = view.search(texts, np.ascontiguousarray(vectors, dtype=np.float32), REVIEWS_SHOWN)
     reviews = index.store.by_seq(sorted({seq for row in found for seq, _ in row}))
     candidates = [[(reviews[seq], cosine) for seq, cosine in row if seq in reviews] for row in found]

@@ -16,16 +16,19 @@ against the archive, so a sentence whose article was replaced or deleted shows `
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 
 from index.archive import Archive, decode_cursor, encode_cursor
 from index.embedder import Embedder
-from index.reviews.review import EvidenceRef, Rating, Review, content_hash
+from index.reviews.claimreview import build_review
+from index.reviews.review import EvidenceRef, Rating, Review, ReviewError, content_hash
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reviews (
@@ -254,11 +257,51 @@ class ReviewStore:
         return {sid: (bool(live), article_id, text) for sid, live, article_id, text in rows}
 
 
-def write_reviews(store: ReviewStore, embedder: Embedder, reviews: Sequence[Review]) -> tuple[int, list[ReviewPut]]:
-    """Embed what each review is matched on (each distinct text once, outside any lock) and store
-    them all in one transaction; returns (generation, per-review result)."""
+ENCODE_CHUNK = 256  # texts per encoder call while writing (the progress bar moves per chunk)
+
+
+def write_reviews(
+    store: ReviewStore,
+    embedder: Embedder,
+    reviews: Sequence[Review],
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> tuple[int, list[ReviewPut]]:
+    """Embed what each review is matched on (each distinct text once, none already stored, outside
+    any lock) and store them all in one transaction; returns (generation, per-review result)."""
     vectors = store.known_vectors([r.id for r in reviews])  # a re-import embeds nothing
     texts = sorted({r.match_text for r in reviews} - vectors.keys(), key=len)
-    if texts:
-        vectors.update(zip(texts, embedder.encode(texts), strict=True))
+    if on_total:
+        on_total(len(texts))
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        chunk = texts[start : start + ENCODE_CHUNK]
+        vectors.update(zip(chunk, embedder.encode(chunk), strict=True))
+        if progress:
+            progress(len(chunk))
     return store.put_reviews([(r, vectors[r.match_text]) for r in reviews], model=embedder.name)
+
+
+class EvidenceMissing(ReviewError):
+    """Evidence ids that are not live sentences of the archive."""
+
+    def __init__(self, missing: list[int]):
+        super().__init__(f"not live sentences of the archive: {', '.join(map(str, missing))}")
+        self.missing = missing
+
+
+def record_review(
+    store: ReviewStore, embedder: Embedder, fields: dict, reviewed_by: str, review_id: str | None = None
+) -> tuple[int, ReviewPut, Review]:
+    """Record one review from an editor (`fields` as `build_review` takes them; `reviewed_at`
+    defaults to today), or replace the review `review_id`. `ReviewError` if it is not a review,
+    `EvidenceMissing` if an evidence id is not a live sentence. Returns (generation, result, review as stored)."""
+    fields = {k: v for k, v in fields.items() if v is not None}
+    fields.setdefault("reviewed_at", datetime.now(UTC).date().isoformat())
+    review = build_review(fields.pop("claim"), reviewed_by=reviewed_by, **fields)
+    if review_id is not None:
+        review = dataclasses.replace(review, id=review_id)
+    missing = store.missing_sentences([e.sentence_id for e in review.evidence])
+    if missing:
+        raise EvidenceMissing(missing)
+    generation, [put] = write_reviews(store, embedder, [review])
+    return generation, put, store.get(review.id) or review

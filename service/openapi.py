@@ -31,12 +31,14 @@ _ERROR_RESPONSES = {
     "Unauthorized": "No valid API key in `Authorization: Bearer <key>`.",
     "Forbidden": "The key's role does not allow this (a read-only key on a write route), or writes are disabled.",
     "NotFound": "No such article or review.",
+    "Conflict": "A review's evidence id is not a live sentence of the archive (its article was replaced or "
+    "deleted, or there is no such sentence); `errors.evidence` names the ids.",
 }
 
 
 # The shared error responses a view can give, by what it does: each view declares its kinds
 # with `@gives(...)` (and `@requires` adds the key's), so no docstring repeats them.
-BODY, QUERY, ENGINE, ARTICLE, REVIEW = "json body", "query", "engine", "article", "review"
+BODY, QUERY, ENGINE, ARTICLE, REVIEW, EVIDENCE = "json body", "query", "engine", "article", "review", "evidence"
 # Every operation can get these from the server in front of the app (gunicorn, or nginx in
 # `make cluster`) or from an unexpected failure; a view's own kinds override them by status.
 SERVER = "server"
@@ -55,6 +57,7 @@ _ERRORS_OF = {
     ENGINE: {503: "NotReady"},
     ARTICLE: {404: "NotFound"},
     REVIEW: {404: "NotFound"},
+    EVIDENCE: {409: "Conflict"},
     "read": {401: "Unauthorized"},
     "write": {401: "Unauthorized", 403: "Forbidden"},
 }

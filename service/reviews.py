@@ -12,7 +12,7 @@ from index.reviews.store import EvidenceMissing, ReviewStore, record_review
 from service.auth import READ, WRITE, requires
 from service.engine import get_verifier
 from service.errors import ApiError
-from service.openapi import BODY, ENGINE, QUERY, REVIEW, gives
+from service.openapi import BODY, ENGINE, EVIDENCE, QUERY, REVIEW, gives
 from service.parsing import load_json_body
 from service.schemas import (
     ClaimReviewFeedSchema,
@@ -52,7 +52,10 @@ def _write(review_id: str | None = None) -> tuple[int, object, Review]:
     try:
         return record_review(verifier.reviews.store, verifier.embedder, fields, g.api_key_name, review_id)
     except EvidenceMissing as exc:
-        raise ApiError(422, "validation_error", "The review could not be recorded.", {"evidence": [str(exc)]}) from None
+        # Valid as written, but not against the archive as it is now (a sentence retired or unknown).
+        raise ApiError(
+            409, "conflict", "The review's evidence is not in the archive.", {"evidence": [str(exc)]}
+        ) from None
     except ReviewError as exc:
         raise ApiError(
             422, "validation_error", "The review could not be recorded.", {"_schema": [exc.message]}
@@ -60,7 +63,7 @@ def _write(review_id: str | None = None) -> tuple[int, object, Review]:
 
 
 @bp.post("/v1/reviews")
-@gives(BODY, ENGINE)
+@gives(BODY, EVIDENCE, ENGINE)
 @requires(WRITE)
 def post_review():
     """Record a review.
@@ -151,7 +154,7 @@ def get_review(review_id: str):
 
 
 @bp.put("/v1/reviews/<string:review_id>")
-@gives(BODY, REVIEW, ENGINE)
+@gives(BODY, EVIDENCE, REVIEW, ENGINE)
 @requires(WRITE)
 def put_review(review_id: str):
     """Replace a review.

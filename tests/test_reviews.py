@@ -73,9 +73,11 @@ def test_a_rating_becomes_a_verdict_from_its_text_else_its_number(text, value, v
     assert verdict_of(text, value, 5 if value else None, 1 if value else None) == verdict
 
 
-def test_a_rating_outside_its_scale_is_refused():
-    with pytest.raises(ReviewError, match="outside"):
-        make_rating(text="x", value=9, best=5, worst=1)
+def test_a_rating_beyond_its_scale_counts_as_its_nearer_end():
+    assert make_rating(text="x", value=9, best=5, worst=1).verdict == SUPPORTED
+    assert make_rating(value=-1).verdict == CONTRADICTED  # schema.org's default scale, 1 to 5
+    with pytest.raises(ReviewError, match="verdict"):
+        make_rating(verdict="maybe")
 
 
 # ---- parsing ------------------------------------------------------------------------------

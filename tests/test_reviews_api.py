@@ -98,7 +98,8 @@ def test_writes_need_a_write_key(client):
 
 
 def test_evidence_is_checked_and_flagged_when_its_article_goes(client):
-    assert post(client, {**DRONES, "evidence": [10**9]}).get_json()["errors"]["evidence"]
+    refused = post(client, {**DRONES, "evidence": [10**9]})
+    assert refused.status_code == 409 and refused.get_json()["errors"]["evidence"]
     article = {"id": "drones-kharkiv", "title": "Drones", "text": "Russia launched 412 drones at Kharkiv overnight."}
     assert client.post("/v1/articles", json=article, headers=WRITER).status_code == 201
     [sentence] = client.get("/v1/articles/drones-kharkiv").get_json()["sentences"]

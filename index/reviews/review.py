@@ -132,7 +132,8 @@ def content_hash(review: Review) -> str:
 
 def verdict_of(text: str | None, value: float | None, best: float | None, worst: float | None) -> str:
     """The normalised verdict of a rating: its text if it is a common one, else the number's
-    place on its scale (best third supported, worst third contradicted, between mixed), else unproven."""
+    place on its scale (best third supported, worst third contradicted, between mixed; a number
+    beyond the scale counts as its nearer end), else unproven."""
     if text:
         key = " ".join(_PUNCTUATION.sub(" ", text.lower().replace("-", " ")).split())
         if key in _TEXT_TO_VERDICT:
@@ -154,12 +155,11 @@ def make_rating(
     best: float | None = None,
     worst: float | None = None,
 ) -> Rating:
-    """A rating; `verdict` given or derived (`verdict_of`). `ReviewError` if inconsistent."""
+    """A rating; `verdict` given or derived (`verdict_of`); a number without its scale is on
+    schema.org's default one, 1 (worst) to 5 (best). `ReviewError` for an unknown verdict."""
     if verdict is not None and verdict not in VERDICTS:
         raise ReviewError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
     if value is not None and (best is None or worst is None):
         best = 5.0 if best is None else best  # schema.org's defaults
         worst = 1.0 if worst is None else worst
-    if value is not None and not min(best, worst) <= value <= max(best, worst):
-        raise ReviewError(f"ratingValue {value} is outside its scale {worst}..{best}")
     return Rating(verdict or verdict_of(text, value, best, worst), text, value, best, worst)

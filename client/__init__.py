@@ -6,6 +6,7 @@ result.verdict, result.evidence[0]["article"]["url"]
 
 cms = ClaimCheckClient("http://127.0.0.1:8000", api_key="...")  # a key with the write role
 cms.put_articles([{"id": "kyiv-2025-03-01", "title": "…", "text": "…", "published": "2025-03-01"}])
+cms.add_review("Russia launched 500 drones in one night", verdict="contradicted", rating="False")
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from urllib.parse import quote
 
 import requests
 
-__all__ = ["ClaimCheckClient", "ClaimCheckError", "DraftResult", "DraftSentence", "Evidence", "VerifyResult"]
+__all__ = [
+    "ClaimCheckClient", "ClaimCheckError", "DraftResult", "DraftSentence", "Evidence", "ReviewMatch", "VerifyResult",
+]  # fmt: skip
 
 
 class ArticleRef(TypedDict):
@@ -47,6 +50,18 @@ class Evidence(TypedDict):
     also_in: list[ArticleRef]
 
 
+class ReviewMatch(TypedDict):
+    id: str
+    claim: str  # the claim as reviewed
+    verdict: str  # supported | contradicted | mixed | unproven
+    rating: dict[str, Any]  # text ("Pants on Fire"), value, best, worst
+    reviewed_by: str
+    reviewed_at: str
+    url: str | None
+    score: float  # cosine of the two claims
+    same_claim: bool  # the review covers this very claim, not merely its topic
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     claim: str
@@ -57,6 +72,9 @@ class VerifyResult:
     warnings: list[str] = field(default_factory=list)
     index_version: str = ""
     generation: int = 0  # the index state that answered; moves with every article write
+    already_checked: bool = False  # a review covers this claim (see `reviews`)
+    review_verdict: str | None = None  # that review's verdict
+    reviews: list[ReviewMatch] = field(default_factory=list)  # the newsroom's reviews, best first
 
     @property
     def decisive(self) -> Evidence | None:
@@ -73,6 +91,9 @@ class VerifyResult:
             warnings=body.get("warnings", []),
             index_version=body.get("index", {}).get("version", ""),
             generation=body.get("index", {}).get("generation", 0),
+            already_checked=body.get("already_checked", False),
+            review_verdict=body.get("review_verdict"),
+            reviews=body.get("reviews", []),
         )
 
 
@@ -91,6 +112,7 @@ class DraftResult:
     sentences: list[DraftSentence]
     counts: dict[str, int]  # by verdict, and "not_a_claim"
     look_first: list[int]  # indices into `sentences`: contradicted, then mixed, then not found
+    already_checked: list[int] = field(default_factory=list)  # indices of claims a review covers
 
     @property
     def claims(self) -> list[DraftSentence]:
@@ -109,7 +131,8 @@ class DraftResult:
             )
             for s in body["sentences"]
         ]
-        return cls(sentences, body["summary"]["counts"], body["summary"]["look_first"])
+        summary = body["summary"]
+        return cls(sentences, summary["counts"], summary["look_first"], summary.get("already_checked", []))
 
 
 class ClaimCheckError(Exception):
@@ -184,17 +207,58 @@ class ClaimCheckClient:
             raise
         return True
 
+    def add_review(self, claim: str, verdict: str | None = None, rating: str | None = None, **fields: Any) -> dict:
+        """Record a review (needs a write key; the reviewer is the key's name): `{"generation",
+        "status", "review"}`. `fields`: rating_value, best_rating, worst_rating, reviewed_at, url,
+        title, claimant, claim_where, claim_date, note, evidence (sentence ids). Safe to retry:
+        the same review again changes nothing."""
+        body = {"claim": claim, "verdict": verdict, "rating": rating, **fields}
+        return self._request("POST", "/v1/reviews", {k: v for k, v in body.items() if v is not None})
+
+    def reviews(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        verdict: str | None = None,
+        reviewed_by: str | None = None,
+        format: str = "json",
+    ) -> dict[str, Any]:
+        """One page of reviews, newest first: `{"reviews", "next_cursor"}`; with format="claimreview",
+        the page as a ClaimReview JSON-LD DataFeed (and `next_cursor`)."""
+        params = {"limit": limit, "cursor": cursor, "verdict": verdict, "reviewed_by": reviewed_by, "format": format}
+        return self._request("GET", "/v1/reviews", None, {k: v for k, v in params.items() if v is not None})
+
+    def get_review(self, review_id: str) -> dict[str, Any] | None:
+        try:
+            return self._request("GET", f"/v1/reviews/{quote(review_id, safe='')}", None)
+        except ClaimCheckError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def delete_review(self, review_id: str) -> bool:
+        """True if it was deleted, False if there was no such review."""
+        try:
+            self._request("DELETE", f"/v1/reviews/{quote(review_id, safe='')}", None)
+        except ClaimCheckError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def ready(self) -> bool:
         try:
             return self.session.get(f"{self.base_url}/readyz", timeout=self.timeout).status_code == 200
         except requests.RequestException:
             return False
 
-    def _request(self, method: str, path: str, body: dict | list | None) -> dict:
+    def _request(self, method: str, path: str, body: dict | list | None, params: dict | None = None) -> dict:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                response = self.session.request(method, self.base_url + path, json=body, timeout=self.timeout)
+                response = self.session.request(
+                    method, self.base_url + path, json=body, params=params, timeout=self.timeout
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if last:
                     raise ClaimCheckError(0, "unreachable", f"cannot reach {self.base_url}: {exc}") from exc

@@ -23,6 +23,7 @@ Verifying (claim -> vector -> candidates -> judge -> verdict)
     checks.py       claim-vs-sentence checks that explain (figures, dates, names, negation)
     nli.py          the NLI judge on ONNX Runtime (nli_export.py makes the graph)
     stance.py       every verdict rule: judge cut-offs, vetoes, verdict, confidence
+    reviews/        the newsroom's reviews: stored, imported (ClaimReview), matched to each claim
 
 Measuring
     evaluation.py   claim sets, the dev fact sets, fitting the verdict's numbers

@@ -346,6 +346,16 @@ class Archive:
     def _write(self, model: str | None = None, dimension: int = 0):
         return _WriteTransaction(self, model, dimension)
 
+    # Other record kinds kept in the archive (index/reviews/store.py) write through these, so
+    # they share its one-writer transactions, its model check and its generations.
+    def write_transaction(self, model: str | None = None, dimension: int = 0):
+        """BEGIN IMMEDIATE … COMMIT (checking the vectors' model when `model` is given)."""
+        return self._write(model, dimension)
+
+    def log_change(self, conn: sqlite3.Connection, key: str, op: str) -> int:
+        """Record a change inside a `write_transaction`; returns the new generation."""
+        return self._log_change(conn, key, op)
+
     # ---- reads for the index --------------------------------------------------------------
 
     def live_rows(self, generation: int, added_after: int = 0) -> LiveRows:

@@ -20,7 +20,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.checks import _NOT_ENTITIES, CALENDAR_YEAR, Quantity, calendar_names, extract_quantities, named_entities
 from index.sentences import split_sentences
@@ -191,6 +191,7 @@ class DraftCheck:
     counts: dict[str, int]  # by verdict, and "not_a_claim"
     look_first: list[int]  # sentence indices: contradicted, mixed, not_found
     took_ms: float
+    already_checked: list[int] = field(default_factory=list)  # sentence indices a review covers
 
 
 NOT_A_CLAIM = "not_a_claim"
@@ -227,4 +228,6 @@ def check_draft(
         for i, ((start, end), reason) in enumerate(zip(spans, reasons, strict=True))
     ]
     counts, look_first = summarise(sentences)
-    return DraftCheck(sentences, counts, look_first, round((time.perf_counter() - started) * 1000, 2))
+    checked = [i for i, s in enumerate(sentences) if s.verification is not None and s.verification.already_checked]
+    took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return DraftCheck(sentences, counts, look_first, took_ms, already_checked=checked)

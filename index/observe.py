@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
-STEPS = ("encode", "vector_search", "bm25", "checks", "judge")
+STEPS = ("encode", "vector_search", "bm25", "checks", "judge", "reviews")
 
 
 class Observer:

@@ -18,6 +18,9 @@ from index.lexical import reciprocal_rank_fusion
 from index.live import Filter, IndexView, LiveIndex, load_index
 from index.nli import NliScorer
 from index.observe import timed
+from index.reviews.matching import ReviewIndex, match_reviews
+from index.reviews.review import ReviewMatch
+from index.reviews.store import ReviewStore
 from index.stance import (
     CANDIDATES_PER_ROUND,
     DEGRADED_RULES,
@@ -91,6 +94,17 @@ class Verification:
     index: IndexRef
     decided_by: int | None = None  # index into `evidence` of the item that decided the verdict
     warnings: list[str] = field(default_factory=list)
+    reviews: list[ReviewMatch] = field(default_factory=list)  # the newsroom's reviews, best first
+
+    @property
+    def already_checked(self) -> bool:
+        """A review covers this very claim (`same_claim`), not merely its topic."""
+        return any(m.same_claim for m in self.reviews)
+
+    @property
+    def review_verdict(self) -> str | None:
+        """The verdict of the best review that covers the claim, if one does."""
+        return next((m.review.verdict for m in self.reviews if m.same_claim), None)
 
 
 __all__ = ["ArticleFilter", "ClaimVerifier", "IndexMismatch", "IndexRef", "Verification", "load_index"]
@@ -130,6 +144,8 @@ class ClaimVerifier:
         self.retrieval = retrieval
         self.nli = nli
         self.degraded_reason = None if nli is not None else (degraded_reason or "no NLI model given")
+        self.reviews = ReviewIndex(ReviewStore(index.archive), embedder.dimension)
+        self.reviews.view(index.view().generation)  # built at load, not by the first request
 
     def verify_claim(
         self, claim: str, top_k: int = 5, min_score: float | None = None, within: ArticleFilter | None = None
@@ -229,8 +245,12 @@ class ClaimVerifier:
                     warnings=warnings,
                 )
             )
+        with timed("reviews"):
+            matches = match_reviews(self.reviews, claims, vectors, view.generation, self.nli, self.embedder.encode)
         took_ms = round((time.perf_counter() - started) * 1000, 2)
-        return [dataclasses.replace(r, took_ms=took_ms) for r in results]
+        return [
+            dataclasses.replace(r, took_ms=took_ms, reviews=found) for r, found in zip(results, matches, strict=True)
+        ]
 
     def _judge(
         self,

@@ -6,7 +6,9 @@
 
 Exit status: 0 all supported, 1 any contradicted or mixed, 2 any not found (none
 contradicted), 3 on error (bad input, service unreachable or not ready). For a draft,
-the same over its claims, so a publishing pipeline can stop on 1.
+the same over its claims, so a publishing pipeline can stop on 1. The newsroom's reviews
+of the claim are printed first when one covers it ("ALREADY CHECKED"), then beside the
+evidence; they do not change the exit status, which follows the service's own verdict.
 """
 
 from __future__ import annotations
@@ -36,8 +38,25 @@ def exit_code(results: list[VerifyResult]) -> int:
     return EXIT_SUPPORTED
 
 
+# Reviews that do not cover the claim (same_claim false) printed at most, as related reading.
+RELATED_REVIEWS_SHOWN = 2
+
+
+def render_review(review: dict) -> str:
+    rating = review["rating"]["text"]
+    by = f"{review['reviewed_by']}, {review['reviewed_at'][:10]}"
+    kind = "same claim" if review["same_claim"] else "related"
+    said = f"{review['verdict']}" + (f' ("{rating}")' if rating and rating.lower() != review["verdict"] else "")
+    return f"   review {review['score']:.2f} {kind:<10} {said} by {by}: {review['claim']}" + (
+        f" {review['url']}" if review["url"] else ""
+    )
+
+
 def render(result: VerifyResult, width: int) -> str:
-    lines = [f"{result.verdict.upper():<13} {result.confidence:.0%} confidence   {result.claim}"]
+    lines = []
+    if result.already_checked:
+        lines.append(f"ALREADY CHECKED: {result.review_verdict} (the newsroom's review below); the model says:")
+    lines.append(f"{result.verdict.upper():<13} {result.confidence:.0%} confidence   {result.claim}")
     for i, e in enumerate(result.evidence):
         marker = "*" if i == result.decided_by else " "
         source = e["article"]["title"] + (f" ({e['article']['published']})" if e["article"]["published"] else "")
@@ -49,6 +68,9 @@ def render(result: VerifyResult, width: int) -> str:
                 lines.append(f"        - {reason['message']}")
         if e["article"]["url"]:
             lines.append(f"        {e['article']['url']}")
+    same = [r for r in result.reviews if r["same_claim"]]
+    related = [r for r in result.reviews if not r["same_claim"]][:RELATED_REVIEWS_SHOWN]
+    lines.extend(render_review(r) for r in same + related)
     lines.extend(f"   warning: {w}" for w in result.warnings)
     return "\n".join(lines)
 
@@ -63,6 +85,8 @@ def render_draft(draft: DraftResult, width: int) -> str:
             continue
         r = s.result
         lines.append(f"{r.verdict.upper():<13} {r.confidence:>4.0%}  {s.text}")
+        if r.already_checked:
+            lines.append(f"{'':<20}(already checked: reviewed as {r.review_verdict})")
         decisive = r.decisive
         if decisive is not None:
             source = decisive["article"]["title"] + (
@@ -74,6 +98,8 @@ def render_draft(draft: DraftResult, width: int) -> str:
     counts = ", ".join(f"{n} {verdict.replace('_', ' ')}" for verdict, n in draft.counts.items() if n)
     lines.append("")
     lines.append(f"{len(draft.claims)} claims in {len(draft.sentences)} sentences: {counts}")
+    if draft.already_checked:
+        lines.append(f"already checked: {len(draft.already_checked)} of the claims (a review covers them)")
     if draft.look_first:
         lines.append("look first at:")
         lines.extend(

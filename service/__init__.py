@@ -30,7 +30,7 @@ def create_app(
     app.extensions["request_schemas"] = request_schemas(settings)
     app.json.sort_keys = False
 
-    from service import articles, claims, drafts, errors, metrics, openapi, request_log, status, ui
+    from service import articles, claims, drafts, errors, metrics, openapi, request_log, reviews, status, ui
 
     request_log.install(app)
     metrics.install(app)
@@ -38,14 +38,14 @@ def create_app(
         tuple(load_keys(settings.api_keys, settings.api_keys_file)), settings.require_auth_for_reads
     )
 
-    for blueprint in (errors.bp, claims.bp, drafts.bp, articles.bp, status.bp, openapi.bp, ui.bp):
+    for blueprint in (errors.bp, claims.bp, drafts.bp, articles.bp, reviews.bp, status.bp, openapi.bp, ui.bp):
         app.register_blueprint(blueprint)
     if settings.cors_origins:
         # Editorial tools on other origins may call the API from the browser.
         CORS(
             app,
             origins=settings.cors_origins,
-            methods=["GET", "POST", "DELETE"],
+            methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Location"],
         )

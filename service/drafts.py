@@ -61,6 +61,8 @@ def check():
     )
     count_verdicts([s.verification.verdict for s in result.sentences if s.verification is not None])
     return _response.dump(
-        {"sentences": result.sentences, "summary": {"counts": result.counts, "look_first": result.look_first},
+        {"sentences": result.sentences,
+         "summary": {"counts": result.counts, "look_first": result.look_first,
+                     "already_checked": result.already_checked},
          "took_ms": result.took_ms}
     )  # fmt: skip

@@ -14,7 +14,7 @@ Recorded as they happen (labels in brackets):
 - `claimcheck_model_calls_total`, `claimcheck_model_call_items`, `claimcheck_model_call_seconds`
   [model: embedder, judge]: model calls, texts or pairs per call (concurrent requests share
   calls), time per call;
-- `claimcheck_step_seconds` [step: encode, vector_search, bm25, checks, judge]: histogram of
+- `claimcheck_step_seconds` [step: encode, vector_search, bm25, checks, judge, reviews]: histogram of
   each step's time in a request;
 - `claimcheck_index_reload_errors_total`: new index versions that failed to load;
 - `claimcheck_article_writes_total` [outcome: created, updated, unchanged, deleted].

@@ -30,13 +30,15 @@ _ERROR_RESPONSES = {
     "NotReady": "The model or index is not loaded (yet); retry after `Retry-After` seconds.",
     "Unauthorized": "No valid API key in `Authorization: Bearer <key>`.",
     "Forbidden": "The key's role does not allow this (a read-only key on a write route), or writes are disabled.",
-    "NotFound": "No such article.",
+    "NotFound": "No such article or review.",
+    "Conflict": "A review's evidence id is not a live sentence of the archive (its article was replaced or "
+    "deleted, or there is no such sentence); `errors.evidence` names the ids.",
 }
 
 
 # The shared error responses a view can give, by what it does: each view declares its kinds
 # with `@gives(...)` (and `@requires` adds the key's), so no docstring repeats them.
-BODY, QUERY, ENGINE, ARTICLE = "json body", "query", "engine", "article"
+BODY, QUERY, ENGINE, ARTICLE, REVIEW, EVIDENCE = "json body", "query", "engine", "article", "review", "evidence"
 # Every operation can get these from the server in front of the app (gunicorn, or nginx in
 # `make cluster`) or from an unexpected failure; a view's own kinds override them by status.
 SERVER = "server"
@@ -54,6 +56,8 @@ _ERRORS_OF = {
     QUERY: {422: "ValidationError"},
     ENGINE: {503: "NotReady"},
     ARTICLE: {404: "NotFound"},
+    REVIEW: {404: "NotFound"},
+    EVIDENCE: {409: "Conflict"},
     "read": {401: "Unauthorized"},
     "write": {401: "Unauthorized", 403: "Forbidden"},
 }
@@ -111,6 +115,10 @@ def build_spec(app: Flask) -> dict:
             "description": "Up to MAX_ARTICLES_PER_REQUEST articles, committed in one transaction.",
         },
     )
+    spec.components.schema("ReviewIn", schema=bound.review)
+    # The review listing answers one of two shapes (`format`), named in its docstring.
+    spec.components.schema("ReviewList", schema=schemas.ReviewListSchema)
+    spec.components.schema("ClaimReviewFeed", schema=schemas.ClaimReviewFeedSchema)
     for name, description in _ERROR_RESPONSES.items():
         spec.components.response(
             name, {"description": description, "content": {"application/json": {"schema": "ErrorSchema"}}}

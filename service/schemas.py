@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from index.articles import parse_date
 from index.drafts import CLAIM_KINDS, NOT_CLAIM_KINDS
+from index.reviews.review import VERDICTS as REVIEW_VERDICTS
 from index.stance import STANCES, VERDICTS
 from service.config import REQUEST_LIMITS, Settings
 
@@ -19,6 +20,7 @@ DEFAULT_TOP_K = 5
 MAX_FILTER_ARTICLE_IDS = 1000
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_REVIEW_EVIDENCE = 100
 ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,199}$"
 
 
@@ -235,8 +237,60 @@ class IndexRefSchema(Schema):
     sentences = fields.Integer(required=True)
 
 
+class ReviewRatingSchema(Schema):
+    text = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "As the reviewer wrote it.", "example": "Pants on Fire"},
+    )
+    value = fields.Float(required=True, allow_none=True, metadata={"description": "The numeric rating, if any."})
+    best = fields.Float(required=True, allow_none=True, metadata={"description": "The best value of its scale."})
+    worst = fields.Float(required=True, allow_none=True, metadata={"description": "The worst value of its scale."})
+
+
+_REVIEW_VERDICT_DESCRIPTION = (
+    "The review's normalised verdict: supported, contradicted, mixed or unproven (from the rating when "
+    "the reviewer gave none)."
+)
+
+
+class ReviewMatchSchema(Schema):
+    id = fields.String(required=True, attribute="review.id")
+    claim = fields.String(required=True, attribute="review.claim", metadata={"description": "The claim as reviewed."})
+    verdict = fields.String(
+        required=True,
+        attribute="review.verdict",
+        validate=validate.OneOf(list(REVIEW_VERDICTS)),
+        metadata={"description": _REVIEW_VERDICT_DESCRIPTION},
+    )
+    rating = fields.Nested(ReviewRatingSchema, required=True, attribute="review.rating")
+    reviewed_by = fields.String(required=True, attribute="review.reviewed_by")
+    reviewed_at = fields.String(required=True, attribute="review.reviewed_at")
+    url = fields.String(required=True, allow_none=True, attribute="review.url")
+    score = fields.Float(
+        required=True, metadata={"description": "Cosine similarity of the claim and the reviewed claim, -1 to 1."}
+    )
+    same_claim = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "The review covers this claim (the same claim or a paraphrase), not merely its topic: "
+            "similarity and the NLI judge's entailment read both ways (index/reviews/same_claim.py)."
+        },
+    )
+
+
 class VerifyResponseSchema(Schema):
     claim = fields.String(required=True, metadata={"description": "The claim, whitespace normalised."})
+    already_checked = fields.Boolean(
+        required=True,
+        metadata={"description": "A review in `reviews` covers this claim (`same_claim`): it was checked before."},
+    )
+    review_verdict = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(list(REVIEW_VERDICTS)),
+        metadata={"description": "The verdict of the best review that covers the claim; null if none does."},
+    )
     verdict = fields.String(
         required=True,
         validate=validate.OneOf(list(VERDICTS)),
@@ -264,6 +318,14 @@ class VerifyResponseSchema(Schema):
     )
     warnings = fields.List(fields.String(), required=True)
     index = fields.Nested(IndexRefSchema, required=True)
+    reviews = fields.List(
+        fields.Nested(ReviewMatchSchema),
+        required=True,
+        metadata={
+            "description": "The newsroom's reviews of similar claims, best first (dense + BM25 fused, as evidence); "
+            "the verdict and evidence above are the model's own, whatever a review says."
+        },
+    )
     took_ms = fields.Float(required=True)
 
 
@@ -310,6 +372,14 @@ class DraftSummarySchema(Schema):
         metadata={
             "description": "Indices into `sentences` an editor should look at first: contradicted, then mixed, "
             "then not found, each in draft order."
+        },
+    )
+    already_checked = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={
+            "description": "Indices into `sentences` of the claims a review already covers (their "
+            "`verification.already_checked`), in draft order."
         },
     )
 
@@ -498,6 +568,124 @@ class ArticleListSchema(Schema):
     )
 
 
+class ReviewInSchema(Schema):
+    """A review to record; the reviewer is the API key's name."""
+
+    claim = _claim_field(required=True)
+    verdict = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(REVIEW_VERDICTS)),
+        metadata={"description": "supported, contradicted, mixed or unproven; default: derived from the rating."},
+    )
+    rating = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=200), _TEXT],
+        metadata={"description": "The rating as the reviewer words it.", "example": "Pants on Fire"},
+    )
+    rating_value = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    best_rating = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    worst_rating = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    reviewed_at = fields.Date(load_default=None, allow_none=True, metadata={"description": "Default: today (UTC)."})
+    url = fields.String(load_default=None, allow_none=True, validate=_URL, metadata={"description": "The review."})
+    title = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=1000), _TEXT])
+    claimant = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=1000), _TEXT],
+        metadata={"description": "Who made the claim."},
+    )
+    claim_where = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=2000), _TEXT],
+        metadata={"description": "Where the claim was made: a URL or a description."},
+    )
+    claim_date = fields.Date(load_default=None, allow_none=True, metadata={"description": "When it was made."})
+    note = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=5000), _TEXT])
+    evidence = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)),
+        load_default=list,
+        validate=validate.Length(max=MAX_REVIEW_EVIDENCE),
+        metadata={"description": "Ids of the archive sentences the reviewer relied on (live sentences)."},
+    )
+
+
+class ReviewEvidenceSchema(Schema):
+    sentence_id = fields.Integer(required=True)
+    valid = fields.Boolean(
+        required=True,
+        metadata={"description": "False once the sentence's article was replaced or deleted: it no longer stands."},
+    )
+    article_id = fields.String(required=True, allow_none=True)
+    text = fields.String(required=True, allow_none=True)
+
+
+class ReviewSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "Stable: from the review's URL and claim."})
+    claim = fields.String(required=True)
+    verdict = fields.String(
+        required=True,
+        validate=validate.OneOf(list(REVIEW_VERDICTS)),
+        metadata={"description": _REVIEW_VERDICT_DESCRIPTION},
+    )
+    rating = fields.Nested(ReviewRatingSchema, required=True)
+    reviewed_by = fields.String(
+        required=True, metadata={"description": "The API key's name, or the publisher of an imported review."}
+    )
+    reviewed_at = fields.String(required=True, metadata={"description": "ISO date (or date-time)."})
+    url = fields.String(required=True, allow_none=True)
+    title = fields.String(required=True, allow_none=True)
+    claimant = fields.String(required=True, allow_none=True)
+    claim_where = fields.String(required=True, allow_none=True)
+    claim_date = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True, allow_none=True)
+    evidence = fields.List(fields.Nested(ReviewEvidenceSchema), required=True)
+    generation = fields.Integer(required=True, metadata={"description": "Index version of its last change."})
+
+
+class ReviewWrittenSchema(Schema):
+    generation = fields.Integer(required=True, metadata={"description": "The index version that includes this write."})
+    status = fields.String(required=True, validate=validate.OneOf(["created", "updated", "unchanged"]))
+    review = fields.Nested(ReviewSchema, required=True)
+
+
+class ReviewListQuerySchema(Schema):
+    limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    cursor = fields.String(
+        load_default=None, validate=validate.Length(max=1000), metadata={"description": "`next_cursor` of a page."}
+    )
+    verdict = fields.String(load_default=None, validate=validate.OneOf(list(REVIEW_VERDICTS)))
+    reviewed_by = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "claimreview"]),
+        metadata={"description": "`claimreview`: the page as schema.org ClaimReview JSON-LD (a DataFeed)."},
+    )
+
+
+class ReviewListSchema(Schema):
+    reviews = fields.List(fields.Nested(ReviewSchema), required=True, metadata={"description": "Newest first."})
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}
+    )
+
+
+class ClaimReviewFeedSchema(Schema):
+    context = fields.String(required=True, data_key="@context", metadata={"example": "https://schema.org"})
+    type = fields.String(required=True, data_key="@type", validate=validate.Equal("DataFeed"))
+    data_feed_element = fields.List(
+        fields.Dict(),
+        required=True,
+        data_key="dataFeedElement",
+        metadata={"description": "DataFeedItems, each holding one ClaimReview (`item`)."},
+    )
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}
+    )
+
+
 class StatusSchema(Schema):
     status = fields.String(required=True)
     reason = fields.String(metadata={"description": "Why the service is not ready."})
@@ -518,6 +706,7 @@ class RequestSchemas:
     article: ArticleInSchema
     articles: ArticleListInSchema
     draft: DraftCheckRequestSchema
+    review: ReviewInSchema
 
 
 def request_schemas(settings: Settings) -> RequestSchemas:
@@ -529,9 +718,10 @@ def request_schemas(settings: Settings) -> RequestSchemas:
         ArticleInSchema(),
         ArticleListInSchema(),
         DraftCheckRequestSchema(),
+        ReviewInSchema(),
     )
     limits = {name: getattr(settings, name) for name in REQUEST_LIMITS}
-    for schema in (bound.verify, bound.verify_batch, bound.article, bound.articles, bound.draft):
+    for schema in (bound.verify, bound.verify_batch, bound.article, bound.articles, bound.draft, bound.review):
         for field in schema.fields.values():
             _bind_limits(field, limits)
         if "top_k" in schema.fields:

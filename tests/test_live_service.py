@@ -74,6 +74,33 @@ def test_a_write_is_visible_to_every_worker_on_the_next_request(live):
     assert len(pids_of(log, seen)) == 2
 
 
+REVIEW = {
+    "claim": "Russia launched 900 drones at Lviv in one night",
+    "verdict": "contradicted",
+    "rating": "False",
+    "url": "https://checks.example/lviv-900",
+}
+
+
+def test_a_review_is_matched_by_every_worker_on_the_next_request_and_is_on_disk(live, tmp_path):
+    base, _, index_dir, log = live
+    status, written = post_json(f"{base}/v1/reviews", REVIEW, headers=AUTH)
+    assert status == 201, written
+    seen: set[str] = set()
+    for _ in range(200):
+        request_id, body = verify_with_id(base, "Russia fired 900 drones at Lviv overnight")
+        seen.add(request_id)
+        assert body["reviews"] and body["reviews"][0]["id"] == written["review"]["id"], "a worker missed the review"
+        if len(seen) >= 10 and len(pids_of(log, seen)) == 2:
+            break
+    assert len(pids_of(log, seen)) == 2
+    # On disk when the 201 returned: a copy of the directory taken now (the WAL included) holds it.
+    copy = tmp_path / "copy"
+    shutil.copytree(index_dir, copy)
+    with running_gunicorn(copy, workers=1, **ENV) as (copied, _):
+        assert get_json(f"{copied}/v1/reviews/{written['review']['id']}")[0] == 200
+
+
 def test_a_rebuild_against_the_live_directory_is_picked_up_without_restart(live, tmp_path):
     base, _, index_dir, _ = live
     old = get_json(f"{base}/v1/index")[1]

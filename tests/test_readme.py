@@ -14,6 +14,6 @@ def test_the_layout_table_names_every_module(package):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith(f"| `{package}/` |"))
     named = set(re.findall(r"`([\w]+\.py)`", row))
-    modules = {p.name for p in (ROOT / package).glob("*.py")}
+    modules = {p.name for p in (ROOT / package).rglob("*.py")}  # subpackages too (index/reviews/)
     assert modules - named - {"__init__.py"} == set(), f"README's `{package}/` row misses them"
     assert named - modules == set(), f"README's `{package}/` row names modules that are gone"

@@ -65,6 +65,34 @@ function renderEvidence(item, decisive) {
   return el("li", { class: decisive ? "decisive" : "" }, passage, meta, list, also);
 }
 
+// The newsroom's own reviews: an "Already checked" panel first when one covers this claim,
+// then the related ones; the model's verdict and evidence follow, never hidden.
+function renderReview(review) {
+  const rating = review.rating && review.rating.text && review.rating.text.toLowerCase() !== review.verdict
+    ? ` ("${review.rating.text}")` : "";
+  const who = `${review.reviewed_by}, ${String(review.reviewed_at).slice(0, 10)}`;
+  const link = review.url ? el("a", { href: review.url, target: "_blank", rel: "noopener" }, "review") : null;
+  return el("li", {}, el("strong", {}, review.verdict + rating), ` · ${who} · `, review.claim, link ? " · " : "", link);
+}
+
+function renderReviews(result) {
+  const reviews = result.reviews || [];
+  const same = reviews.filter((r) => r.same_claim);
+  const related = reviews.filter((r) => !r.same_claim && r.score >= 0.5);
+  const parts = [];
+  if (same.length) {
+    parts.push(el("section", { class: "already-checked", role: "note" },
+      el("h3", {}, `Already checked: ${result.review_verdict}`),
+      el("ul", {}, ...same.map(renderReview))));
+  }
+  if (related.length) {
+    parts.push(el("details", { class: "related-reviews" },
+      el("summary", {}, `Reviews of similar claims (${related.length})`),
+      el("ul", {}, ...related.map(renderReview))));
+  }
+  return parts;
+}
+
 function renderResult(result) {
   const head = el("h2", {}, result.claim);
   const verdict = el("div", {},
@@ -73,7 +101,7 @@ function renderResult(result) {
   const warnings = result.warnings.map((w) => el("p", { class: "hint" }, w));
   const evidence = el("ol", { class: "evidence" },
     ...result.evidence.map((item, i) => renderEvidence(item, i === result.decided_by)));
-  return el("article", { class: "result" }, head, verdict, ...warnings, evidence);
+  return el("article", { class: "result" }, head, ...renderReviews(result), verdict, ...warnings, evidence);
 }
 
 // Sends a JSON body; the parsed answer, or null after showing the error.

@@ -1,0 +1,10 @@
+"""Reviews: the newsroom's own verdicts on claims ("already checked"), kept beside the articles.
+
+    review.py       the `Review` record, its rating and how a rating becomes a verdict; ids
+    store.py        reviews in the archive (same transaction and generation discipline as articles)
+    claimreview.py  schema.org ClaimReview (JSON-LD), JSONL and CSV in; ClaimReview JSON-LD out
+    matching.py     `ReviewIndex`: dense + BM25 over the reviewed claims, per generation; `match_reviews`
+    same_claim.py   the one rule (and its measured cut-offs) deciding that a review covers a claim
+
+No Flask here; `service/reviews.py` is the HTTP shell, `scripts/import_reviews.py` the importer.
+"""

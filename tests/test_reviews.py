@@ -1,0 +1,249 @@
+"""Reviews without a model: ratings, ClaimReview/JSONL/CSV parsing and export, the store's
+transactions and generations, evidence validity, and the review index's view per generation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from index.archive import Archive, PreparedArticle
+from index.articles import Article
+from index.reviews.claimreview import claimreview_feed, read_records, review_from_record, to_claimreview
+from index.reviews.matching import ReviewIndex, matching_text
+from index.reviews.review import CONTRADICTED, MIXED, SUPPORTED, UNPROVEN, ReviewError, make_rating, verdict_of
+from index.reviews.store import ReviewStore
+from index.sentences import Sentence
+
+DIM = 8
+MODEL = "test-model"
+
+CLAIMREVIEW = {
+    "@context": "https://schema.org",
+    "@type": "ClaimReview",
+    "url": "https://factcheck.example.org/2025/drones",
+    "claimReviewed": "Russia launched 500 drones at Kyiv in one night",
+    "datePublished": "2025-02-15",
+    "name": "No, Russia did not launch 500 drones in one night",
+    "author": {"@type": "Organization", "name": "Example Checks"},
+    "reviewRating": {"@type": "Rating", "ratingValue": 1, "bestRating": 5, "worstRating": 1, "alternateName": "False"},
+    "itemReviewed": {
+        "@type": "Claim",
+        "author": {"@type": "Person", "name": "A. Poster"},
+        "datePublished": "2025-02-14",
+        "appearance": [{"@type": "CreativeWork", "url": "https://social.example/post/1"}],
+    },
+    "reviewBody": "The air force reported 133 drones.",
+}
+
+
+def vector(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def review(claim: str = "The moon is made of cheese", **fields):
+    return review_from_record({"claim": claim, "reviewed_by": "desk", "reviewed_at": "2025-01-02", **fields})
+
+
+@pytest.fixture
+def store(tmp_path) -> ReviewStore:
+    return ReviewStore(Archive.open(tmp_path, create=True))
+
+
+# ---- ratings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "verdict"),
+    [
+        ("Pants on Fire!", None, CONTRADICTED),
+        ("Mostly True", None, SUPPORTED),
+        ("Half-True", None, MIXED),
+        ("Mixture", None, MIXED),
+        ("Unproven", None, UNPROVEN),
+        ("Something else", 5, SUPPORTED),
+        ("Something else", 1, CONTRADICTED),
+        (None, 3, MIXED),
+        (None, None, UNPROVEN),
+    ],
+)
+def test_a_rating_becomes_a_verdict_from_its_text_else_its_number(text, value, verdict):
+    assert verdict_of(text, value, 5 if value else None, 1 if value else None) == verdict
+
+
+def test_a_rating_beyond_its_scale_counts_as_its_nearer_end():
+    assert make_rating(text="x", value=9, best=5, worst=1).verdict == SUPPORTED
+    assert make_rating(value=-1).verdict == CONTRADICTED  # schema.org's default scale, 1 to 5
+    with pytest.raises(ReviewError, match="verdict"):
+        make_rating(verdict="maybe")
+
+
+# ---- parsing ------------------------------------------------------------------------------
+
+
+def parsed(text: str, name: str) -> list:
+    return [
+        (pos, rec if isinstance(rec, ReviewError) else review_from_record(rec)) for pos, rec in read_records(text, name)
+    ]
+
+
+def test_claimreview_fields_map_to_a_review():
+    r = review_from_record(CLAIMREVIEW)
+    assert (r.claim, r.verdict, r.rating.text, r.rating.value) == (
+        "Russia launched 500 drones at Kyiv in one night", CONTRADICTED, "False", 1.0,
+    )  # fmt: skip
+    assert (r.reviewed_by, r.reviewed_at, r.claimant, r.claim_date) == (
+        "Example Checks", "2025-02-15", "A. Poster", "2025-02-14",
+    )  # fmt: skip
+    assert r.claim_where == "https://social.example/post/1"
+    assert r.title.startswith("No, Russia") and r.note.startswith("The air force")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        CLAIMREVIEW,
+        [CLAIMREVIEW],
+        {"@context": "https://schema.org", "@graph": [{"@type": "Organization", "name": "x"}, CLAIMREVIEW]},
+        {"@type": "DataFeed", "dataFeedElement": [{"@type": "DataFeedItem", "item": CLAIMREVIEW}]},
+        {"@type": "DataFeed", "dataFeedElement": [{"@type": "DataFeedItem", "item": [CLAIMREVIEW]}]},
+    ],
+    ids=["object", "list", "graph", "datafeed", "datafeed-item-list"],
+)
+def test_every_json_ld_shape_gives_its_claimreviews(document):
+    [(position, r)] = parsed(json.dumps(document), "feed.json")
+    assert position == "feed.json#1" and r.claim.startswith("Russia launched 500")
+
+
+def test_bad_records_are_reported_by_position():
+    lines = [
+        json.dumps({"claim": "A fine claim", "reviewed_by": "desk", "reviewed_at": "2025-01-01", "rating": "False"}),
+        "{not json",
+        json.dumps({"claim": "", "reviewed_by": "desk", "reviewed_at": "2025-01-01"}),
+        json.dumps({"claim": "No date", "reviewed_by": "desk"}),
+        json.dumps({"claim": "Bad verdict", "reviewed_by": "desk", "reviewed_at": "2025-01-01", "verdict": "maybe"}),
+        json.dumps({"claim": "Odd field", "reviewed_by": "desk", "reviewed_at": "2025-01-01", "colour": "red"}),
+    ]
+    results = []
+    for position, record in read_records("\n".join(lines), "in.jsonl"):
+        try:
+            results.append((position, record if isinstance(record, ReviewError) else review_from_record(record)))
+        except ReviewError as exc:
+            results.append((position, exc))
+    good = [p for p, r in results if not isinstance(r, ReviewError)]
+    bad = [p for p, r in results if isinstance(r, ReviewError)]
+    assert good == ["in.jsonl:1"]
+    assert bad == ["in.jsonl:2", "in.jsonl:3", "in.jsonl:4", "in.jsonl:5", "in.jsonl:6"]
+
+
+def test_csv_with_the_documented_header():
+    text = (
+        "claim,rating,reviewed_by,reviewed_at,url,evidence\n"
+        'Bus fares rose 40%,Mostly False,desk,2025-03-01,https://x.example/a,"3, 4"\n'
+        '"Quoted, with a comma",True,desk,2025-03-02,,\n'
+    )
+    [(p1, r1), (p2, r2)] = parsed(text, "reviews.csv")
+    assert (p1, r1.verdict, [e.sentence_id for e in r1.evidence]) == ("reviews.csv:2", CONTRADICTED, [3, 4])
+    assert (p2, r2.claim, r2.verdict, r2.url) == ("reviews.csv:3", "Quoted, with a comma", SUPPORTED, None)
+    [(_, error)] = list(read_records("text,verdict\nx,true\n", "bad.csv"))
+    assert isinstance(error, ReviewError) and "claim" in error.message
+
+
+def test_the_export_is_claimreview_and_round_trips():
+    originals = [
+        review_from_record(CLAIMREVIEW),
+        review("Water boils at 50 degrees", verdict="mixed", rating="Odd wording", note="two lines\nof note"),
+        review("Nothing but a verdict", verdict="unproven"),
+    ]
+    feed = claimreview_feed(originals)
+    assert feed["@context"] == "https://schema.org" and feed["@type"] == "DataFeed"
+    for item in feed["dataFeedElement"]:
+        node = item["item"]
+        assert node["@type"] == "ClaimReview" and node["claimReviewed"] and node["reviewRating"]["@type"] == "Rating"
+        assert node["author"]["name"] and node["datePublished"]
+    back = [r for _, r in parsed(json.dumps(feed), "export.json")]
+    assert back == originals
+    assert [to_claimreview(r) for r in back] == [to_claimreview(r) for r in originals]
+
+
+def test_the_id_is_stable_for_the_same_url_and_claim():
+    a = review_from_record(CLAIMREVIEW)
+    b = review_from_record({**CLAIMREVIEW, "reviewRating": {"alternateName": "True"}})
+    c = review_from_record({**CLAIMREVIEW, "url": "https://factcheck.example.org/other"})
+    assert a.id == b.id != c.id
+
+
+def test_links_and_a_posts_signature_are_not_matched():
+    tweet = "Look at this pic.twitter.com/abc https://t.co/x — Jane Doe (@jane_d) January 14, 2020"
+    assert matching_text(tweet) == "Look at this"
+    assert matching_text("Russia launched 133 drones") == "Russia launched 133 drones"
+
+
+# ---- the store ----------------------------------------------------------------------------
+
+
+def test_writes_move_the_generation_and_rewriting_changes_nothing(store):
+    first = review()
+    generation, [put] = store.put_reviews([(first, vector(1))], MODEL)
+    assert put.status == "created" and generation == store.archive.generation() == 1
+    assert store.put_reviews([(first, vector(1))], MODEL) == (1, [put.__class__(first.id, "unchanged")])
+    changed = review(rating="False")
+    generation, [put] = store.put_reviews([(changed, vector(1))], MODEL)
+    assert (generation, put.status, store.get(first.id).verdict) == (2, "updated", CONTRADICTED)
+    assert store.live_count() == 1
+    assert store.delete_review(first.id) == 3 and store.get(first.id) is None
+    assert store.delete_review(first.id) is None and store.archive.generation() == 3
+
+
+def test_a_failed_write_leaves_nothing(store):
+    good = review("A claim that is fine")
+    with pytest.raises(ValueError):
+        store.put_reviews([(good, vector(1)), (review("Another"), np.zeros(DIM + 1, dtype=np.float32))], MODEL)
+    assert store.get(good.id) is None and store.archive.generation() == 0
+
+
+def test_listing_pages_and_filters(store):
+    items = [review(f"Claim number {i}", reviewed_at=f"2025-01-{i + 1:02d}", verdict="mixed" if i % 2 else None)
+             for i in range(5)]  # fmt: skip
+    store.put_reviews([(r, vector(i)) for i, r in enumerate(items)], MODEL)
+    page, cursor = store.list_reviews(limit=2)
+    assert [r.claim for r in page] == ["Claim number 4", "Claim number 3"] and cursor
+    rest, end = store.list_reviews(limit=10, cursor=cursor)
+    assert [r.claim for r in rest] == ["Claim number 2", "Claim number 1", "Claim number 0"] and end is None
+    assert {r.verdict for r in store.list_reviews(verdict=MIXED)[0]} == {MIXED}
+
+
+def test_evidence_turns_invalid_when_its_article_changes(store):
+    archive = store.archive
+    article = Article(id="a1", title="T", url=None, published=None, byline=None, body="One. Two.", source="t")
+    sentences = [Sentence("a1", 0, 0, 4, "One."), Sentence("a1", 1, 5, 9, "Two.")]
+    archive.put_articles([PreparedArticle(article, sentences, np.stack([vector(7), vector(8)]))], MODEL)
+    ids = [int(i) for i in archive.live_rows(archive.generation()).ids]
+    r = review(evidence=ids)
+    store.put_reviews([(r, vector(1))], MODEL)
+    assert [(e.valid, e.text) for e in store.get(r.id).evidence] == [(True, "One."), (True, "Two.")]
+    assert store.missing_sentences([*ids, 999]) == [999]
+    archive.delete_article("a1")
+    assert [e.valid for e in store.get(r.id).evidence] == [False, False]
+
+
+# ---- the review index ---------------------------------------------------------------------
+
+
+def test_the_index_follows_the_generation(store):
+    index = ReviewIndex(store, DIM)
+    assert index.view(store.archive.generation()).size == 0
+    a, b = review("Cats can see in complete darkness"), review("The Great Wall is visible from space")
+    generation, _ = store.put_reviews([(a, vector(1)), (b, vector(2))], MODEL)
+    view = index.view(generation)
+    [[(seq, cosine), *_]] = view.search(["great wall visible from space"], vector(2)[None, :], 5)
+    assert store.by_seq([seq])[seq].id == b.id and cosine == pytest.approx(1.0, abs=1e-5)
+    generation = store.delete_review(b.id)
+    changed = review("Cats can see in complete darkness", rating="False")
+    generation, _ = store.put_reviews([(changed, vector(3))], MODEL)
+    view = index.view(generation)
+    assert view.size == 1 and view.base_generation < generation  # a delta, not a rebuild
+    [found] = view.search(["great wall visible from space"], vector(2)[None, :], 5)
+    assert [store.by_seq([s])[s].rating.text for s, _ in found] == ["False"]

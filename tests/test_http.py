@@ -16,7 +16,11 @@ def test_verify_returns_verdict_evidence_and_provenance(client):
     response = client.post("/v1/verify", json={"claim": SAMPLE_CLAIM})
     assert response.status_code == 200
     body = response.get_json()
-    assert list(body) == ["claim", "verdict", "confidence", "decided_by", "evidence", "warnings", "index", "took_ms"]
+    assert list(body) == [
+        "claim", "already_checked", "review_verdict", "verdict", "confidence", "decided_by", "evidence", "warnings",
+        "index", "reviews", "took_ms",
+    ]  # fmt: skip
+    assert (body["already_checked"], body["review_verdict"], body["reviews"]) == (False, None, [])
     assert body["verdict"] == "supported"
     assert len(body["evidence"]) == 5
     best = body["evidence"][0]

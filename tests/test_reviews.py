@@ -247,3 +247,43 @@ def test_the_index_follows_the_generation(store):
     assert view.size == 1 and view.base_generation < generation  # a delta, not a rebuild
     [found] = view.search(["great wall visible from space"], vector(2)[None, :], 5)
     assert [store.by_seq([s])[s].rating.text for s, _ in found] == ["False"]
+
+
+def test_a_large_base_is_searched_approximately_with_retired_rows_excluded(store, monkeypatch):
+    from index.reviews import matching
+
+    monkeypatch.setattr(matching, "EXACT_MAX_REVIEWS", 100)
+    reviews = [review(f"Claim number {i} about topic {i % 7}") for i in range(400)]
+    generation, _ = store.put_reviews([(r, vector(i)) for i, r in enumerate(reviews)], MODEL)
+    index = ReviewIndex(store, DIM)
+    view = index.view(generation)
+    assert view.base.vectors.ntotal == 400 and "IVF" in type(view.base.vectors).__name__
+    [[(seq, cosine), *_]] = view.search(["claim number 123"], vector(123)[None, :], 5)
+    assert store.by_seq([seq])[seq].id == reviews[123].id and cosine == pytest.approx(1.0, abs=1e-5)
+    generation = store.delete_review(reviews[123].id)
+    [found] = index.view(generation).search(["claim number 123"], vector(123)[None, :], 5)
+    assert reviews[123].id not in {store.by_seq([s])[s].id for s, _ in found}
+    # A row found by BM25 alone still gets its true cosine (read back from the index).
+    seqs = view.base.seqs
+    for seq, cosine in found:
+        position = int(np.searchsorted(seqs, seq))
+        assert cosine == pytest.approx(float(vector(position) @ vector(123)), abs=1e-5)
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_a_new_base_is_built_once_enough_rows_changed(store, monkeypatch, background):
+    from index.reviews import matching
+
+    monkeypatch.setattr(matching, "REBUILD_AFTER", 2)
+    index = ReviewIndex(store, DIM, rebuild_in_background=background)
+    first = index.view(store.archive.generation())
+    generation, _ = store.put_reviews([(review("Cats can see in complete darkness"), vector(1))], MODEL)
+    assert index.view(generation).base_generation == first.base_generation  # one change: a delta
+    generation, _ = store.put_reviews([(review("The Great Wall is visible from space"), vector(2))], MODEL)
+    during = index.view(generation)  # two: answered at once (from the delta), rebuilt beside it
+    assert during.size == 2
+    index.wait_for_rebuild(timeout=30)
+    after = index.view(generation)
+    assert after.base_generation == generation and after.changed == 0 and after.size == 2
+    [[(seq, _), *_]] = after.search(["great wall visible from space"], vector(2)[None, :], 5)
+    assert store.by_seq([seq])[seq].claim == "The Great Wall is visible from space"

@@ -1,12 +1,14 @@
 """Matching a claim against the reviewed claims: the articles' engine (dense + BM25, fused by
-reciprocal rank) over the reviews' own small index, kept at the archive's generation.
+reciprocal rank) over the reviews' own index, kept at the archive's generation.
 
 `ReviewIndex.view(generation)` gives the reviews live at that generation. Like the articles'
-snapshot + delta (index/live.py) it keeps a *base* (an exact in-memory matrix and BM25 over
+snapshot + delta (index/live.py) it keeps a *base* (`ReviewBase`: a FAISS index and BM25 over
 every review live when it was built) and, when the generation moves, adds a *delta*: rows
-written since (exact matrix + BM25 scored with the base's term statistics) and a mask of base
-rows retired since. It reads only the rows that changed, and folds the delta into a new base
-once it holds `REBUILD_AFTER` rows. So a review written through any worker is matched by
+written since (an exact matrix + BM25 scored with the base's term statistics) and the base
+rows retired since, excluded from its searches. It reads only the rows that changed. Once
+`REBUILD_AFTER` rows have changed, a new base is built on a background thread while requests
+go on with the old base and its delta, so no request waits for a rebuild (10-20 s at 100k
+reviews on this project's machine). So a review written through any worker is matched by
 every worker's next request, as an article is.
 
 `match_reviews` is the one call `ClaimVerifier.verify_claims` makes: claims and their vectors
@@ -16,26 +18,36 @@ decision (same_claim.py).
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
+import faiss
 import numpy as np
 
+from index import ann
 from index.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion
 from index.nli import NliScorer
 from index.reviews import same_claim
 from index.reviews.review import ReviewMatch
 from index.reviews.store import ReviewStore
 
+log = logging.getLogger(__name__)
+
 # How many reviews a claim's answer lists, best first.
 REVIEWS_SHOWN = 5
 # How deep each ranking (dense, BM25) goes before fusion (as for articles, index/verify.py).
 CANDIDATES = 50
-# Rows written or retired since the base before the next view folds them into a new base.
+# Rows written or retired since the base before a new base is built (in the background).
 REBUILD_AFTER = 2000
+# Exact search up to this many reviews, IVF-Flat above (index/ann.py's choice, with a lower
+# threshold: matching is one part of a request, with a budget of 3 ms at 100k reviews). Exact
+# costs ~0.055 µs of CPU a vector (ann.FLAT_MAX_VECTORS): ~1 ms at 20k, ~6 ms at 100k, where
+# IVF-Flat answers in ~0.3 ms. Measured: benchmarks/review_matching.py (BENCHMARKS.md,
+# "Review matching").
+EXACT_MAX_REVIEWS = 20_000
 
 # What a pasted post carries that is not the claim: links, and a tweet's trailing signature
 # "— Name (@handle) January 14, 2020". Removed before matching (the claim itself is unchanged).
@@ -51,73 +63,129 @@ def matching_text(claim: str) -> str:
 
 
 @dataclass(frozen=True)
-class ReviewView:
-    """The reviews live at one generation: base (minus rows retired since) plus delta."""
+class ReviewBase:
+    """Every review row live at `generation`, indexed for search (built once, then read-only)."""
 
     generation: int
-    base_generation: int
-    base_seqs: np.ndarray  # int64 ascending
-    base_vectors: np.ndarray  # float32 (n, d)
-    base_lexical: LexicalIndex
-    retired: np.ndarray  # base seqs retired since base_generation
+    seqs: np.ndarray  # int64 ascending
+    vectors: faiss.Index  # ids are the rows' seqs
+    lexical: LexicalIndex
+
+    @classmethod
+    def build(cls, store: ReviewStore, generation: int, dimension: int) -> ReviewBase:
+        rows = store.rows(generation)
+        if len(rows.seqs):
+            spec = ann.choose_index_spec(len(rows.seqs), flat_max=EXACT_MAX_REVIEWS)
+            vectors = ann.build_vector_index(rows.vectors, rows.seqs, spec)
+        else:
+            vectors = ann.new_exact_index(dimension)
+        return cls(generation, rows.seqs, vectors, LexicalIndex.build(rows.texts, rows.seqs))
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """The reviews live at one generation: the base (minus rows retired since) plus the delta."""
+
+    generation: int
+    base: ReviewBase
+    retired: np.ndarray  # base seqs retired since base.generation
     delta_seqs: np.ndarray
-    delta_vectors: np.ndarray
+    delta_vectors: np.ndarray  # float32 (n, d), exact
     delta_lexical: LexicalDelta
+    _params: faiss.SearchParameters | None = field(default=None, repr=False)
+    _lexical_mask: np.ndarray | None = field(default=None, repr=False)
+    _keep_alive: tuple = field(default=(), repr=False)  # FAISS holds raw pointers to the selector
+
+    @classmethod
+    def of(cls, store: ReviewStore, base: ReviewBase, generation: int) -> ReviewView:
+        """The view at `generation` over `base`: the rows changed since read from the store."""
+        retired = store.retired_seqs(
+            added_up_to=base.generation, retired_after=base.generation, retired_up_to=generation
+        )
+        added = store.rows(generation, added_after=base.generation)
+        params, keep_alive = None, ()
+        if len(retired):
+            batch = faiss.IDSelectorBatch(np.ascontiguousarray(retired))
+            excluded = faiss.IDSelectorNot(batch)
+            params, keep_alive = ann.search_parameters(base.vectors, excluded), (batch, excluded)
+        return cls(
+            generation,
+            base,
+            retired,
+            added.seqs,
+            added.vectors,
+            LexicalDelta(base.lexical, added.texts, added.seqs),
+            params,
+            base.lexical.mask(excluded=retired) if len(retired) else None,
+            keep_alive,
+        )
+
+    @property
+    def base_generation(self) -> int:
+        return self.base.generation
 
     @property
     def size(self) -> int:
-        return len(self.base_seqs) - len(self.retired) + len(self.delta_seqs)
+        return len(self.base.seqs) - len(self.retired) + len(self.delta_seqs)
 
     @property
     def changed(self) -> int:
         return len(self.retired) + len(self.delta_seqs)
 
-    @cached_property
-    def seqs(self) -> np.ndarray:
-        """Every row's seq, ascending (delta rows were all added after the base's)."""
-        return np.concatenate([self.base_seqs, self.delta_seqs])
-
-    @cached_property
-    def _retired_rows(self) -> np.ndarray:
-        return np.isin(self.base_seqs, self.retired)
-
-    @cached_property
-    def _lexical_mask(self) -> np.ndarray | None:
-        return self.base_lexical.mask(excluded=self.retired)
-
     def search(self, texts: Sequence[str], vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """Per claim, up to k (review row seq, cosine) pairs, best first by fused rank."""
         if self.size == 0 or not len(texts):
             return [[] for _ in texts]
-        seqs = self.seqs
-        cosines = np.concatenate([self.base_vectors @ vectors.T, self.delta_vectors @ vectors.T])
-        if len(self.retired):
-            cosines[: len(self.base_seqs)][self._retired_rows] = -np.inf
-        depth = min(CANDIDATES, len(seqs))
-        lexical = self.base_lexical.search(list(texts), depth, mask=self._lexical_mask)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        depth = min(CANDIDATES, self.size)
+        dense = self._dense(vectors, depth)
+        lexical = self.base.lexical.search(list(texts), depth, mask=self._lexical_mask)
         if self.delta_lexical.size:
             for row, found in enumerate(self.delta_lexical.search(list(texts), depth)):
                 lexical[row] = sorted(lexical[row] + found, key=lambda pair: -pair[1])[:depth]
         results = []
         for row in range(len(texts)):
-            column = cosines[:, row]
-            top = np.argpartition(-column, depth - 1)[:depth] if depth < len(seqs) else np.arange(len(seqs))
-            top = top[np.argsort(-column[top], kind="stable")]
-            dense = [int(seqs[i]) for i in top if np.isfinite(column[i])]
-            fused = reciprocal_rank_fusion([dense, [seq for seq, _ in lexical[row]]])
+            cosines = dict(dense[row])
+            fused = reciprocal_rank_fusion([[seq for seq, _ in dense[row]], [seq for seq, _ in lexical[row]]])
             best = sorted(fused, key=lambda seq: -fused[seq])[:k]
-            results.append([(seq, float(column[np.searchsorted(seqs, seq)])) for seq in best])
+            results.append([(seq, cosines[seq] if seq in cosines else self._cosine(seq, vectors[row])) for seq in best])
         return results
+
+    def _dense(self, vectors: np.ndarray, depth: int) -> list[list[tuple[int, float]]]:
+        """Per claim, the `depth` nearest live rows (seq, cosine), base and delta merged."""
+        found: list[list[tuple[int, float]]] = [[] for _ in range(len(vectors))]
+        base_depth = min(depth, self.base.vectors.ntotal)
+        if base_depth:
+            scores, ids = self.base.vectors.search(vectors, base_depth, params=self._params)
+            for row in range(len(vectors)):
+                found[row] = [(int(i), float(s)) for i, s in zip(ids[row], scores[row], strict=True) if i >= 0]
+        if len(self.delta_seqs):
+            cosines = self.delta_vectors @ vectors.T
+            for row in range(len(vectors)):
+                column = cosines[:, row]
+                top = np.argsort(-column, kind="stable")[:depth]
+                merged = found[row] + [(int(self.delta_seqs[i]), float(column[i])) for i in top]
+                found[row] = sorted(merged, key=lambda pair: -pair[1])[:depth]
+        return found
+
+    def _cosine(self, seq: int, vector: np.ndarray) -> float:
+        """The cosine of one row found by BM25 alone (a handful a request)."""
+        position = np.searchsorted(self.delta_seqs, seq)
+        if position < len(self.delta_seqs) and self.delta_seqs[position] == seq:
+            return float(self.delta_vectors[position] @ vector)
+        return float(self.base.vectors.reconstruct(int(seq)) @ vector)
 
 
 class ReviewIndex:
     """The reviews of one archive as one process matches them; `view(generation)` per request."""
 
-    def __init__(self, store: ReviewStore, dimension: int):
+    def __init__(self, store: ReviewStore, dimension: int, rebuild_in_background: bool = True):
         self.store = store
         self.dimension = dimension
+        self.rebuild_in_background = rebuild_in_background
         self._view: ReviewView | None = None
         self._lock = threading.Lock()
+        self._rebuild: threading.Thread | None = None
 
     def view(self, generation: int) -> ReviewView:
         """The reviews live at `generation` (or at a newer one this process already holds)."""
@@ -126,36 +194,38 @@ class ReviewIndex:
             return current
         with self._lock:
             current = self._view
-            if current is None or current.generation < generation:
-                self._view = self._build(current, generation)
-            return self._view
+            if current is None:
+                base = ReviewBase.build(self.store, generation, self.dimension)
+                self._view = ReviewView.of(self.store, base, generation)
+            elif current.generation < generation:
+                self._view = ReviewView.of(self.store, current.base, generation)
+            view = self._view
+            due = view.changed >= REBUILD_AFTER and self._rebuild is None
+            if due and self.rebuild_in_background:
+                self._rebuild = threading.Thread(
+                    target=self._rebuild_base, args=(view.generation,), name="review-index-rebuild", daemon=True
+                )
+                self._rebuild.start()
+        if due and not self.rebuild_in_background:
+            self._rebuild_base(view.generation)
+        return self._view
 
-    def _build(self, current: ReviewView | None, generation: int) -> ReviewView:
-        store = self.store
-        if current is None or current.changed >= REBUILD_AFTER:
-            rows = store.rows(generation)
-            lexical = LexicalIndex.build(rows.texts, rows.seqs)
-            vectors = rows.vectors if len(rows.seqs) else np.zeros((0, self.dimension), dtype=np.float32)
-            none = np.zeros(0, dtype=np.int64)
-            matrix = np.zeros((0, self.dimension), dtype=np.float32)
-            return ReviewView(
-                generation, generation, rows.seqs, vectors, lexical, none, none, matrix, LexicalDelta(lexical, [], none)
-            )
-        base = current.base_generation
-        retired = store.retired_seqs(added_up_to=base, retired_after=base, retired_up_to=generation)
-        added = store.rows(generation, added_after=base)
-        vectors = added.vectors if len(added.seqs) else np.zeros((0, self.dimension), dtype=np.float32)
-        return ReviewView(
-            generation,
-            base,
-            current.base_seqs,
-            current.base_vectors,
-            current.base_lexical,
-            retired,
-            added.seqs,
-            vectors,
-            LexicalDelta(current.base_lexical, added.texts, added.seqs),
-        )
+    def wait_for_rebuild(self, timeout: float | None = None) -> None:
+        """Wait for a background rebuild in progress, if any (tests, benchmarks)."""
+        rebuild = self._rebuild
+        if rebuild is not None:
+            rebuild.join(timeout)
+
+    def _rebuild_base(self, generation: int) -> None:
+        try:
+            base = ReviewBase.build(self.store, generation, self.dimension)
+            with self._lock:
+                newest = max(generation, self._view.generation if self._view else generation)
+                self._view = ReviewView.of(self.store, base, newest)
+        except Exception:  # the old base and its delta keep serving; the next change retries
+            log.exception("rebuilding the review index at generation %d failed", generation)
+        finally:
+            self._rebuild = None
 
 
 def match_reviews(

@@ -6,8 +6,9 @@ Every number of the decision is here. The signals, per (claim, review) pair:
   as premise, the new claim as hypothesis, and the reverse). A paraphrase entails both ways;
   a claim on the same topic rarely does.
 
-Only the first `JUDGED` candidates with a cosine of at least `JUDGE_FLOOR` are read by the
-judge (two pairs each), so a claim with no near review costs no model call.
+Only the first `JUDGED` candidates with a cosine of at least `JUDGE_FLOOR`, and below the
+rule's `cosine_alone` (which decides without them), are read by the judge (two pairs each),
+so a claim with no near review, or with a near-copy, costs no model call.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def signals(
         (row, rank)
         for row, found in enumerate(candidates)
         for rank, (_, cosine) in enumerate(found[:JUDGED])
-        if cosine >= JUDGE_FLOOR
+        if JUDGE_FLOOR <= cosine < RULE.cosine_alone
     ]
     readings = {}
     if nli is not None and judged:

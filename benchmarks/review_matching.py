@@ -1,0 +1,237 @@
+"""Reviews at scale: what matching against 100k reviews adds to a claim, and how fast reviews import.
+
+    .venv/bin/python benchmarks/review_matching.py                          # 100k reviews, 300 claims
+    .venv/bin/python benchmarks/review_matching.py --reviews 20k --claims 50
+
+1. The serving benchmark's index (20k synthetic sentences, seed 11, built once as
+   `serving_load.py` builds it) and its claims (paraphrased, some with a figure changed, some
+   about nothing in the index).
+2. Reviews: sentences of another synthetic corpus (seed 23: the same generator, so the same
+   kind of topics, names and figures, but not the claims asked) as reviewed claims, written as
+   one ClaimReview DataFeed and imported with `scripts/import_reviews.py` into a copy of the
+   index (once; later runs reuse it).
+3. Import speed: the first `--import-records` of them imported into a fresh copy of the index,
+   wall time of the whole command (model load included), every run.
+4. Matching: two verifiers in this process with one worker's thread caps, the judge on and its
+   cache off, on the index without and with the reviews; every claim is asked of both, the two
+   taking turns going first. Reported: verify_claim p50/p95 without and with, the p50 of the
+   per-claim difference, the `reviews` step alone (the engine's observer), the share of claims
+   whose candidates the same-claim judge read, the review base's build time at load, and the
+   dense recall@5 of the base's search (IVF above `EXACT_MAX_REVIEWS`) against exact search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness import (
+    ROOT,
+    bench_dir,
+    command,
+    contention,
+    human,
+    log,
+    machine,
+    one_worker_threads,
+    parse_size,
+    percentile,
+    rotated,
+    table,
+    write_json,
+)
+
+CLAIMS_SEED = 11
+REVIEWS_SEED = 23
+VERDICT_TEXTS = ("False", "True", "Mixture", "Mostly False", "Unproven")
+
+
+def review_feed(texts: list[str]) -> dict:
+    """The texts as a ClaimReview DataFeed (ratings cycled; URLs under a reserved domain)."""
+    return {
+        "@context": "https://schema.org",
+        "@type": "DataFeed",
+        "dataFeedElement": [
+            {
+                "@type": "DataFeedItem",
+                "item": {
+                    "@type": "ClaimReview",
+                    "url": f"https://reviews.invalid/{REVIEWS_SEED}/{i}",
+                    "claimReviewed": text,
+                    "author": {"@type": "Organization", "name": "Benchmark Checks"},
+                    "datePublished": "2025-01-01",
+                    "reviewRating": {"@type": "Rating", "alternateName": VERDICT_TEXTS[i % len(VERDICT_TEXTS)]},
+                },
+            }
+            for i, text in enumerate(texts)
+        ],
+    }
+
+
+def review_texts(count: int) -> list[str]:
+    """`count` distinct sentences of the reviews' corpus, in corpus order."""
+    import synthetic_corpus
+
+    from index.sentences import split_sentences
+
+    texts, seen = [], set()
+    for record in synthetic_corpus.generate(seed=REVIEWS_SEED, sentences=int(count * 1.1) + 100):
+        for start, end in split_sentences(record["text"]):
+            text = record["text"][start:end]
+            if text not in seen:
+                seen.add(text)
+                texts.append(text)
+        if len(texts) >= count:
+            break
+    if len(texts) < count:
+        raise SystemExit(f"the corpus gave {len(texts)} distinct sentences, not {count}")
+    return texts[:count]
+
+
+def import_reviews(feed: Path, base_index: Path, out: Path) -> dict:
+    """Copy `base_index` to `out` and import `feed` into it; the command's wall time and summary."""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(base_index, out)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "scripts/import_reviews.py", "--no-progress", "--out", str(out), str(feed)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"import failed: {done.stderr[-2000:]}")
+    return {"seconds": round(seconds, 1), "out": done.stdout.strip(), "load": contention()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reviews", type=parse_size, default=100_000, help="reviews matched against (default 100k)")
+    parser.add_argument("--claims", type=int, default=300, help="claims asked (default 300)")
+    parser.add_argument("--import-records", type=parse_size, default=10_000, help="records imported, timed (10k)")
+    parser.add_argument("--skip-import", action="store_true", help="do not time the import")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    one_worker_threads()  # before `index` is imported: one gunicorn worker's caps
+
+    import numpy as np
+    import serving_load
+
+    from index import observe
+    from index.embedder import load_embedder
+    from index.nli import load_nli
+    from index.reviews import matching, same_claim
+    from index.verify import ClaimVerifier, load_index
+
+    index_dir, _ = serving_load.ensure_index(argparse.Namespace(sentences=20_000, seed=CLAIMS_SEED, index=None))
+    claims = json.loads(serving_load.ensure_claims(index_dir, 2000, CLAIMS_SEED).read_text("utf-8"))[: args.claims]
+    work = bench_dir() / f"reviews-{human(args.reviews)}-s{REVIEWS_SEED}"
+    work.mkdir(exist_ok=True)
+    texts = review_texts(max(args.reviews, args.import_records))
+    figures: dict = {"machine": machine(), "reviews": args.reviews, "claims": len(claims)}
+
+    if not args.skip_import:
+        feed = work / f"import-{human(args.import_records)}.json"
+        feed.write_text(json.dumps(review_feed(texts[: args.import_records])), "utf-8")
+        figures["import"] = import_reviews(feed, index_dir, work / "import-index")
+        figures["import"]["records"] = args.import_records
+        shutil.rmtree(work / "import-index", ignore_errors=True)
+        log(f"import of {args.import_records} records: {figures['import']}")
+
+    with_reviews = work / "index"
+    record = work / "index.import.json"
+    if not record.is_file():
+        feed = work / "reviews.json"
+        feed.write_text(json.dumps(review_feed(texts[: args.reviews])), "utf-8")
+        log(f"importing {args.reviews} reviews into {with_reviews} (once; later runs reuse it)")
+        write_json(record, import_reviews(feed, index_dir, with_reviews) | {"records": args.reviews})
+        feed.unlink()
+    figures["reviews_import"] = json.loads(record.read_text("utf-8"))
+
+    class Steps(observe.Observer):
+        def __init__(self) -> None:
+            self.seconds: dict[str, float] = {}
+
+        def step(self, name: str, seconds: float) -> None:
+            self.seconds[name] = seconds
+
+    steps = Steps()
+    observe.set_observer(steps)
+    embedder = load_embedder(threads=1)
+    nli = load_nli(threads=1, cache_pairs=0)  # every claim pays its own readings
+    plain = ClaimVerifier(embedder, load_index(index_dir), nli=nli)
+    started = time.perf_counter()
+    reviewed = ClaimVerifier(embedder, load_index(with_reviews), nli=nli)
+    figures["verifier_load_s"] = {"with_reviews": round(time.perf_counter() - started, 1)}
+    started = time.perf_counter()
+    view = reviewed.reviews.view(reviewed.index.view().generation)
+    base_build = matching.ReviewBase.build(reviewed.reviews.store, view.generation, embedder.dimension)
+    figures["review_base_build_s"] = round(time.perf_counter() - started, 1)
+    figures["review_base"] = f"{type(base_build.vectors).__name__}, {base_build.vectors.ntotal} reviews"
+    if view.size != args.reviews:
+        raise SystemExit(f"{with_reviews} holds {view.size} reviews, not {args.reviews}")
+
+    for claim in claims[:5]:  # warm both
+        plain.verify_claim(claim), reviewed.verify_claim(claim)
+    times: dict[str, list[float]] = {"without": [], "with": []}
+    reviews_step, judged = [], 0
+    for turn, claim in enumerate(claims):
+        for name in rotated(["without", "with"], turn):
+            verifier = plain if name == "without" else reviewed
+            started = time.perf_counter()
+            verifier.verify_claim(claim)
+            times[name].append((time.perf_counter() - started) * 1000)
+            if name == "with":
+                reviews_step.append(steps.seconds["reviews"] * 1000)
+        found = view.search([matching.matching_text(claim)], embedder.encode([claim]), matching.REVIEWS_SHOWN)[0]
+        judged += any(same_claim.JUDGE_FLOOR <= c < same_claim.RULE.cosine_alone for _, c in found[: same_claim.JUDGED])
+    differences = [w - wo for w, wo in zip(times["with"], times["without"], strict=True)]
+
+    # Dense recall@5 of the base's search against exact search over the same vectors.
+    rows = reviewed.reviews.store.rows(view.generation)
+    vectors = embedder.encode([matching.matching_text(c) for c in claims])
+    exact = np.argsort(-(rows.vectors @ vectors.T), axis=0)[:5].T
+    _, approximate = view.base.vectors.search(np.ascontiguousarray(vectors), 5)
+    recall = float(np.mean([len(set(rows.seqs[e]) & set(a)) / 5 for e, a in zip(exact, approximate, strict=True)]))
+
+    def p(values: list[float], q: float) -> float:
+        return round(percentile(values, q), 2)
+
+    figures |= {
+        "verify_ms": {name: {"p50": p(v, 50), "p95": p(v, 95)} for name, v in times.items()},
+        "added_ms_p50": p(differences, 50),
+        "reviews_step_ms": {"p50": p(reviews_step, 50), "p95": p(reviews_step, 95)},
+        "judged_share": round(judged / len(claims), 3),
+        "dense_recall_at_5": round(recall, 4),
+        "load_after": contention(),
+    }
+    print(f"# Review matching ({command()})\n\n{machine()}; {figures['load_after']}\n")
+    verify, step = figures["verify_ms"], figures["reviews_step_ms"]
+    lines = [
+        ("verify_claim, no reviews", verify["without"]["p50"], verify["without"]["p95"]),
+        (f"verify_claim, {human(args.reviews)} reviews", verify["with"]["p50"], verify["with"]["p95"]),
+        ("difference, per claim", figures["added_ms_p50"], ""),
+        ("the `reviews` step alone", step["p50"], step["p95"]),
+    ]
+    print(table("what | p50 ms | p95 ms", lines))
+    print(
+        f"\n- {len(claims)} claims; the same-claim judge read candidates for {figures['judged_share']:.1%} of them"
+        f"\n- review base ({figures['review_base']}): built in {figures['review_base_build_s']} s;"
+        f" dense recall@5 against exact search {figures['dense_recall_at_5']:.4f}"
+        f"\n- import of {human(args.reviews)} reviews (once): {figures['reviews_import']}"
+    )
+    if "import" in figures:
+        print(f"- import of {human(args.import_records)} ClaimReview records: {figures['import']}")
+    if args.json:
+        write_json(args.json, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -161,6 +161,12 @@ class NliScorer:
         self._column = {label: self.labels.index(label) for label in LABELS}
         self.cache = ReadingCache(cache_pairs)
 
+    @property
+    def identity(self) -> str:
+        """Which judge this is, as a rules file records it: the name, and the graph's sha256 when known."""
+        digest = (getattr(self, "manifest", None) or {}).get("sha256")
+        return f"{self.name} sha256:{digest}" if digest else self.name
+
     def _logits_unbatched(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         raise NotImplementedError
 

@@ -24,16 +24,23 @@ Pure functions over numbers the model and the checks produce; nothing here loads
   every response says so.
 
 The thresholds and calibration were fitted on the dev splits of ../shared/nli (never on
-the sample article) with `scripts/evaluate.py --fit`; the figures are in the README.
+the sample article) with `scripts/evaluate.py --fit`; the figures are in the README. A
+newsroom refits them on its own reviews (`scripts/evaluate.py --reviews --fit`), which
+writes a **rules file** (`write_rules_file`) that the service reads at start (`RULES_FILE`,
+`read_rules_file`) in place of `RULES`.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from index.archive import ArticleRef
 from index.checks import DATE_MISMATCH, QUANTITY_MISMATCH, Finding
+from index.fileio import write_durably
 from index.metrics import apply_isotonic
 from index.nli import NliScores
 
@@ -222,7 +229,10 @@ _PUNCTUATION = "\"'“”‘’.,;:!?()[]{}"
 
 
 def decides(
-    nli: NliScores, findings: list[Finding], substituted: dict[tuple[str, str], NliScores] | None = None
+    nli: NliScores,
+    findings: list[Finding],
+    substituted: dict[tuple[str, str], NliScores] | None = None,
+    rules: VerdictRules = RULES,
 ) -> bool:
     """Whether this reading settles the claim, so the judge reads no further candidate: it gives
     the sentence a stance (supports or contradicts) under `RULES`.
@@ -231,7 +241,7 @@ def decides(
     provisional (read on, since a later sentence with another figure may contradict): on the
     dev fact sets' report half 1.60 pairs a claim against 1.53, balanced accuracy 0.598 against
     0.601, `contradicted` precision 0.617 against 0.623; the sample article unchanged (0.770)."""
-    return READ_UNTIL_DECIDED and judge(nli, findings, substituted).stance in (SUPPORTS, CONTRADICTS)
+    return READ_UNTIL_DECIDED and judge(nli, findings, substituted, rules).stance in (SUPPORTS, CONTRADICTS)
 
 
 def decided_first(evidence: Sequence[Evidence]) -> list[Evidence]:
@@ -343,3 +353,71 @@ def confidence(verdict: str, strength: float, rules: VerdictRules | DegradedRule
     knots = rules.confidence_knots.get(verdict) or ()
     value = apply_isotonic(knots, strength) if knots else strength
     return round(min(1.0, max(0.0, value)), 3)
+
+
+# ---- rules files --------------------------------------------------------------------------
+
+RULES_FILE_FORMAT = "claimcheck-verdict-rules/1"
+
+
+class RulesFileError(ValueError):
+    """A rules file that cannot be used: unreadable, malformed, or fitted for another judge."""
+
+
+def write_rules_file(path: str | Path, rules: VerdictRules, judge: str, fitted_on: dict) -> Path:
+    """Write `rules` as a rules file for the judge `judge` (`NliScorer.identity`); `fitted_on`
+    says on what (claims, sources, figures), for whoever reads the file later."""
+    document = {
+        "format": RULES_FILE_FORMAT,
+        "judge": judge,
+        "fitted_on": fitted_on,
+        "rules": {
+            "support_probability": rules.support_probability,
+            "contradiction_probability": rules.contradiction_probability,
+            "mixed_probability": rules.mixed_probability,
+            "confidence_knots": {v: [list(k) for k in knots] for v, knots in rules.confidence_knots.items()},
+        },
+    }
+    path = Path(path)
+    write_durably(path, json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def read_rules_file(path: str | Path, judge: str) -> tuple[VerdictRules, dict]:
+    """The rules in a rules file and what they were fitted on; `RulesFileError` if the file is
+    unreadable or malformed, or was fitted for a judge other than `judge` (its cut-offs are
+    probabilities of one model and mean nothing for another)."""
+    try:
+        document = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RulesFileError(f"cannot read the rules file {path}: {exc}") from exc
+    if not isinstance(document, dict) or document.get("format") != RULES_FILE_FORMAT:
+        raise RulesFileError(f"{path} is not a rules file (format {RULES_FILE_FORMAT!r} expected)")
+    if document.get("judge") != judge:
+        raise RulesFileError(
+            f"{path} was fitted for the judge {document.get('judge')!r}, not the loaded {judge!r}; "
+            "refit it (scripts/evaluate.py --reviews --fit) or unset RULES_FILE"
+        )
+    body = document.get("rules")
+    try:
+        names = ("support_probability", "contradiction_probability", "mixed_probability")
+        probabilities = {name: _probability(body[name]) for name in names}
+        knots = {verdict: _knots(verdict, points) for verdict, points in body.get("confidence_knots", {}).items()}
+    except (TypeError, KeyError, ValueError) as exc:
+        raise RulesFileError(f"{path}: malformed rules: {exc}") from exc
+    return VerdictRules(**probabilities, confidence_knots=knots), document.get("fitted_on") or {}
+
+
+def _probability(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{value!r} is not a probability")
+    return float(value)
+
+
+def _knots(verdict: str, points: object) -> tuple[tuple[float, float], ...]:
+    if verdict not in VERDICTS:
+        raise ValueError(f"confidence knots for {verdict!r}, not a verdict")
+    knots = tuple((_probability(s), _probability(p)) for s, p in points)  # type: ignore[union-attr]
+    if any(b[0] < a[0] or b[1] < a[1] for a, b in itertools.pairwise(knots)):
+        raise ValueError(f"the {verdict} knots are not ascending (strength, probability) pairs")
+    return knots

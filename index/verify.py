@@ -28,6 +28,7 @@ from index.stance import (
     RULES,
     Context,
     Evidence,
+    VerdictRules,
     decide_verdict,
     decided_first,
     decides,
@@ -122,6 +123,8 @@ class ClaimVerifier:
         nli: NliScorer | None = None,
         encode_batch_texts: int = MAX_BATCH_TEXTS,
         degraded_reason: str | None = None,
+        rules: VerdictRules = RULES,
+        rules_source: dict | None = None,
     ):
         if retrieval not in RETRIEVAL_MODES:
             raise ValueError(f"retrieval must be one of {RETRIEVAL_MODES}, not {retrieval!r}")
@@ -143,6 +146,9 @@ class ClaimVerifier:
         )
         self.retrieval = retrieval
         self.nli = nli
+        # With the judge: the shipped `RULES`, or a newsroom's own (RULES_FILE, index/stance.py).
+        self.rules = rules
+        self.rules_source = rules_source or {"file": None}
         self.degraded_reason = None if nli is not None else (degraded_reason or "no NLI model given")
         self.reviews = ReviewIndex(ReviewStore(index.archive), embedder.dimension)
         self.reviews.view(index.view().generation)  # built at load, not by the first request
@@ -195,7 +201,7 @@ class ClaimVerifier:
                     s = sentences[group[0][0]]
                     findings[(row, rank)] = run_checks(claims[row], s.text, s.before or "")
         readings = self._judge(claims, per_claim, sentences, findings)
-        rules = RULES if self.nli is not None else self.degraded_rules
+        rules = self.rules if self.nli is not None else self.degraded_rules
         results = []
         for row, claim in enumerate(claims):
             evidence = []
@@ -206,7 +212,7 @@ class ClaimVerifier:
                 if self.nli is None:
                     decision = judge_without_model(findings[(row, rank)], score, self.degraded_rules)
                 else:
-                    decision = judge(nli, findings[(row, rank)], substituted)
+                    decision = judge(nli, findings[(row, rank)], substituted, self.rules)
                 evidence.append(
                     Evidence(
                         s.text,
@@ -296,7 +302,7 @@ class ClaimVerifier:
                     substituted.setdefault(key, {})[said] = reading
                 for key, reading in zip(texts, readings[: len(texts)], strict=True):
                     out[key] = (reading, substituted.get(key))
-                    if decides(reading, findings[key], substituted.get(key)):
+                    if decides(reading, findings[key], substituted.get(key), self.rules):
                         queue[key[0]] = []  # decided: the claim's later candidates stay unread
         return out
 
@@ -384,7 +390,7 @@ class ClaimVerifier:
                 "requests": encoder.jobs,
                 "texts": encoder.texts,
             },
-            "judge": self.nli.stats() if self.nli is not None else None,
+            "judge": self.nli.stats() | {"rules": self.rules_source} if self.nli is not None else None,
             "degraded": self.nli is None,
             "degraded_reason": self.degraded_reason,
         }

@@ -38,6 +38,9 @@ class Settings:
     nli_model: str | None = None
     # The judge's readings kept per worker (0: none): re-checked drafts and repeated claims skip the model.
     judge_cache_pairs: int = DEFAULT_CACHE_PAIRS
+    # A rules file (`scripts/evaluate.py --reviews --fit`): the verdict's cut-offs and confidence
+    # map refitted on the newsroom's reviews, in place of the shipped ones (index/stance.py).
+    rules_file: str | None = None
     support_threshold: float = DEGRADED_RULES.support_cosine
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
     # Threads per worker for every model and search runtime (ONNX Runtime, torch, FAISS, BLAS):

@@ -9,6 +9,7 @@ from flask import current_app
 
 from index.embedder import load_embedder
 from index.nli import NliModelMissing, NliScorer, load_nli
+from index.stance import RULES, VerdictRules, read_rules_file
 from index.verify import ClaimVerifier, load_index
 from index.writer import ArticleWriter
 from service.config import Settings
@@ -47,6 +48,7 @@ class VerifierHolder:
                 )
                 index = load_index(settings.index_dir)
                 nli, degraded_reason = _load_judge(settings)
+                rules, rules_source = _load_rules(settings, nli)
                 verifier = ClaimVerifier(
                     embedder,
                     index,
@@ -54,6 +56,8 @@ class VerifierHolder:
                     nli=nli,
                     encode_batch_texts=settings.encode_batch_texts,
                     degraded_reason=degraded_reason,
+                    rules=rules,
+                    rules_source=rules_source,
                 )
                 self.writer = ArticleWriter(verifier, **_writer_options(settings.snapshot_after))
                 self.verifier = verifier
@@ -95,6 +99,19 @@ def _load_judge(settings: Settings) -> tuple[NliScorer | None, str | None]:
     except NliModelMissing as exc:
         log.error("no NLI judge, verdicts are degraded: %s", exc)
         return None, str(exc)
+
+
+def _load_rules(settings: Settings, nli: NliScorer | None) -> tuple[VerdictRules, dict]:
+    """The verdict rules the judge uses, and where they come from: RULES_FILE (it must be fitted
+    for the loaded judge, else the worker is not ready) or the shipped `RULES`."""
+    if not settings.rules_file:
+        return RULES, {"file": None}
+    if nli is None:
+        log.warning("RULES_FILE=%s is not used: no judge, the degraded rules decide", settings.rules_file)
+        return RULES, {"file": None}
+    rules, fitted_on = read_rules_file(settings.rules_file, nli.identity)
+    log.info("verdict rules from %s (fitted on %s)", settings.rules_file, fitted_on)
+    return rules, {"file": settings.rules_file, "fitted_on": fitted_on}
 
 
 def _writer_options(snapshot_after: int | None) -> dict:

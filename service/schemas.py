@@ -420,6 +420,13 @@ class JudgeCacheSchema(Schema):
     misses = fields.Integer(required=True)
 
 
+class JudgeRulesSchema(Schema):
+    file = fields.String(
+        required=True, allow_none=True, metadata={"description": "RULES_FILE in use (null: the shipped rules)."}
+    )
+    fitted_on = fields.Dict(metadata={"description": "What the file says its rules were fitted on."})
+
+
 class JudgeStatsSchema(Schema):
     model = fields.String(
         required=True, metadata={"description": "The NLI model (NLI_MODEL, default the shipped one)."}
@@ -441,6 +448,9 @@ class JudgeStatsSchema(Schema):
     )
     fallback_reason = fields.String(
         allow_none=True, metadata={"description": "Why the fp32 graph is served (null when int8 is)."}
+    )
+    rules = fields.Nested(
+        JudgeRulesSchema, metadata={"description": "The verdict's cut-offs and confidence map: shipped or RULES_FILE."}
     )
 
 

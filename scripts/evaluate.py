@@ -6,6 +6,11 @@
     # the dev splits of ../shared/nli (each set gets its own archive of its claims' evidence)
     python scripts/evaluate.py --fact-sets all --limit 300 [--fit] [--json F] [--markdown F] [--reliability F.png]
 
+    # the newsroom's own reviews in an index: the model's verdict against the reviewer's
+    python scripts/evaluate.py --index var/index --reviews [--reviewed-by NAME]
+    # ... and refit the verdict's numbers on them, for RULES_FILE
+    python scripts/evaluate.py --index var/index --reviews --fit --rules-out var/rules.json [--dev-runs F]
+
 Each line of a claim file is {"claim", "label", "gold": [substring, ...]}. Per set, the
 fact-set mode reports verdict accuracy, macro-F1, balanced accuracy over supported/
 refuted claims, `contradicted` precision and recall, ECE, hit@1 and hit@5. With `--fit`
@@ -13,6 +18,14 @@ the probability cut-offs and the confidence map are fitted on one half of the cl
 (by hash) and every figure is reported on the other half; the fitted `VerdictRules` is
 printed for `index/stance.py`. With `--fit --no-nli`, the degraded mode's confidence map
 is fitted (`DegradedRules`; its cut-offs stay).
+
+With `--reviews`, the claims are the index's reviews: the reviewer's verdict is the gold label
+(`unproven` counts as `not_found`) and the articles of the evidence sentences the reviewer
+ticked are the gold evidence. `--fit --reviews` first fits on one half of the reviews (by
+hash) and reports the other half under the rules in force and under the refitted ones (an
+honest estimate of the gain), then fits on every review and writes the rules file
+(`--rules-out`) that the service reads at start (`RULES_FILE`). `--dev-runs FILE` (written by
+`--fact-sets all --save-runs FILE`) pools the dev fact sets' fit half with the reviews.
 """
 
 from __future__ import annotations
@@ -55,7 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--save-runs", help="fact-set mode: pickle every set's claims and results here, for what-if readings"
     )
+    parser.add_argument("--reviews", action="store_true", help="the claims are the index's reviews (--index)")
+    parser.add_argument("--reviewed-by", help="--reviews: only the reviews by this reviewer")
+    parser.add_argument("--rules-file", help="--reviews: evaluate under this rules file (default: the shipped rules)")
+    parser.add_argument("--rules-out", help="--reviews --fit: write the fitted rules file here")
+    parser.add_argument("--dev-runs", help="--reviews --fit: pool the fit half of these saved dev runs (--save-runs)")
     args = parser.parse_args(argv)
+    if args.reviews and (args.fact_sets or args.claims):
+        parser.error("--reviews reads the claims from the index's reviews: give no claim file or --fact-sets")
+    if args.rules_out and not (args.reviews and args.fit):
+        parser.error("--rules-out goes with --reviews --fit")
+    if args.reviews and args.fit and args.no_nli:
+        parser.error("--reviews --fit fits the judge's cut-offs: it needs the judge (no --no-nli)")
 
     embedder = load_embedder_from_options(args)
     if embedder is None:
@@ -63,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     from index.nli import load_nli
 
     nli = None if args.no_nli else load_nli(args.nli_model, threads=2)
+    if args.reviews:
+        return reviews_mode(args, embedder, nli)
     if args.fact_sets:
         return fact_sets_mode(args, embedder, nli)
     if not args.claims:
@@ -106,6 +132,97 @@ def claim_file_mode(args, embedder, nli) -> int:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
     return 0
+
+
+def reviews_mode(args, embedder, nli) -> int:
+    """The model's verdict against the newsroom's reviews; with --fit, the rules refitted on them."""
+    from datetime import UTC, datetime
+
+    from index.archive import Archive, ArchiveError
+    from index.evaluation import (
+        MIN_REVIEWS_TO_FIT,
+        all_reviews,
+        fit_rules,
+        labelled_reviews,
+        score_results,
+        split_for_fit,
+    )
+    from index.reviews.store import ReviewStore
+    from index.stance import CONTRADICTED, RULES, SUPPORTED, RulesFileError, read_rules_file, write_rules_file
+    from index.verify import ClaimVerifier, load_index
+
+    try:
+        store = ReviewStore(Archive.open(args.index))
+        rules = read_rules_file(args.rules_file, nli.identity)[0] if args.rules_file and nli else RULES
+    except (FileNotFoundError, ArchiveError, RulesFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    claims = labelled_reviews(all_reviews(store, args.reviewed_by))
+    decided = sum(c.label in (SUPPORTED, CONTRADICTED) for c in claims)
+    print(f"{len(claims)} reviews ({decided} supported or contradicted) in {args.index}", file=sys.stderr)
+    if not claims:
+        print("error: no review to evaluate", file=sys.stderr)
+        return 1
+    if args.fit and decided < MIN_REVIEWS_TO_FIT:
+        print(
+            f"error: {decided} reviews with a supported or contradicted verdict; fitting needs at least "
+            f"{MIN_REVIEWS_TO_FIT} (index/evaluation.py MIN_REVIEWS_TO_FIT says why)",
+            file=sys.stderr,
+        )
+        return 1
+    verifier = ClaimVerifier(embedder, load_index(args.index), retrieval=args.retrieval, nli=nli, rules=rules)
+    results = []
+    for first in range(0, len(claims), 32):
+        results += verifier.verify_claims([c.claim for c in claims[first : first + 32]], top_k=5)
+    table = {"reviews": score_results(claims, results).as_dict()}
+    figures: dict = {"judge": nli.identity if nli else None, "rules_file": args.rules_file, "sets": table}
+    if args.fit:
+        pooled_claims, pooled_results = dev_fit_half(args.dev_runs) if args.dev_runs else ([], [])
+        fit_claims, fit_results, held_claims, held_results = split_for_fit(claims, results)
+        half_rules, _ = fit_rules(fit_claims + pooled_claims, fit_results + pooled_results)
+        table["held-out half, rules in force"] = score_results(held_claims, held_results).as_dict()
+        table["held-out half, refitted on the other half"] = score_results(
+            held_claims, held_results, half_rules
+        ).as_dict()
+        final, info = fit_rules(claims + pooled_claims, results + pooled_results)
+        figures |= {"fitted": repr(final), "held_out_fit": repr(half_rules), "fit": info}
+        print(f"fitted on {len(claims)} reviews + {len(pooled_claims)} dev claims: {final!r}", file=sys.stderr)
+        if args.rules_out:
+            fitted_on = {
+                "reviews": len(claims),
+                "reviewed_by": args.reviewed_by,
+                "index": str(Path(args.index).resolve()),
+                "dev_claims": len(pooled_claims),
+                "held_out": {
+                    name: {k: row[k] for k in ("claims", "balanced_accuracy", "contradicted_precision", "ece")}
+                    for name, row in table.items()
+                    if name.startswith("held-out")
+                },
+                "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            write_rules_file(args.rules_out, final, nli.identity, fitted_on)
+            print(f"wrote {args.rules_out}: serve it with RULES_FILE={args.rules_out}", file=sys.stderr)
+    print(markdown_table(table))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(figures, indent=2, default=str) + "\n", "utf-8")
+    return 0
+
+
+def dev_fit_half(path: str) -> tuple[list, list]:
+    """The fit half of the dev fact sets in a `--save-runs` file (claims, results)."""
+    import pickle
+
+    from index.evaluation import MULTI_EVIDENCE_SETS, split_for_fit
+
+    runs = pickle.loads(Path(path).read_bytes())  # our own file, written by --save-runs
+    claims, results = [], []
+    for name, (set_claims, set_results, _) in runs.items():
+        if name in MULTI_EVIDENCE_SETS or name == "sample_article_dev":
+            continue
+        fit_claims, fit_results, _, _ = split_for_fit(set_claims, set_results)
+        claims += fit_claims
+        results += fit_results
+    return claims, results
 
 
 def verify_set(embedder, nli, articles: list[dict] | None, claims, retrieval: str):

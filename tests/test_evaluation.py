@@ -205,3 +205,59 @@ def test_fact_set_mode_reports_every_figure_per_set(tmp_path, onnx_dir):
                 "contradicted_recall", "ece", "hit_at_1", "hit_at_5"):  # fmt: skip
         assert 0.0 <= figures["sets"]["fever"][key] <= 1.0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reviews_are_scored_and_refit_into_a_rules_file_the_service_reads(tmp_path, writable_index_dir, embedder, nli):
+    """The sample article's dev claims recorded as the newsroom's reviews: `--reviews` scores the
+    model against them, `--fit` writes a rules file for the loaded judge; too few reviews to fit
+    are refused, with the reason."""
+    import subprocess
+    import sys
+
+    from index.archive import Archive
+    from index.evaluation import labelled_reviews
+    from index.reviews.claimreview import build_review
+    from index.reviews.store import ReviewStore, write_reviews
+    from index.stance import read_rules_file
+
+    claims = load_claims(DEV_CLAIMS)
+    as_review = {"supported": "supported", "contradicted": "contradicted", "not_found": "unproven"}
+    reviews = [
+        build_review(c.claim, verdict=as_review[c.label], reviewed_by="desk", reviewed_at="2025-03-01") for c in claims
+    ]
+    few = [
+        build_review(c.claim, verdict=as_review[c.label], reviewed_by="intern", reviewed_at="2025-03-02")
+        for c in claims[:8]
+    ]
+    store = ReviewStore(Archive.open(writable_index_dir))
+    write_reviews(store, embedder, reviews + few)
+    assert sorted((c.claim, c.label) for c in labelled_reviews(reviews)) == sorted((c.claim, c.label) for c in claims)
+
+    def evaluate_reviews(*extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "scripts/evaluate.py", "--index", str(writable_index_dir), "--reviews", *extra]
+        command += [] if "--reviewed-by" in extra else ["--reviewed-by", "desk"]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+    rules_file, figures = tmp_path / "rules.json", tmp_path / "figures.json"
+    done = evaluate_reviews("--fit", "--rules-out", str(rules_file), "--json", str(figures))
+    assert done.returncode == 0, done.stderr
+    table = json.loads(figures.read_text())["sets"]
+    assert table["reviews"]["claims"] == len(claims)
+    held_out = table["held-out half, rules in force"]["claims"]
+    assert held_out == table["held-out half, refitted on the other half"]["claims"] and 0 < held_out < len(claims)
+    rules, fitted_on = read_rules_file(rules_file, nli.identity)
+    assert fitted_on["reviews"] == len(claims) and set(fitted_on["held_out"]) == {
+        "held-out half, rules in force",
+        "held-out half, refitted on the other half",
+    }
+    assert 0 <= rules.support_probability <= 1
+
+    # Under the file, the figures are those of the rules it holds.
+    done = evaluate_reviews("--rules-file", str(rules_file), "--json", str(figures))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(figures.read_text())["rules_file"] == str(rules_file)
+
+    done = evaluate_reviews("--fit", "--reviewed-by", "intern")
+    assert done.returncode == 1 and "fitting needs at least" in done.stderr
+    done = evaluate_reviews("--reviewed-by", "nobody")
+    assert done.returncode == 1 and "no review to evaluate" in done.stderr

@@ -203,13 +203,21 @@ def test_a_review_without_a_write_key_is_refused_clearly_on_a_phone(browser, edi
     key.fill("not-a-key-of-this-newsroom")
     save.click()
     page.wait_for_function("document.querySelector('.review-form .error').innerText.includes('not accepted')")
-    assert "The key was not accepted." in error.inner_text()
+    assert "The review was not saved: the key was not accepted." in error.inner_text()
     assert key.evaluate("node => node === document.activeElement")
 
     key.fill(READ_KEY)
     save.click()
     page.wait_for_function("document.querySelector('.review-form .error').innerText.includes('read-only')")
     assert "The key 'dashboard' is read-only; this needs a write key." in error.inner_text()
+
+    # A note pasted from a PDF with a control character in it: the API's 422, by the form's own label.
+    key.fill(WRITE_KEY)
+    page.get_by_label("Note").fill("Copied from the minutes\x02 of the meeting.")
+    save.click()
+    page.wait_for_function("document.querySelector('.review-form .error').innerText.includes('Note:')")
+    assert error.inner_text().startswith("The review was not saved.")
+    assert "Note: Must not be blank or contain control characters." in error.inner_text()
     assert page.locator(".already-checked").count() == 0
     assert _fits_the_phone(page)
     _screenshot_keeping_open(page, "review-refused-phone.png")

@@ -246,7 +246,7 @@ function reviewFailure(status, body) {
     403: "Ask for a key with the write role.",
     409: "An article it cites has changed since this check: check the claim again and tick the evidence anew.",
   };
-  const lead = status === 401 ? "The key was not accepted." : "";
+  const lead = status === 401 ? "The review was not saved: the key was not accepted." : "The review was not saved.";
   return [lead, message, details, hints[status] || ""].filter(Boolean).join(" ");
 }
 

@@ -39,6 +39,7 @@ class Reason(TypedDict):
 
 
 class Evidence(TypedDict):
+    sentence_id: int  # what add_review cites as evidence
     text: str
     score: float
     article: ArticleRef

@@ -196,6 +196,7 @@ class Evidence:
     # The judge's readings of the claim restated with the sentence's figure or date put in:
     # (what the claim says, what was put in) → reading.
     substituted: dict[tuple[str, str], NliScores] | None = None
+    sentence_id: int | None = None  # the archive's id of the sentence: what a review cites as its evidence
 
 
 @dataclass(frozen=True)

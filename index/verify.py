@@ -227,6 +227,7 @@ class ClaimVerifier:
                         strength=round(decision.strength, 4),
                         nli=nli,
                         substituted=substituted,
+                        sentence_id=sid,
                     )
                 )
             evidence = decided_first(evidence)[:top_k]

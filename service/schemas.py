@@ -198,6 +198,13 @@ class ReasonSchema(Schema):
 
 
 class EvidenceSchema(Schema):
+    sentence_id = fields.Integer(
+        required=True,
+        metadata={
+            "description": "The archive's id of the sentence: what a review cites in `evidence` "
+            "(POST /v1/reviews); it changes when the article is replaced."
+        },
+    )
     text = fields.String(required=True)
     score = fields.Float(required=True, metadata={"description": "Cosine similarity to the claim, -1 to 1."})
     article = fields.Nested(ArticleRefSchema, required=True)

@@ -15,7 +15,8 @@ def page():
       summary: Verification page for editors (HTML)
       responses:
         200:
-          description: The page; its script calls /v1/verify, /v1/verify/batch and /v1/drafts/check.
+          description: The page; its script calls /v1/verify, /v1/verify/batch and /v1/drafts/check,
+            and POST /v1/reviews with the editor's key when an editor records a review.
           content:
             text/html: {}
     """

@@ -40,6 +40,10 @@ def test_verify_returns_verdict_evidence_and_provenance(client):
         "evidence": "133",
         "message": "the source also says 133 drones",
     } in (best["reasons"])
+    # The id a review cites: the archive's own sentence, the one at these offsets of the article.
+    article = client.get(f"/v1/articles/{best['article']['id']}").get_json()
+    [stored] = [s for s in article["sentences"] if s["id"] == best["sentence_id"]]
+    assert (stored["start"], stored["end"], stored["text"]) == (best["start"], best["end"], best["text"])
 
 
 def test_a_changed_figure_is_contradicted_with_the_reason(client):

@@ -14,6 +14,18 @@ const modeButtons = { claims: document.getElementById("mode-claims"), draft: doc
 
 const VERDICTS = { supported: "Supported", contradicted: "Contradicted", mixed: "Mixed evidence", not_found: "Not found" };
 const STANCES = { supports: "supports", contradicts: "contradicts", related: "related" };
+const REVIEW_VERDICTS = { supported: "Supported", contradicted: "Contradicted", mixed: "Mixed", unproven: "Unproven" };
+// The review form's fields by the names the API gives them in its errors.
+const REVIEW_FIELDS = { verdict: "Verdict", rating: "Rating in your words", note: "Note", evidence: "Evidence" };
+
+// The editor's API key lives in this variable only: never in storage or a cookie, so it is
+// gone when the tab reloads or closes, and nothing on a shared newsroom machine keeps it.
+let editorKey = "";
+let nextId = 0;
+function uniqueId(prefix) {
+  nextId += 1;
+  return `${prefix}-${nextId}`;
+}
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -43,9 +55,10 @@ async function checkReady() {
 }
 
 function renderEvidence(item, decisive) {
+  const sentenceId = uniqueId("sentence");
   const passage = el("p", { class: "passage" },
     item.context.before ? item.context.before + " " : "",
-    el("mark", {}, item.text),
+    el("mark", { id: sentenceId }, item.text),
     item.context.after ? " " + item.context.after : "");
   const percent = Math.max(0, Math.min(100, Math.round(item.score * 100)));
   const bar = el("span", { class: "bar", title: `similarity ${item.score.toFixed(2)}` }, el("span", { style: `width:${percent}%` }));
@@ -62,7 +75,11 @@ function renderEvidence(item, decisive) {
   const also = item.also_in && item.also_in.length
     ? el("p", { class: "hint" }, "Also in: " + item.also_in.map((a) => a.title).join("; "))
     : null;
-  return el("li", { class: decisive ? "decisive" : "" }, passage, meta, list, also);
+  // Shown only while the editor records a review: ticks the sentences the review relies on.
+  const cite = el("label", { class: "cite" },
+    el("input", { type: "checkbox", value: String(item.sentence_id), "aria-describedby": sentenceId }),
+    " Used in my review");
+  return el("li", { class: decisive ? "decisive" : "" }, passage, meta, list, also, cite);
 }
 
 // The newsroom's own reviews: an "Already checked" panel first when one covers this claim,
@@ -72,7 +89,14 @@ function renderReview(review) {
     ? ` ("${review.rating.text}")` : "";
   const who = `${review.reviewed_by}, ${String(review.reviewed_at).slice(0, 10)}`;
   const link = review.url ? el("a", { href: review.url, target: "_blank", rel: "noopener" }, "review") : null;
-  return el("li", {}, el("strong", {}, review.verdict + rating), ` · ${who} · `, review.claim, link ? " · " : "", link);
+  return el("li", { "data-review-id": review.id },
+    el("strong", {}, review.verdict + rating), ` · ${who} · `, review.claim, link ? " · " : "", link);
+}
+
+function alreadyCheckedPanel(verdict, reviews) {
+  return el("section", { class: "already-checked", role: "note" },
+    el("h3", { tabindex: "-1" }, `Already checked: ${verdict}`),
+    el("ul", {}, ...reviews.map(renderReview)));
 }
 
 function renderReviews(result) {
@@ -80,11 +104,7 @@ function renderReviews(result) {
   const same = reviews.filter((r) => r.same_claim);
   const related = reviews.filter((r) => !r.same_claim && r.score >= 0.5);
   const parts = [];
-  if (same.length) {
-    parts.push(el("section", { class: "already-checked", role: "note" },
-      el("h3", {}, `Already checked: ${result.review_verdict}`),
-      el("ul", {}, ...same.map(renderReview))));
-  }
+  if (same.length) parts.push(alreadyCheckedPanel(result.review_verdict, same));
   if (related.length) {
     parts.push(el("details", { class: "related-reviews" },
       el("summary", {}, `Reviews of similar claims (${related.length})`),
@@ -101,7 +121,133 @@ function renderResult(result) {
   const warnings = result.warnings.map((w) => el("p", { class: "hint" }, w));
   const evidence = el("ol", { class: "evidence" },
     ...result.evidence.map((item, i) => renderEvidence(item, i === result.decided_by)));
-  return el("article", { class: "result" }, head, ...renderReviews(result), verdict, ...warnings, evidence);
+  const card = el("article", { class: "result" }, head, ...renderReviews(result), verdict, ...warnings, evidence);
+  card.append(renderReviewForm(result.claim, card));
+  return card;
+}
+
+// The review just recorded goes first in the "Already checked" panel (made if the claim had
+// none), as the next check of this claim will list it; an older copy of it leaves its place.
+function showRecordedReview(card, review) {
+  for (const old of card.querySelectorAll(`[data-review-id="${CSS.escape(review.id)}"]`)) old.remove();
+  const related = card.querySelector(".related-reviews");
+  if (related) {
+    const left = related.querySelectorAll("li").length;
+    if (left) related.querySelector("summary").textContent = `Reviews of similar claims (${left})`;
+    else related.remove();
+  }
+  let panel = card.querySelector(".already-checked");
+  if (!panel) {
+    panel = alreadyCheckedPanel(review.verdict, []);
+    card.querySelector("h2").after(panel);
+  }
+  panel.querySelector("h3").textContent = `Already checked: ${review.verdict}`;
+  panel.querySelector("ul").prepend(renderReview(review));
+  return panel;
+}
+
+const SAVED = {
+  created: "Saved.",
+  updated: "Saved: it replaces the earlier review of this claim under this key.",
+  unchanged: "Already saved as it is: nothing changed.",
+};
+
+// The editor's loop: after checking a claim, record the newsroom's verdict on it with the
+// evidence sentences relied on (ticked in the list above), under the editor's write key.
+function renderReviewForm(claim, card) {
+  const ids = Object.fromEntries(["verdict", "rating", "note", "key", "key-hint"].map((name) => [name, uniqueId(name)]));
+  const verdict = el("select", { id: ids.verdict, name: "verdict" },
+    el("option", { value: "" }, "Choose…"),
+    ...Object.entries(REVIEW_VERDICTS).map(([value, label]) => el("option", { value }, label)));
+  const rating = el("input", { id: ids.rating, name: "rating", type: "text", maxlength: "200", placeholder: "e.g. Pants on Fire" });
+  const note = el("textarea", { id: ids.note, name: "note", rows: "3", maxlength: "5000" });
+  const key = el("input", {
+    id: ids.key, name: "key", type: "password", autocomplete: "off", spellcheck: "false", "aria-describedby": ids["key-hint"],
+  });
+  key.value = editorKey;
+  key.addEventListener("input", () => { editorKey = key.value.trim(); });
+  const ticked = el("p", { class: "hint", "aria-live": "polite" });
+  const countTicked = () => {
+    const n = card.querySelectorAll(".cite input:checked").length;
+    ticked.textContent = `Evidence: tick the sentences you relied on in the list above (${n} ticked).`;
+  };
+  card.addEventListener("change", (event) => { if (event.target.closest(".cite")) countTicked(); });
+  countTicked();
+  const problem = el("div", { class: "error", role: "alert", hidden: "" });
+  const saved = el("p", { class: "saved", role: "status" });
+  const save = el("button", { type: "submit" }, "Save review");
+  const form = el("form", { class: "review-form", novalidate: "" },
+    el("label", { for: ids.verdict }, "Verdict"), verdict,
+    el("label", { for: ids.rating }, REVIEW_FIELDS.rating, el("span", { class: "optional" }, " (optional)")), rating,
+    el("label", { for: ids.note }, "Note", el("span", { class: "optional" }, " (optional)")), note,
+    ticked,
+    el("label", { for: ids.key }, "Editor's API key"), key,
+    el("p", { class: "hint", id: ids["key-hint"] }, "Kept in this page's memory only: never saved, forgotten on reload."),
+    problem,
+    el("div", { class: "actions" }, save),
+    saved);
+  const fail = (message, field) => {
+    show(problem, message);
+    for (const input of [verdict, key]) input.removeAttribute("aria-invalid");
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    }
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    show(problem, "");
+    saved.textContent = "";
+    if (!verdict.value) return fail("Choose a verdict for the review.", verdict);
+    if (!key.value.trim()) return fail("Enter your editor's API key to save a review.", key);
+    const payload = {
+      claim,
+      verdict: verdict.value,
+      rating: rating.value.trim() || null,
+      note: note.value.trim() || null,
+      evidence: [...card.querySelectorAll(".cite input:checked")].map((box) => Number(box.value)),
+    };
+    save.disabled = true;
+    try {
+      const response = await fetch("/v1/reviews", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${key.value.trim()}` },
+        body: JSON.stringify(payload),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        const keyRefused = response.status === 401 || response.status === 403;
+        fail(reviewFailure(response.status, body), keyRefused ? key : null);
+        if (response.status === 503) checkReady();
+        return;
+      }
+      for (const input of [verdict, key]) input.removeAttribute("aria-invalid");
+      saved.textContent = `${SAVED[body.status] || "Saved."} It heads "Already checked" above, reviewed by ${body.review.reviewed_by}.`;
+      const panel = showRecordedReview(card, body.review);
+      panel.querySelector("h3").focus();
+    } catch (err) {
+      fail("The service cannot be reached. Check your connection and try again.");
+    } finally {
+      save.disabled = false;
+    }
+  });
+  const details = el("details", { class: "record-review" }, el("summary", {}, "Record a review"), form);
+  details.addEventListener("toggle", () => card.classList.toggle("reviewing", details.open));
+  return details;
+}
+
+// The API's error for a review, in the editor's words where the API's are a developer's.
+function reviewFailure(status, body) {
+  const message = body.message || `The request failed (${status}).`;
+  const details = Object.entries(body.errors || {})
+    .map(([field, messages]) => `${REVIEW_FIELDS[field] || field}: ${[messages].flat().join(" ")}`)
+    .join(" ");
+  const hints = {
+    403: "Ask for a key with the write role.",
+    409: "An article it cites has changed since this check: check the claim again and tick the evidence anew.",
+  };
+  const lead = status === 401 ? "The review was not saved: the key was not accepted." : "The review was not saved.";
+  return [lead, message, details, hints[status] || ""].filter(Boolean).join(" ");
 }
 
 // Sends a JSON body; the parsed answer, or null after showing the error.

@@ -287,3 +287,19 @@ def test_a_new_base_is_built_once_enough_rows_changed(store, monkeypatch, backgr
     assert after.base_generation == generation and after.changed == 0 and after.size == 2
     [[(seq, _), *_]] = after.search(["great wall visible from space"], vector(2)[None, :], 5)
     assert store.by_seq([seq])[seq].claim == "The Great Wall is visible from space"
+
+
+@pytest.mark.parametrize(
+    ("claim", "covered"),
+    [
+        ("Russia launched 500 drones at Kyiv in one night", True),  # silent on the date: still the claim
+        ("Russia launched 133 drones at Kyiv in one night", False),  # another figure
+        ("Russia launched 500 drones at Kyiv in 2023", False),  # another year
+    ],
+)
+def test_a_figure_or_date_stated_differently_is_another_claim(claim, covered):
+    from index.reviews import same_claim
+
+    reviewed = review("Russia launched 500 drones at Kyiv in 2024")
+    [[decision]] = same_claim.decide([claim], [[(reviewed, 0.95)]], nli=None)
+    assert decision is covered

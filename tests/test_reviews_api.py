@@ -60,6 +60,10 @@ def test_a_recorded_review_is_matched_by_the_next_claim(client):
     assert result["evidence"], "the model's own evidence stays beside the review"
     other = verify(client, "The Chernobyl plant's radiation levels were normal")
     assert other["already_checked"] is False and all(not r["same_claim"] for r in other["reviews"])
+    # Another figure is another claim: the review is listed (same topic), never as covering it.
+    changed = verify(client, "Russia fired 133 drones at Ukraine in one night")
+    assert changed["reviews"][0]["id"] == review["id"] and changed["reviews"][0]["same_claim"] is False
+    assert changed["already_checked"] is False and changed["review_verdict"] is None
     # the same content again changes nothing
     again = post(client, DRONES).get_json()
     assert again["status"] == "unchanged" and again["generation"] == written["generation"]

@@ -6,6 +6,13 @@ Every number of the decision is here. The signals, per (claim, review) pair:
   as premise, the new claim as hypothesis, and the reverse). A paraphrase entails both ways;
   a claim on the same topic rarely does.
 
+A figure or date stated differently (the precise checks of index/checks.py, read both ways:
+"Russia launched 133 drones" against a review of "... 500 drones") vetoes: a review of another
+figure is a review of another claim, however close the wording. On the CLEF 2020 tweets such a
+mismatch sits in 37 of 999 (tweet, its own Snopes claim) pairs (a tweet's count or year
+differs from the claim's wording), so the veto costs some recall there (README, "Claim
+matching"); names are not checked (a name one side lacks is in 97% of those pairs).
+
 Only the first `JUDGED` candidates with a cosine of at least `JUDGE_FLOOR`, and below the
 rule's `cosine_alone` (which decides without them), are read by the judge (two pairs each),
 so a claim with no near review, or with a near-copy, costs no model call.
@@ -16,8 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.checks import run_checks
 from index.nli import NliScorer
 from index.reviews.review import Review
+from index.stance import PRECISE_KINDS
 
 # The candidates the judge reads, and the cosine below which none is read (the rule below
 # never says same_claim under it).
@@ -34,7 +43,9 @@ class SameClaimRule:
     cosine_with_judge: float
     entailment: float
 
-    def decide(self, cosine: float, entails: float | None, entailed: float | None) -> bool:
+    def decide(self, cosine: float, entails: float | None, entailed: float | None, differs: bool = False) -> bool:
+        if differs:
+            return False
         if cosine >= self.cosine_alone:
             return True
         if entails is None or entailed is None or cosine < self.cosine_with_judge:
@@ -60,17 +71,30 @@ class Signals:
     cosine: float
     entails: float | None = None  # P(entailment), the review's claim as premise
     entailed: float | None = None  # P(entailment), the new claim as premise
+    differs: bool = False  # a figure or date stated differently (the precise checks, both ways)
+
+
+def differs(claim: str, reviewed: str) -> bool:
+    """Whether the two claims state a figure or date differently for the same unit."""
+    findings = run_checks(claim, reviewed) + run_checks(reviewed, claim)
+    return any(f.kind in PRECISE_KINDS for f in findings)
 
 
 def signals(
     claims: Sequence[str], candidates: Sequence[Sequence[tuple[Review, float]]], nli: NliScorer | None
 ) -> list[list[Signals]]:
     """Per claim, per candidate (review, cosine), the signals; the judge reads the pairs in one call."""
+    differing = {
+        (row, rank): differs(claims[row], review.claim)
+        for row, found in enumerate(candidates)
+        for rank, (review, cosine) in enumerate(found)
+        if cosine >= JUDGE_FLOOR  # below, nothing is same_claim anyway
+    }
     judged = [
         (row, rank)
         for row, found in enumerate(candidates)
         for rank, (_, cosine) in enumerate(found[:JUDGED])
-        if JUDGE_FLOOR <= cosine < RULE.cosine_alone
+        if JUDGE_FLOOR <= cosine < RULE.cosine_alone and not differing[(row, rank)]
     ]
     readings = {}
     if nli is not None and judged:
@@ -82,7 +106,10 @@ def signals(
         for i, key in enumerate(judged):
             readings[key] = (scores[2 * i].entailment, scores[2 * i + 1].entailment)
     return [
-        [Signals(cosine, *readings.get((row, rank), (None, None))) for rank, (_, cosine) in enumerate(found)]
+        [
+            Signals(cosine, *readings.get((row, rank), (None, None)), differing.get((row, rank), False))
+            for rank, (_, cosine) in enumerate(found)
+        ]
         for row, found in enumerate(candidates)
     ]
 
@@ -92,4 +119,7 @@ def decide(
 ) -> list[list[bool]]:
     """Per claim, per candidate, whether the review covers the claim."""
     rule = RULE if nli is not None else DEGRADED_RULE
-    return [[rule.decide(s.cosine, s.entails, s.entailed) for s in row] for row in signals(claims, candidates, nli)]
+    return [
+        [rule.decide(s.cosine, s.entails, s.entailed, s.differs) for s in row]
+        for row in signals(claims, candidates, nli)
+    ]

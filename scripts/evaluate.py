@@ -179,12 +179,13 @@ def reviews_mode(args, embedder, nli) -> int:
     if args.fit:
         pooled_claims, pooled_results = dev_fit_half(args.dev_runs) if args.dev_runs else ([], [])
         fit_claims, fit_results, held_claims, held_results = split_for_fit(claims, results)
-        half_rules, _ = fit_rules(fit_claims + pooled_claims, fit_results + pooled_results)
+        half_rules = keep_known_knots(fit_rules(fit_claims + pooled_claims, fit_results + pooled_results)[0], rules)
         table["held-out half, rules in force"] = score_results(held_claims, held_results).as_dict()
         table["held-out half, refitted on the other half"] = score_results(
             held_claims, held_results, half_rules
         ).as_dict()
         final, info = fit_rules(claims + pooled_claims, results + pooled_results)
+        final = keep_known_knots(final, rules)
         figures |= {"fitted": repr(final), "held_out_fit": repr(half_rules), "fit": info}
         print(f"fitted on {len(claims)} reviews + {len(pooled_claims)} dev claims: {final!r}", file=sys.stderr)
         if args.rules_out:
@@ -206,6 +207,16 @@ def reviews_mode(args, embedder, nli) -> int:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(figures, indent=2, default=str) + "\n", "utf-8")
     return 0
+
+
+def keep_known_knots(fitted, in_force):
+    """`fitted` with the confidence map of the rules in force for each verdict the reviews gave
+    too few claims to fit (fewer than 20: `fit_confidence`), instead of no map at all (the raw
+    probability, uncalibrated)."""
+    import dataclasses
+
+    knots = {**in_force.confidence_knots, **fitted.confidence_knots}
+    return dataclasses.replace(fitted, confidence_knots=knots)
 
 
 def dev_fit_half(path: str) -> tuple[list, list]:

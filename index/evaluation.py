@@ -233,15 +233,67 @@ def labelled_reviews(items: Iterable[Review]) -> list[LabelledClaim]:
 
 
 def split_for_fit(
-    claims: Sequence[LabelledClaim], results: Sequence[Verification]
+    claims: Sequence[LabelledClaim], results: Sequence[Verification], salt: str = ""
 ) -> tuple[list[LabelledClaim], list[Verification], list[LabelledClaim], list[Verification]]:
-    """(fit claims, their results, report claims, their results), halved by `fit_half`."""
+    """(fit claims, their results, report claims, their results), halved by `fit_half` (of the
+    claim with `salt` in front: another salt, another split, independent of the first)."""
     halves: tuple[list, list, list, list] = ([], [], [], [])
     for claim, result in zip(claims, results, strict=True):
-        first = 0 if fit_half(claim.claim) else 2
+        first = 0 if fit_half(salt + claim.claim) else 2
         halves[first].append(claim)
         halves[first + 1].append(result)
     return halves
+
+
+@dataclass(frozen=True)
+class ReviewFit:
+    """What `fit_on_reviews` found: the rules, and the evidence for adopting their cut-offs."""
+
+    rules: VerdictRules
+    cutoffs_adopted: bool
+    before: Scores  # the reviews' held-out half under the rules in force
+    after: Scores  # the same half under cut-offs fitted on the other half
+
+
+def fit_on_reviews(
+    claims: Sequence[LabelledClaim],
+    results: Sequence[Verification],
+    in_force: VerdictRules,
+    pooled: tuple[Sequence[LabelledClaim], Sequence[Verification]] = ((), ()),
+    min_contradicted_precision: float = 0.6,
+) -> ReviewFit:
+    """The verdict rules refitted on a newsroom's reviews, guarded against over-fitting them.
+
+    - **Cut-offs**: fitted (`fit_rules`) on one half of the reviews (a salted hash, so any
+      earlier split of the same claims does not decide it) plus `pooled` claims, and scored
+      on the other half against the rules in force. They are adopted, refitted on every
+      review, only if that half's balanced accuracy rises and its `contradicted` precision
+      stays at least where it was or at `min_contradicted_precision`; else the cut-offs in
+      force stay.
+    - **Confidence map**: refitted on every review under the chosen cut-offs, per verdict with
+      20 reviews or more; a verdict with fewer keeps the map in force.
+
+    Measured (benchmarks/reviews_fit.py, README "The newsroom's reviews tune its verdicts"):
+    cut-offs fitted on a few hundred reviews alone moved held-out balanced accuracy from
+    -0.45 to +0.06 across five real-world dev sets (the precision constraint on a small
+    sample picks extreme cut-offs); pooled with the dev sets they did not move at all; the
+    confidence map alone lowered ECE on four of five.
+    """
+    fit_c, fit_r, held_c, held_r = split_for_fit(claims, results, salt="reviews:")
+    candidate, _ = fit_rules(
+        [*fit_c, *pooled[0]], [*fit_r, *pooled[1]], min_contradicted_precision=min_contradicted_precision
+    )
+    before, after = score_results(held_c, held_r, in_force), score_results(held_c, held_r, candidate)
+    floor = min(before.contradicted_precision, min_contradicted_precision)
+    adopted = after.balanced_accuracy > before.balanced_accuracy and after.contradicted_precision >= floor
+    cutoffs = in_force
+    if adopted:
+        cutoffs, _ = fit_rules(
+            [*claims, *pooled[0]], [*results, *pooled[1]], min_contradicted_precision=min_contradicted_precision
+        )
+    fitted = fit_confidence(claims, results, dataclasses.replace(cutoffs, confidence_knots={}))
+    knots = {**in_force.confidence_knots, **fitted.confidence_knots}
+    return ReviewFit(dataclasses.replace(fitted, confidence_knots=knots), adopted, before, after)
 
 
 def fit_half(claim: str) -> bool:

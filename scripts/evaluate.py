@@ -21,11 +21,11 @@ is fitted (`DegradedRules`; its cut-offs stay).
 
 With `--reviews`, the claims are the index's reviews: the reviewer's verdict is the gold label
 (`unproven` counts as `not_found`) and the articles of the evidence sentences the reviewer
-ticked are the gold evidence. `--fit --reviews` first fits on one half of the reviews (by
-hash) and reports the other half under the rules in force and under the refitted ones (an
-honest estimate of the gain), then fits on every review and writes the rules file
-(`--rules-out`) that the service reads at start (`RULES_FILE`). `--dev-runs FILE` (written by
-`--fact-sets all --save-runs FILE`) pools the dev fact sets' fit half with the reviews.
+ticked are the gold evidence. `--fit --reviews` refits the rules on them (`fit_on_reviews`:
+the cut-offs only if, fitted on one half, they do better on the other; the confidence map on
+all) and writes the rules file (`--rules-out`) that the service reads at start (`RULES_FILE`).
+`--dev-runs FILE` (written by `--fact-sets all --save-runs FILE`) pools the dev fact sets'
+fit half with the reviews for the cut-offs.
 """
 
 from __future__ import annotations
@@ -142,10 +142,9 @@ def reviews_mode(args, embedder, nli) -> int:
     from index.evaluation import (
         MIN_REVIEWS_TO_FIT,
         all_reviews,
-        fit_rules,
+        fit_on_reviews,
         labelled_reviews,
         score_results,
-        split_for_fit,
     )
     from index.reviews.store import ReviewStore
     from index.stance import CONTRADICTED, RULES, SUPPORTED, RulesFileError, read_rules_file, write_rules_file
@@ -178,45 +177,35 @@ def reviews_mode(args, embedder, nli) -> int:
     figures: dict = {"judge": nli.identity if nli else None, "rules_file": args.rules_file, "sets": table}
     if args.fit:
         pooled_claims, pooled_results = dev_fit_half(args.dev_runs) if args.dev_runs else ([], [])
-        fit_claims, fit_results, held_claims, held_results = split_for_fit(claims, results)
-        half_rules = keep_known_knots(fit_rules(fit_claims + pooled_claims, fit_results + pooled_results)[0], rules)
-        table["held-out half, rules in force"] = score_results(held_claims, held_results).as_dict()
-        table["held-out half, refitted on the other half"] = score_results(
-            held_claims, held_results, half_rules
-        ).as_dict()
-        final, info = fit_rules(claims + pooled_claims, results + pooled_results)
-        final = keep_known_knots(final, rules)
-        figures |= {"fitted": repr(final), "held_out_fit": repr(half_rules), "fit": info}
-        print(f"fitted on {len(claims)} reviews + {len(pooled_claims)} dev claims: {final!r}", file=sys.stderr)
+        fit = fit_on_reviews(claims, results, rules, (pooled_claims, pooled_results))
+        table["reviews' held-out half, rules in force"] = fit.before.as_dict()
+        table["reviews' held-out half, cut-offs fitted on the other half"] = fit.after.as_dict()
+        figures |= {"fitted": repr(fit.rules), "cutoffs_adopted": fit.cutoffs_adopted}
+        verdict = "adopted" if fit.cutoffs_adopted else "kept (no gain on the held-out half)"
+        print(
+            f"fitted on {len(claims)} reviews + {len(pooled_claims)} dev claims; cut-offs {verdict}: {fit.rules!r}",
+            file=sys.stderr,
+        )
         if args.rules_out:
             fitted_on = {
                 "reviews": len(claims),
                 "reviewed_by": args.reviewed_by,
                 "index": str(Path(args.index).resolve()),
                 "dev_claims": len(pooled_claims),
+                "cutoffs_adopted": fit.cutoffs_adopted,
                 "held_out": {
                     name: {k: row[k] for k in ("claims", "balanced_accuracy", "contradicted_precision", "ece")}
                     for name, row in table.items()
-                    if name.startswith("held-out")
+                    if "held-out" in name
                 },
                 "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            write_rules_file(args.rules_out, final, nli.identity, fitted_on)
+            write_rules_file(args.rules_out, fit.rules, nli.identity, fitted_on)
             print(f"wrote {args.rules_out}: serve it with RULES_FILE={args.rules_out}", file=sys.stderr)
     print(markdown_table(table))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(figures, indent=2, default=str) + "\n", "utf-8")
     return 0
-
-
-def keep_known_knots(fitted, in_force):
-    """`fitted` with the confidence map of the rules in force for each verdict the reviews gave
-    too few claims to fit (fewer than 20: `fit_confidence`), instead of no map at all (the raw
-    probability, uncalibrated)."""
-    import dataclasses
-
-    knots = {**in_force.confidence_knots, **fitted.confidence_knots}
-    return dataclasses.replace(fitted, confidence_knots=knots)
 
 
 def dev_fit_half(path: str) -> tuple[list, list]:

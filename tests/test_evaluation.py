@@ -1,6 +1,8 @@
 """The dev claim set: retrieval quality and the calibrated support threshold."""
 
+import dataclasses
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -243,12 +245,13 @@ def test_reviews_are_scored_and_refit_into_a_rules_file_the_service_reads(tmp_pa
     assert done.returncode == 0, done.stderr
     table = json.loads(figures.read_text())["sets"]
     assert table["reviews"]["claims"] == len(claims)
-    held_out = table["held-out half, rules in force"]["claims"]
-    assert held_out == table["held-out half, refitted on the other half"]["claims"] and 0 < held_out < len(claims)
+    held_out = table["reviews' held-out half, rules in force"]["claims"]
+    refitted = table["reviews' held-out half, cut-offs fitted on the other half"]
+    assert held_out == refitted["claims"] and 0 < held_out < len(claims)
     rules, fitted_on = read_rules_file(rules_file, nli.identity)
     assert fitted_on["reviews"] == len(claims) and set(fitted_on["held_out"]) == {
-        "held-out half, rules in force",
-        "held-out half, refitted on the other half",
+        "reviews' held-out half, rules in force",
+        "reviews' held-out half, cut-offs fitted on the other half",
     }
     assert 0 <= rules.support_probability <= 1
 
@@ -261,3 +264,43 @@ def test_reviews_are_scored_and_refit_into_a_rules_file_the_service_reads(tmp_pa
     assert done.returncode == 1 and "fitting needs at least" in done.stderr
     done = evaluate_reviews("--reviewed-by", "nobody")
     assert done.returncode == 1 and "no review to evaluate" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("after_balanced", "after_precision", "adopted"),
+    [(0.70, 0.65, True), (0.70, 0.50, False), (0.55, 0.80, False)],
+)
+def test_review_cut_offs_are_adopted_only_when_they_do_better_on_held_out_reviews(
+    monkeypatch, after_balanced, after_precision, adopted
+):
+    """Held-out half under the rules in force: balanced accuracy 0.60, contradicted precision 0.62.
+    The refit's cut-offs replace them only if balanced accuracy rises with precision held."""
+    from index import evaluation
+    from index.evaluation import LabelledClaim, fit_on_reviews
+
+    in_force = VerdictRules(0.3, 0.45, 0.8, {"supported": ((0.5, 0.6),), "not_found": ((0.7, 0.3),)})
+    fitted_cut_offs = VerdictRules(0.5, 0.6, 0.8)
+    scores = {0.3: (0.60, 0.62), 0.5: (after_balanced, after_precision)}  # by support cut-off
+    monkeypatch.setattr(evaluation, "fit_rules", lambda claims, results, **kw: (fitted_cut_offs, {}))
+    monkeypatch.setattr(
+        evaluation,
+        "score_results",
+        lambda claims, results, rules: SimpleNamespace(
+            balanced_accuracy=scores[rules.support_probability][0],
+            contradicted_precision=scores[rules.support_probability][1],
+        ),
+    )
+    calibrated = {"supported": ((0.4, 0.7),)}
+    monkeypatch.setattr(
+        evaluation, "fit_confidence", lambda c, r, rules: dataclasses.replace(rules, confidence_knots=calibrated)
+    )
+    claims = [LabelledClaim(f"claim {i}", "supported", ()) for i in range(40)]
+    fit = fit_on_reviews(claims, [None] * 40, in_force)
+    assert fit.cutoffs_adopted is adopted
+    expected = fitted_cut_offs if adopted else in_force
+    assert (fit.rules.support_probability, fit.rules.contradiction_probability) == (
+        expected.support_probability,
+        expected.contradiction_probability,
+    )
+    # The map: refitted where the reviews allow (supported), the one in force elsewhere.
+    assert fit.rules.confidence_knots == {"supported": ((0.4, 0.7),), "not_found": ((0.7, 0.3),)}

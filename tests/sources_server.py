@@ -1,0 +1,239 @@
+"""Local HTTP servers for the sources tests: a site whose routes a test sets, and a
+WordPress-shaped posts API. Started by the tests (http.server in a thread, 127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | str = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    status: int
+
+
+Route = Reply | Callable[["Request"], Reply]
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+class LocalSite:
+    """`routes[path] = Reply(...)` or a function of the request; everything it served is in `seen`."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.seen: list[Seen] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                site._serve(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def other_host_base(self) -> str:
+        """The same server under another host name (for cross-host redirects)."""
+        return f"http://localhost:{self.server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def __enter__(self) -> LocalSite:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def paths_served(self, status: int | None = None) -> list[str]:
+        return [s.path for s in self.seen if status is None or s.status == status]
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        request = Request(parts.path, parse_qs(parts.query), {k.lower(): v for k, v in handler.headers.items()})
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            route = self.routes.get(parts.path)
+            reply = Reply(404, b"not found") if route is None else route if isinstance(route, Reply) else route(request)
+            if reply.delay:
+                time.sleep(reply.delay)
+            status = reply.status
+            if reply.etag and request.headers.get("if-none-match") == reply.etag:
+                status = 304
+            elif reply.last_modified and request.headers.get("if-modified-since") == reply.last_modified:
+                status = 304
+            body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
+            if status == 304:
+                body = b""
+            self.seen.append(Seen(parts.path, request.query, request.headers, status))
+            try:
+                handler.send_response(status)
+                for key, value in reply.headers.items():
+                    handler.send_header(key, value)
+                if reply.etag:
+                    handler.send_header("ETag", reply.etag)
+                if reply.last_modified:
+                    handler.send_header("Last-Modified", reply.last_modified)
+                if "Content-Length" not in reply.headers:
+                    handler.send_header("Content-Length", str(len(body)))
+                handler.end_headers()
+                handler.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+@dataclass
+class WpPost:
+    id: int
+    title: str
+    content: str
+    date: str  # 2025-01-02T10:00:00
+    modified: str
+    status: str = "publish"
+    author: str = "Ana Reporter"
+
+
+class WordPressApi:
+    """`/wp-json/wp/v2/posts` as WordPress answers anonymous clients: published posts only,
+    `per_page` (≤ 100), `page` (400 past the last), `modified_after`, `orderby=modified`,
+    `include`, `X-WP-Total` / `X-WP-TotalPages`, embedded authors."""
+
+    def __init__(self, site: LocalSite):
+        self.site = site
+        self.posts: dict[int, WpPost] = {}
+        site.routes["/wp-json/wp/v2/posts"] = self.listing
+
+    def link(self, post_id: int) -> str:
+        return self.site.url(f"/{post_id}/story-{post_id}/")
+
+    def listing(self, request: Request) -> Reply:
+        q = {k: v[0] for k, v in request.query.items()}
+        posts = [p for p in self.posts.values() if p.status == "publish"]
+        if "include" in q:
+            wanted = {int(i) for i in q["include"].split(",") if i}
+            posts = [p for p in posts if p.id in wanted]
+        if "modified_after" in q:
+            posts = [p for p in posts if p.modified > q["modified_after"]]
+        key = (lambda p: p.modified) if q.get("orderby") == "modified" else (lambda p: p.date)
+        posts.sort(key=key, reverse=q.get("order", "desc") == "desc")
+        per_page = min(int(q.get("per_page", 10)), 100)
+        page = int(q.get("page", 1))
+        pages = max(1, -(-len(posts) // per_page))
+        if page > pages:
+            return Reply(400, json.dumps({"code": "rest_post_invalid_page_number"}))
+        chosen = posts[(page - 1) * per_page : page * per_page]
+        body = [self._record(p) for p in chosen]
+        headers = {"Content-Type": "application/json", "X-WP-Total": str(len(posts)), "X-WP-TotalPages": str(pages)}
+        return Reply(200, json.dumps(body), headers)
+
+    def _record(self, post: WpPost) -> dict:
+        return {
+            "id": post.id,
+            "date": post.date,
+            "date_gmt": post.date,
+            "modified": post.modified,
+            "modified_gmt": post.modified,
+            "status": post.status,
+            "link": self.link(post.id),
+            "title": {"rendered": post.title},
+            "content": {"rendered": post.content, "protected": False},
+            "_embedded": {"author": [{"id": 1, "name": post.author}]},
+        }
+
+
+def story(n: int, sentences: int = 6) -> list[str]:
+    """Paragraphs of a distinct story (numbers differ by `n`), two sentences each."""
+    facts = [
+        f"The council of district {n} approved a budget of {100 + n} million euros on Tuesday.",
+        f"Officials said {20 + n} new buses would enter service before the summer.",
+        f"The mayor of district {n} told reporters that fares would stay at {2 + n % 3} euros.",
+        f"Opposition members voted against the plan, citing a deficit of {5 + n} million euros.",
+        f"Construction of {3 + n} new schools in district {n} is expected to start in March.",
+        f"A public consultation on the plan drew {400 + n} written comments, the council said.",
+    ]
+    chosen = (facts * (sentences // len(facts) + 1))[:sentences]
+    return [" ".join(chosen[i : i + 2]) for i in range(0, len(chosen), 2)]
+
+
+def article_page(
+    title: str,
+    paragraphs: list[str],
+    published: str = "2025-03-04",
+    author: str = "Ana Reporter",
+    canonical: str | None = None,
+    paywalled: bool = False,
+    charset: str = "utf-8",
+) -> str:
+    """A news page as CMSs render one: navigation, an advert, a captioned photo, a related-articles
+    box, a footer, OpenGraph and JSON-LD metadata around the story's paragraphs."""
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": title,
+        "datePublished": f"{published}T08:00:00Z",
+        "author": {"@type": "Person", "name": author},
+    }
+    if paywalled:
+        ld["isAccessibleForFree"] = False
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="{charset}"><title>{title} | The Daily Test</title>
+{link}<meta property="og:title" content="{title}"><meta property="og:site_name" content="The Daily Test">
+<meta name="author" content="{author}"><meta property="article:published_time" content="{published}T08:00:00Z">
+<script type="application/ld+json">{json.dumps(ld)}</script></head>
+<body><header><nav><ul><li><a href="/">Home</a></li><li><a href="/politics">Politics</a></li>
+<li><a href="/sport">Sport</a></li><li><a href="/subscribe">Subscribe now for 1 euro</a></li></ul></nav></header>
+<div class="ad banner">ADVERTISEMENT Buy the new phone today with 20 percent off</div>
+<main><article><h1>{title}</h1><p class="byline">By {author}</p>
+<figure><img src="/photo.jpg" alt=""><figcaption>The council chamber, photographed on Monday. Photo: Test Agency</figcaption></figure>
+{body}
+</article>
+<aside class="related"><h2>Related articles</h2><ul><li><a href="/a">Another story about buses you may like</a></li>
+<li><a href="/b">Ten things to know about the budget</a></li></ul></aside></main>
+<footer><p>© The Daily Test. All rights reserved. Contact us. Privacy policy. Cookie settings.</p></footer>
+</body></html>"""

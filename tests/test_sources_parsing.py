@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from sources_server import article_page, story
+from sources_testing import article_page, story
 
 from index.ingest import read_articles
 from index.sentences import article_sentences
@@ -73,12 +73,14 @@ def test_a_paywall_marker_with_the_full_text_served_is_kept():
     assert len(article_sentences(article)) == 18
 
 
-def test_encodings_declared_wrongly_or_not_at_all_are_read():
+def test_a_page_is_read_in_its_declared_charset_and_skipped_when_it_is_not_in_it():
     html = article_page("Café budget", [p.replace("euros", "€ — café") for p in story(7)], charset="windows-1252")
-    assert "café" in article_from_html(html.encode("cp1252"), url="https://n.test/1").body  # <meta charset>
-    assert "café" in decode_html(html.encode("utf-8"), declared="utf-8")
-    latin = html.replace('charset="windows-1252"', 'charset="utf-8"').encode("cp1252")  # declared UTF-8, is not
-    assert "café" in article_from_html(latin, url="https://n.test/2", charset="utf-8").body
+    assert "€ — café" in article_from_html(html.encode("cp1252"), url="https://n.test/1").body  # <meta charset>
+    assert "€ — café" in decode_html(html.encode("cp1252"), declared="cp1252")  # the HTTP header's
+    undeclared = html.replace('<meta charset="windows-1252">', "")
+    assert "€ — café" in decode_html(undeclared.encode("utf-8"))
+    with pytest.raises(ExtractionError, match=r"not valid utf-8 as declared \(byte \d+\)"):
+        article_from_html(html.encode("cp1252"), url="https://n.test/2", charset="utf-8")  # header says UTF-8
 
 
 def test_html_files_and_folders_are_read_with_the_other_formats(tmp_path):
@@ -97,7 +99,8 @@ RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <channel><title>The Daily Test</title><link>https://news.test/</link>
 <item><title>With full text</title><link>https://news.test/full</link><pubDate>Tue, 04 Mar 2025 10:00:00 GMT</pubDate>
 <dc:creator>Ana Reporter</dc:creator><description>A teaser.</description>
-<content:encoded><![CDATA[<p>The council approved the plan.</p><p>It costs 4 million euros.</p>]]></content:encoded></item>
+<content:encoded><![CDATA[<p>The council approved the plan.</p><p>It costs 4 million euros.</p>]]>
+</content:encoded></item>
 <item><title>Only a teaser</title><link>https://news.test/teaser</link><description>Read more…</description></item>
 <item><title>No link</title></item>
 </channel></rss>"""
@@ -113,7 +116,8 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def test_rss_items_carry_content_encoded_when_present():
-    items = feeds.parse_feed(RSS.encode(), "https://news.test/feed")
+    items, problem = feeds.parse_feed(RSS.encode(), "https://news.test/feed")
+    assert problem is None
     assert [(i.url, i.title, i.published, i.byline) for i in items] == [
         ("https://news.test/full", "With full text", "2025-03-04", "Ana Reporter"),
         ("https://news.test/teaser", "Only a teaser", None, None),
@@ -123,7 +127,7 @@ def test_rss_items_carry_content_encoded_when_present():
 
 
 def test_atom_entries_carry_their_content():
-    items = feeds.parse_feed(ATOM.encode(), "https://news.test/atom")
+    items, _ = feeds.parse_feed(ATOM.encode(), "https://news.test/atom")
     assert [(i.url, i.published, i.byline, bool(i.content_html)) for i in items] == [
         ("https://news.test/atom-1", "2025-03-05", "Bo Writer", True),
         ("https://news.test/atom-2", "2025-03-06", None, False),
@@ -136,9 +140,10 @@ def test_what_is_not_a_feed_says_so(data):
         feeds.parse_feed(data, "https://news.test/feed")
 
 
-def test_a_truncated_feed_keeps_the_entries_it_has():
-    items = feeds.parse_feed(RSS.encode()[: RSS.index("<item><title>Only")], "https://news.test/feed")
+def test_a_truncated_feed_keeps_the_entries_it_has_and_says_what_was_wrong():
+    items, problem = feeds.parse_feed(RSS.encode()[: RSS.index("<item><title>Only")], "https://news.test/feed")
     assert [i.url for i in items] == ["https://news.test/full"]
+    assert problem.startswith("malformed feed, 1 entries read")
 
 
 # --- sitemaps ------------------------------------------------------------------------------
@@ -153,7 +158,8 @@ NEWS = """<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
 <url><loc>https://news.test/a</loc><lastmod>2025-03-04</lastmod>
 <news:news><news:publication><news:name>Test</news:name><news:language>en</news:language></news:publication>
-<news:publication_date>2025-03-03T08:00:00Z</news:publication_date><news:title>Budget passes</news:title></news:news></url>
+<news:publication_date>2025-03-03T08:00:00Z</news:publication_date>
+<news:title>Budget passes</news:title></news:news></url>
 <url><loc> https://news.test/b </loc></url>
 <url><lastmod>2025-01-01</lastmod></url>
 </urlset>"""
@@ -223,8 +229,8 @@ def test_posts_are_read_with_title_dates_and_author():
     assert problems == []
     assert posts == [
         wordpress.Post(
-            7, "https://news.test/7/story/", "Budget “passes” today", "<p>Text.</p>", "2025-03-04", "2025-03-05T11:00:00",
-            "Ana Reporter",
+            7, "https://news.test/7/story/", "Budget “passes” today", "<p>Text.</p>", "2025-03-04",
+            "2025-03-05T11:00:00", "Ana Reporter",
         )
     ]  # fmt: skip
 

@@ -46,24 +46,28 @@ class Metadata:
 
 
 def decode_html(data: bytes, declared: str | None = None) -> str:
-    """The page's text: the declared charset (HTTP header, else `<meta charset>`), else UTF-8,
-    else what charset_normalizer detects. `ExtractionError` when none of them decodes it."""
-    candidates = []
-    if declared:
-        candidates.append(declared)
-    if match := _META_CHARSET_RE.search(data[:4096]):
-        candidates.append(match.group(1).decode("ascii"))
-    candidates.append("utf-8")
-    for charset in candidates:
+    """The page's text in the charset it declares (HTTP header, else `<meta charset>`); a page
+    declaring none is read as UTF-8, else as charset_normalizer detects. `ExtractionError` when
+    the bytes are not in the declared charset (a wrongly labelled page is skipped, not guessed
+    at: a misread byte would be stored, and quoted, as a wrong letter)."""
+    match = _META_CHARSET_RE.search(data[:4096])
+    named = [c for c in (declared, match.group(1).decode("ascii") if match else None) if c]
+    for charset in named:
         try:
-            return data.decode(charset.lower().replace("utf8", "utf-8"))
-        except (LookupError, UnicodeDecodeError):
-            continue
+            return data.decode(charset.strip().lower())
+        except LookupError:
+            continue  # an unknown charset name: as if none was declared
+        except UnicodeDecodeError as exc:
+            raise ExtractionError(f"not valid {charset} as declared (byte {exc.start})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes  # trafilatura's own dependency
 
     best = from_bytes(data).best()
     if best is None:
-        raise ExtractionError(f"cannot decode the page (declared {declared or 'no'} charset, not UTF-8)")
+        raise ExtractionError("cannot decode the page: no charset declared, and none detected")
     return str(best)
 
 

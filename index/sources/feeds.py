@@ -22,15 +22,18 @@ class FeedItem:
     content_html: str | None  # the entry's full HTML, when the feed carries it (else: fetch `url`)
 
 
-def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
-    """The feed's entries that have a link; `FeedError` when it is not a feed at all."""
+def parse_feed(data: bytes, feed_url: str) -> tuple[list[FeedItem], str | None]:
+    """The feed's entries that have a link, and what was wrong with the XML if anything was
+    (feedparser reads what it can of a broken feed); `FeedError` when it is not a feed at all."""
     import feedparser
 
     parsed = feedparser.parse(data, response_headers={"content-location": feed_url})
     version = parsed.get("version") or ""
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not version and not parsed.entries:
-        problem = parsed.get("bozo_exception")
         raise FeedError(f"not an RSS or Atom feed{f': {problem}' if problem else ''}")
+    if isinstance(problem, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType):
+        problem = None  # declared one encoding or type, was another: read all the same
     items = []
     for entry in parsed.entries:
         link = entry.get("link")
@@ -45,7 +48,7 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
                 content_html=_full_content(entry),
             )
         )
-    return items
+    return items, f"malformed feed, {len(items)} entries read: {problem}" if problem else None
 
 
 def _date(entry) -> str | None:

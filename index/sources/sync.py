@@ -287,10 +287,12 @@ class Sync:
         if body is None:
             return
         try:
-            items = feeds.parse_feed(body.body, url)
+            items, problem = feeds.parse_feed(body.body, url)
         except ExtractionError as exc:
             self.report.skip(url, exc.message)
             return
+        if problem:
+            self.report.skip(url, problem)
         self.on_total(len(items))
         pages = []
         for item in items:

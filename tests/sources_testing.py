@@ -1,8 +1,10 @@
-"""Local HTTP servers for the sources tests: a site whose routes a test sets, and a
-WordPress-shaped posts API. Started by the tests (http.server in a thread, 127.0.0.1 only)."""
+"""For the sources tests: local HTTP servers (a site whose routes a test sets, a WordPress-shaped
+posts API; http.server in a thread, 127.0.0.1 only), news pages as CMSs render them, and an
+embedder that needs no model."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -10,6 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from index.embedder import Embedder
+
+OMIT = "omit"  # Reply(headers={"Content-Length": OMIT}): no length, the connection closes after the body
 
 
 @dataclass
@@ -45,7 +53,8 @@ class LocalSite:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
-        self.seen: list[Seen] = []
+        self.seen: list[Seen] = []  # what was answered, once answered
+        self.asked: list[str] = []  # paths, as soon as asked
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -60,9 +69,13 @@ class LocalSite:
             def do_GET(self) -> None:
                 site._serve(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                pass  # a client that hung up (a timeout, a size cap): expected here
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base(self) -> str:
@@ -91,6 +104,7 @@ class LocalSite:
         parts = urlsplit(handler.path)
         request = Request(parts.path, parse_qs(parts.query), {k.lower(): v for k, v in handler.headers.items()})
         with self._lock:
+            self.asked.append(parts.path)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -99,9 +113,9 @@ class LocalSite:
             if reply.delay:
                 time.sleep(reply.delay)
             status = reply.status
-            if reply.etag and request.headers.get("if-none-match") == reply.etag:
-                status = 304
-            elif reply.last_modified and request.headers.get("if-modified-since") == reply.last_modified:
+            same_etag = reply.etag and request.headers.get("if-none-match") == reply.etag
+            same_date = reply.last_modified and request.headers.get("if-modified-since") == reply.last_modified
+            if same_etag or same_date:
                 status = 304
             body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
             if status == 304:
@@ -110,12 +124,16 @@ class LocalSite:
             try:
                 handler.send_response(status)
                 for key, value in reply.headers.items():
-                    handler.send_header(key, value)
+                    if value != OMIT:
+                        handler.send_header(key, value)
                 if reply.etag:
                     handler.send_header("ETag", reply.etag)
                 if reply.last_modified:
                     handler.send_header("Last-Modified", reply.last_modified)
-                if "Content-Length" not in reply.headers:
+                if reply.headers.get("Content-Length") == OMIT:  # the body ends when the connection does
+                    handler.send_header("Connection", "close")
+                    handler.close_connection = True
+                elif "Content-Length" not in reply.headers:
                     handler.send_header("Content-Length", str(len(body)))
                 handler.end_headers()
                 handler.wfile.write(body)
@@ -230,10 +248,33 @@ def article_page(
 <li><a href="/sport">Sport</a></li><li><a href="/subscribe">Subscribe now for 1 euro</a></li></ul></nav></header>
 <div class="ad banner">ADVERTISEMENT Buy the new phone today with 20 percent off</div>
 <main><article><h1>{title}</h1><p class="byline">By {author}</p>
-<figure><img src="/photo.jpg" alt=""><figcaption>The council chamber, photographed on Monday. Photo: Test Agency</figcaption></figure>
+<figure><img src="/photo.jpg" alt="">
+<figcaption>The council chamber, photographed on Monday. Photo: Test Agency</figcaption></figure>
 {body}
 </article>
 <aside class="related"><h2>Related articles</h2><ul><li><a href="/a">Another story about buses you may like</a></li>
 <li><a href="/b">Ten things to know about the budget</a></li></ul></aside></main>
 <footer><p>© The Daily Test. All rights reserved. Contact us. Privacy policy. Cookie settings.</p></footer>
 </body></html>"""
+
+
+class TextHashEmbedder(Embedder):
+    """No model: a text's vector depends on the text alone (the sync tests need no meaning)."""
+
+    name = "text-hash"
+    backend = "none"
+    batch_size = 64
+    dimension = 8
+    max_tokens = 256
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts):
+        self.encoded.extend(texts)
+        seeds = [int.from_bytes(hashlib.sha256(t.encode()).digest()[:4], "little") for t in texts]
+        vectors = np.array([np.random.default_rng(s).standard_normal(8) for s in seeds], dtype=np.float32)
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).reshape(len(texts), 8)
+
+    def token_counts(self, texts):
+        return [len(t.split()) + 2 for t in texts]

@@ -13,102 +13,25 @@ import time
 from pathlib import Path
 
 import pytest
-from sources_testing import LocalSite, Reply, TextHashEmbedder, WordPressApi, WpPost, article_page, story
+from sources_testing import (
+    HTML,
+    LocalSite,
+    Newsroom,
+    Reply,
+    TextHashEmbedder,
+    article_page,
+    page,
+    rss,
+    story,
+    urlset,
+    wp_post,
+)
 
 from index import layout
 from index.archive import Archive
 from index.sources.fetcher import Fetcher, FetchPolicy
 from index.sources.sync import Sync, SyncBusy, sync_lock
 from service.processes import ROOT
-
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-
-
-def page(site: LocalSite, n: int, version: int = 1, **kwargs) -> Reply:
-    paragraphs = story(n + 100 * (version - 1))
-    html = article_page(f"Story {n}", paragraphs, canonical=site.url(f"/news/{n}"), **kwargs)
-    return Reply(200, html, HTML, etag=f'"p{n}-v{version}"')
-
-
-def rss(site: LocalSite, items: list[int], with_content: set[int]) -> Reply:
-    entries = []
-    for n in items:
-        content = "".join(f"<p>{p}</p>" for p in story(n))
-        encoded = f"<content:encoded><![CDATA[{content}]]></content:encoded>" if n in with_content else ""
-        entries.append(
-            f"<item><title>Story {n}</title><link>{site.url(f'/news/{n}')}</link>"
-            f"<pubDate>Tue, 0{n % 9 + 1} Apr 2025 10:00:00 GMT</pubDate><description>Teaser {n}</description>"
-            f"{encoded}</item>"
-        )
-    body = (
-        '<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
-        f"<channel><title>Daily Test</title><link>{site.base}</link>{''.join(entries)}</channel></rss>"
-    )
-    return Reply(
-        200, body, {"Content-Type": "application/rss+xml"}, last_modified=f"Tue, 01 Apr 2025 0{len(items)}:00:00 GMT"
-    )
-
-
-def atom(site: LocalSite, items: list[int]) -> Reply:
-    entries = "".join(
-        f'<entry><title>Story {n}</title><link href="{site.url(f"/news/{n}")}"/><id>urn:{n}</id>'
-        f"<updated>2025-04-0{n % 9 + 1}T10:00:00Z</updated><summary>Short.</summary></entry>"
-        for n in items
-    )
-    body = (
-        f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>{entries}</feed>'
-    )
-    return Reply(200, body, {"Content-Type": "application/atom+xml"}, etag=f'"atom-{len(items)}"')
-
-
-def urlset(site: LocalSite, entries: list[tuple[str, str | None]]) -> Reply:
-    urls = "".join(
-        f"<url><loc>{site.url(path)}</loc>{f'<lastmod>{lastmod}</lastmod>' if lastmod else ''}</url>"
-        for path, lastmod in entries
-    )
-    body = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
-    return Reply(200, body, {"Content-Type": "application/xml"}, etag=f'"{hash(body)}"')
-
-
-def sitemap_index(site: LocalSite, children: list[tuple[str, str]]) -> Reply:
-    items = "".join(f"<sitemap><loc>{site.url(p)}</loc><lastmod>{m}</lastmod></sitemap>" for p, m in children)
-    body = (
-        f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</sitemapindex>'
-    )
-    return Reply(200, body, {"Content-Type": "application/xml"}, etag=f'"{hash(body)}"')
-
-
-def wp_post(n: int, modified: str = "2025-04-02T10:00:00", **kwargs) -> WpPost:
-    content = "".join(f"<p>{p}</p>" for p in story(200 + n))
-    return WpPost(n, f"Post {n}", content, "2025-04-01T09:00:00", modified, **kwargs)
-
-
-class Newsroom:
-    """Pages 1–7, an RSS feed (1, 2 with full text; 3 without), an Atom feed (4, 5), a sitemap
-    index (a recent news sitemap with 1 and 6, an old one with 7) and a WordPress API (3 posts)."""
-
-    def __init__(self, site: LocalSite):
-        self.site = site
-        site.routes["/robots.txt"] = Reply(200, "User-agent: *\nDisallow: /private/\n")
-        for n in range(1, 8):
-            site.routes[f"/news/{n}"] = page(site, n)
-        site.routes["/feed.rss"] = rss(site, [1, 2, 3], with_content={1, 2})
-        site.routes["/feed.atom"] = atom(site, [4, 5])
-        site.routes["/sitemap-news.xml"] = urlset(site, [("/news/1", "2025-04-02"), ("/news/6", "2025-04-03")])
-        site.routes["/sitemap-2020.xml"] = urlset(site, [("/news/7", "2020-05-01")])
-        site.routes["/sitemap.xml"] = sitemap_index(
-            site, [("/sitemap-news.xml", "2025-04-03"), ("/sitemap-2020.xml", "2020-05-01")]
-        )
-        self.wp = WordPressApi(site)
-        for n in (1, 2, 3):
-            self.wp.posts[n] = wp_post(n)
-
-    def sources(self) -> dict:
-        return {
-            "feed_urls": [self.site.url("/feed.rss"), self.site.url("/feed.atom")],
-            "sitemap_urls": [self.site.url("/sitemap.xml")],
-            "wordpress_sites": [self.site.base],
-        }
 
 
 @pytest.fixture

@@ -181,6 +181,9 @@ def _sync(args: argparse.Namespace, embedder, since: str | None) -> int:
     for item, reason in report.skipped:
         print(f"skipped {item}: {reason}", file=sys.stderr)
     print(report.summary())
+    if not (Path(args.out) / "CURRENT").exists():
+        print("error: nothing could be indexed yet; the service needs at least one article", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -99,8 +99,8 @@ def article_from_html(
             include_links=False,
             deduplicate=False,
         )
-    except (ValueError, TypeError, AttributeError) as exc:  # lxml and the extractor's parse errors
-        raise ExtractionError(f"cannot parse the HTML: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # the extractor failing on one page is that page's problem, not the run's
+        raise ExtractionError(f"cannot extract: {type(exc).__name__}: {exc}") from exc
     title = " ".join(html_lib.unescape(given.title or _page_title(document) or "").split())
     blocks = _blocks(document.body) if document is not None and document.body is not None else []
     if title and blocks and blocks[0][0] == HEADING and blocks[0][1].casefold() == title.casefold():

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from sources_testing import LocalSite, Newsroom
+from sources_testing import LocalSite, Newsroom, article_page, story
 
 from index import layout
 from service.processes import ROOT
@@ -22,8 +22,13 @@ def newsroom():
 
 def build(out, newsroom: Newsroom, *extra: str) -> subprocess.CompletedProcess:
     site = newsroom.site
+    saved = out.parent / f"{out.name}-pages"
+    saved.mkdir(exist_ok=True)
+    (saved / "saved.html").write_text(
+        article_page("A saved page", story(40), canonical="https://news.test/saved", published="2024-12-24"), "utf-8"
+    )
     command = [
-        sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(out), "--interval", "0",
+        sys.executable, "scripts/build_index.py", "--no-progress", "--out", str(out), "--interval", "0", str(saved),
         "--feed", site.url("/feed.rss"), "--feed", site.url("/feed.atom"), "--sitemap", site.url("/sitemap.xml"),
         "--since", "2025-01-01", "--wordpress", site.base, *extra,
     ]  # fmt: skip
@@ -56,8 +61,9 @@ def client(synced, embedder, nli):
         ("Officials said 24 new buses would enter service", "Story 4", "/news/4", "2025-04-05"),
         ("Construction of 9 new schools in district 6 is expected", "Story 6", "/news/6", "2025-03-04"),
         ("A consultation drew 602 written comments", "Post 2", "/2/story-2/", "2025-04-01"),
+        ("The council of district 40 approved a budget of 140 million euros", "A saved page", None, "2024-12-24"),
     ],
-    ids=["rss-content", "atom-page", "sitemap-page", "wordpress"],
+    ids=["rss-content", "atom-page", "sitemap-page", "wordpress", "html-file"],
 )
 def test_each_source_kind_answers_verify_with_provenance_and_exact_offsets(
     client, newsroom, claim, title, path, published
@@ -65,7 +71,7 @@ def test_each_source_kind_answers_verify_with_provenance_and_exact_offsets(
     answer = client.post("/v1/verify", json={"claim": claim, "top_k": 1}).get_json()
     best = answer["evidence"][0]
     assert best["article"]["title"] == title
-    assert best["article"]["url"] == newsroom.site.url(path)
+    assert best["article"]["url"] == (newsroom.site.url(path) if path else "https://news.test/saved")
     assert best["article"]["published"] == published
     body = client.get(f"/v1/articles/{best['article']['id']}").get_json()["body"]
     assert body[best["start"] : best["end"]] == best["text"]
@@ -74,7 +80,7 @@ def test_each_source_kind_answers_verify_with_provenance_and_exact_offsets(
 
 def test_the_cli_summarises_and_a_second_run_writes_nothing(synced, newsroom):
     out, first = synced
-    assert "created 9, updated 0, deleted 0, skipped 0" in first.stdout
+    assert "created 10, updated 0, deleted 0, skipped 0" in first.stdout
     current = (out / layout.CURRENT).read_text()
     again = build(out, newsroom)
     assert again.returncode == 0, again.stderr

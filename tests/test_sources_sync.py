@@ -130,6 +130,26 @@ def test_updates_are_applied_and_only_a_trashed_post_is_deleted(tmp_path, newsro
     assert (again.created, again.updated, again.deleted, again.snapshot) == (0, 0, 0, None)
 
 
+def test_a_teaser_in_content_encoded_sends_the_sync_to_the_page(tmp_path, newsroom):
+    site = newsroom.site
+    feed = rss(site, [6], with_content={6})
+    feed.body = feed.body.replace("".join(f"<p>{p}</p>" for p in story(6)), "<p>Read the full story.</p>")
+    site.routes["/teaser.rss"] = feed
+    report = sync(tmp_path, newsroom, feed_urls=[site.url("/teaser.rss")])
+    assert report.created == 1 and "/news/6" in site.paths_served(200)
+    assert articles(tmp_path)["Story 6"][2] == "Ana Reporter"  # the page's byline: read from the page
+
+
+def test_a_wordpress_post_whose_link_changed_replaces_its_old_article(tmp_path, newsroom):
+    sync(tmp_path, newsroom, wordpress_sites=[newsroom.site.base])
+    link = newsroom.wp.link
+    newsroom.wp.link = lambda post_id: newsroom.site.url("/renamed/1/") if post_id == 1 else link(post_id)
+    newsroom.wp.posts[1].modified = "2025-04-06T00:00:00"
+    report = sync(tmp_path, newsroom, wordpress_sites=[newsroom.site.base])
+    assert (report.created, report.deleted) == (1, 1)
+    assert articles(tmp_path)["Post 1"][0] == newsroom.site.url("/renamed/1/")
+
+
 def test_wordpress_is_paged_and_asked_by_modification_date(tmp_path, newsroom):
     newsroom.wp.posts = {n: wp_post(n, modified=f"2025-04-02T10:{n // 60:02d}:{n % 60:02d}") for n in range(1, 131)}
     report = sync(tmp_path, newsroom, wordpress_sites=[newsroom.site.base])

@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from index import layout
@@ -441,7 +442,7 @@ class Sync:
             self._flush(final=True)
         for post in gone:
             article = self.state.posts[(site, post)][0]
-            forget = lambda conn, p=post: SourceState.forget_post(conn, site, p)  # noqa: E731
+            forget = partial(_forget_post, site=site, post_id=post)
             if article and self.archive.delete_article(article, also=forget) is not None:
                 self.report.deleted += 1
             elif not article:
@@ -609,6 +610,10 @@ class Sync:
     def _delete(self, article_id: str) -> None:
         if self.archive.delete_article(article_id) is not None:
             self.report.deleted += 1
+
+
+def _forget_post(conn: sqlite3.Connection, site: str, post_id: int) -> None:
+    SourceState.forget_post(conn, site, post_id)
 
 
 def _validators(row: StateRow | None) -> Validators:

@@ -66,7 +66,11 @@ def test_an_unreachable_robots_txt_means_nothing_is_fetched(site):
     site.routes["/robots.txt"] = Reply(500)
     site.routes["/a"] = Reply(200, "a")
     result = fetcher(retries=0)[0].fetch(site.url("/a"))
-    assert (result.status, result.reason) == (SKIPPED, "disallowed by robots.txt")
+    assert result.status == SKIPPED and result.retryable
+    assert result.reason == (
+        "robots.txt could not be read (HTTP 500 after 1 attempts): nothing is fetched from this host"
+    )
+    assert site.paths_served() == ["/robots.txt"]
 
 
 def test_requests_to_one_host_are_spaced_by_the_interval(site):

@@ -118,6 +118,7 @@ class _Host:
         self.robots_lock = threading.Lock()
         self.robots: Protego | None = None
         self.robots_read = False
+        self.robots_error: str | None = None  # why robots.txt could not be read (then nothing is fetched)
 
     def wait_turn(self, sleep: Callable[[float], None]) -> None:
         with self.lock:
@@ -156,6 +157,10 @@ class Fetcher:
         attempts = 0
         for _ in range(self.policy.max_redirects + 1):
             if self.policy.obey_robots and not self._allowed(current):
+                unread = self._host(current).robots_error
+                if unread:
+                    reason = f"robots.txt could not be read ({unread}): nothing is fetched from this host"
+                    return FetchResult(url, SKIPPED, final_url=current, reason=reason, retryable=True)
                 return FetchResult(url, SKIPPED, final_url=current, reason="disallowed by robots.txt")
             result, location = self._get(current, validators if current == url else None, accept, url)
             attempts += result.attempts
@@ -289,6 +294,7 @@ class Fetcher:
             return Protego.parse(result.body.decode(result.charset or "utf-8", "replace"))
         if result.http_status is not None and 400 <= result.http_status < 500:
             return None
+        self._host(url).robots_error = result.reason or f"HTTP {result.http_status}"
         return Protego.parse("User-agent: *\nDisallow: /\n")
 
     def _get_robots(self, robots_url: str) -> tuple[FetchResult, None]:

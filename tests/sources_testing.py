@@ -322,13 +322,35 @@ def atom(site: LocalSite, items: list[int]) -> Reply:
     return Reply(200, body, {"Content-Type": "application/atom+xml"}, etag=f'"atom-{len(items)}"')
 
 
-def urlset(site: LocalSite, entries: list[tuple[str, str | None]]) -> Reply:
+def urlset(
+    site: LocalSite, entries: list[tuple[str, str | None]], news: dict[str, tuple[str, str]] | None = None
+) -> Reply:
+    """A sitemap of (path, lastmod); with `news` {path: (publication date, title)}, a Google News sitemap."""
+    news = news or {}
+
+    def tags(path: str) -> str:
+        if path not in news:
+            return ""
+        published, title = news[path]
+        return (
+            "<news:news><news:publication><news:name>The Daily Test</news:name><news:language>en</news:language>"
+            f"</news:publication><news:publication_date>{published}</news:publication_date>"
+            f"<news:title>{title}</news:title></news:news>"
+        )
+
     urls = "".join(
-        f"<url><loc>{site.url(path)}</loc>{f'<lastmod>{lastmod}</lastmod>' if lastmod else ''}</url>"
+        f"<url><loc>{site.url(path)}</loc>{f'<lastmod>{lastmod}</lastmod>' if lastmod else ''}{tags(path)}</url>"
         for path, lastmod in entries
     )
-    body = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
-    return Reply(200, body, {"Content-Type": "application/xml"}, etag=f'"{hash(body)}"')
+    body = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>'
+    )
+    return Reply(200, body, {"Content-Type": "application/xml"}, etag=_etag(body))
+
+
+def _etag(body: str) -> str:
+    return '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
 
 
 def sitemap_index(site: LocalSite, children: list[tuple[str, str]]) -> Reply:
@@ -336,7 +358,7 @@ def sitemap_index(site: LocalSite, children: list[tuple[str, str]]) -> Reply:
     body = (
         f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</sitemapindex>'
     )
-    return Reply(200, body, {"Content-Type": "application/xml"}, etag=f'"{hash(body)}"')
+    return Reply(200, body, {"Content-Type": "application/xml"}, etag=_etag(body))
 
 
 def wp_post(n: int, modified: str = "2025-04-02T10:00:00", **kwargs) -> WpPost:
@@ -355,7 +377,11 @@ class Newsroom:
             site.routes[f"/news/{n}"] = page(site, n)
         site.routes["/feed.rss"] = rss(site, [1, 2, 3], with_content={1, 2})
         site.routes["/feed.atom"] = atom(site, [4, 5])
-        site.routes["/sitemap-news.xml"] = urlset(site, [("/news/1", "2025-04-02"), ("/news/6", "2025-04-03")])
+        site.routes["/sitemap-news.xml"] = urlset(
+            site,
+            [("/news/1", "2025-04-02"), ("/news/6", "2025-04-03")],
+            news={"/news/6": ("2025-04-03T07:00:00Z", "Story 6")},  # a Google News sitemap
+        )
         site.routes["/sitemap-2020.xml"] = urlset(site, [("/news/7", "2020-05-01")])
         site.routes["/sitemap.xml"] = sitemap_index(
             site, [("/sitemap-news.xml", "2025-04-03"), ("/sitemap-2020.xml", "2020-05-01")]

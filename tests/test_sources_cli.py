@@ -59,7 +59,7 @@ def client(synced, embedder, nli):
     [
         ("The council of district 1 approved a budget of 101 million euros", "Story 1", "/news/1", "2025-04-02"),
         ("Officials said 24 new buses would enter service", "Story 4", "/news/4", "2025-04-05"),
-        ("Construction of 9 new schools in district 6 is expected", "Story 6", "/news/6", "2025-03-04"),
+        ("Construction of 9 new schools in district 6 is expected", "Story 6", "/news/6", "2025-04-03"),
         ("A consultation drew 602 written comments", "Post 2", "/2/story-2/", "2025-04-01"),
         ("The council of district 40 approved a budget of 140 million euros", "A saved page", None, "2024-12-24"),
     ],

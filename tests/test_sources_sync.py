@@ -76,7 +76,7 @@ def test_each_source_kind_becomes_articles_with_provenance_and_exact_offsets(tmp
         **{f"Story {n}": (site.url(f"/news/{n}"), f"2025-04-0{n % 9 + 1}", None) for n in (1, 2)},  # RSS content
         "Story 3": (site.url("/news/3"), "2025-04-04", "Ana Reporter"),  # RSS link → page
         **{f"Story {n}": (site.url(f"/news/{n}"), f"2025-04-0{n % 9 + 1}", "Ana Reporter") for n in (4, 5)},  # Atom
-        "Story 6": (site.url("/news/6"), "2025-03-04", "Ana Reporter"),  # sitemap → page
+        "Story 6": (site.url("/news/6"), "2025-04-03", "Ana Reporter"),  # news sitemap → page; its date wins
         **{f"Post {n}": (newsroom.wp.link(n), "2025-04-01", "Ana Reporter") for n in (1, 2, 3)},  # WordPress
     }
     assert "/news/7" not in site.paths_served()  # its sitemap is older than --since

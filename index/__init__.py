@@ -4,7 +4,9 @@ The files by stage, in the order data flows:
 
 Building (article -> sentences with offsets -> vectors -> index)
     articles.py     parse an article (title, url, date, body) and its id
-    ingest.py       read articles from files and directories (text, JSONL)
+    ingest.py       read articles from files and directories (text, JSONL, HTML)
+    sources/        bring an archive in by URL: HTML extraction, the polite fetcher, RSS/Atom,
+                    sitemaps, the WordPress API, and the incremental sync (build_index.py --feed …)
     sentences.py    split a body into sentences with character offsets
     embedder.py     sentence vectors: torch or ONNX Runtime (onnx_export.py makes the graph)
     batching.py     concurrent requests share one model call (embedder and judge)

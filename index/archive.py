@@ -19,7 +19,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -256,15 +256,28 @@ class Archive:
 
     # ---- writes ---------------------------------------------------------------------------
 
-    def put_articles(self, items: Sequence[PreparedArticle], model: str) -> tuple[int, list[PutResult]]:
-        """Insert or replace articles, all in one transaction. Returns (generation, per-article result)."""
+    def put_articles(
+        self,
+        items: Sequence[PreparedArticle],
+        model: str,
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> tuple[int, list[PutResult]]:
+        """Insert or replace articles, all in one transaction. Returns (generation, per-article result).
+
+        `also(conn)` writes more rows in the same transaction (index/sources/sync.py: where each
+        article came from), so both are committed together or not at all."""
         if not items:
+            if also is not None:
+                with self._write() as conn:
+                    also(conn)
             return self.generation(), []
         conn = self.connection
         results = []
         with self._write(model, items[0].vectors.shape[1]):
             for item in items:
                 results.append(self._put(conn, item))
+            if also is not None:
+                also(conn)
         return self.generation(), results
 
     def _put(self, conn: sqlite3.Connection, item: PreparedArticle) -> PutResult:
@@ -311,10 +324,13 @@ class Archive:
         )
         return PutResult(article.id, len(sentences), "updated" if row is not None and row[1] is None else "created")
 
-    def delete_article(self, article_id: str) -> int | None:
-        """Delete a live article; the new generation, or None if there was no such article."""
+    def delete_article(self, article_id: str, also: Callable[[sqlite3.Connection], None] | None = None) -> int | None:
+        """Delete a live article; the new generation, or None if there was no such article.
+        `also(conn)` runs in the same transaction either way."""
         conn = self.connection
         with self._write():
+            if also is not None:
+                also(conn)
             row = conn.execute("SELECT 1 FROM articles WHERE id = ? AND deleted IS NULL", (article_id,)).fetchone()
             if row is None:
                 return None
@@ -484,9 +500,17 @@ class Archive:
         )
         return {text: np.frombuffer(vector, dtype=np.float32) for text, vector in rows}
 
-    def content_hashes(self) -> dict[str, str]:
-        """Content hash of every live article."""
-        return dict(self.connection.execute("SELECT id, content_hash FROM articles WHERE deleted IS NULL"))
+    def content_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Content hash of every live article (or of those of `ids` that are live)."""
+        if ids is None:
+            return dict(self.connection.execute("SELECT id, content_hash FROM articles WHERE deleted IS NULL"))
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):  # SQLite's bound on parameters
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, content_hash FROM articles WHERE deleted IS NULL AND id IN ({marks})"
+            found.update(self.connection.execute(query, chunk))
+        return found
 
 
 class _WriteTransaction:

@@ -1,4 +1,4 @@
-"""Reading article files and folders (`.txt`, `.md`, `.jsonl`) into `Article`s."""
+"""Reading article files and folders (`.txt`, `.md`, `.jsonl`, `.html`) into `Article`s."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from index.articles import Article, ArticleError, article_from_record, parse_art
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+# Saved article pages: main text and metadata extracted by index/sources/extract.py (trafilatura).
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,9 @@ def iter_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         path = Path(raw)
         if path.is_dir():
             yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES
             )
         else:
             yield path
@@ -50,6 +54,14 @@ def _read_file(path: Path) -> Iterator[Article | IngestProblem]:
         raw = path.read_bytes()
     except OSError as exc:
         yield IngestProblem(str(path), None, f"cannot read: {exc.strerror or exc}")
+        return
+    if path.suffix.lower() in HTML_SUFFIXES:
+        from index.sources.extract import article_from_html  # loads trafilatura only for HTML
+
+        try:
+            yield article_from_html(raw, source=str(path))
+        except ArticleError as exc:
+            yield IngestProblem(str(path), None, exc.message)
         return
     try:
         text = raw.decode("utf-8-sig")

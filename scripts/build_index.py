@@ -13,6 +13,16 @@ the exit status is 1 if nothing was indexed.
 
 `--ray` reads, splits and embeds on a Ray cluster (index/ray_build.py; the `cluster` extra),
 `local` starting one on this machine for the run; this process still writes the index.
+
+    python scripts/build_index.py --out var/index --feed https://example.org/feed/ \
+        --sitemap https://example.org/news-sitemap.xml --since 2025-01-01 \
+        --wordpress https://example.org pages/
+
+With `--feed`, `--sitemap` or `--wordpress` the run is a sync (index/sources/sync.py): sources
+are fetched politely (robots.txt, per-host limits, retries, conditional requests), only what
+changed is embedded and written, in batches through the archive's write path, and a new
+snapshot is published only when something changed. Run it again (from cron) to stay in sync;
+an unchanged source writes nothing. Files named beside them (HTML included) join the same sync.
 """
 
 from __future__ import annotations
@@ -29,9 +39,29 @@ from embedder_options import add_embedder_options, embedder_options, load_embedd
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the claim index from article files and folders.")
-    parser.add_argument("paths", nargs="+", help="article files (.txt, .md, .jsonl) or folders")
+    parser = argparse.ArgumentParser(
+        description="Build the claim index from article files and folders, feeds, sitemaps and WordPress sites."
+    )
+    parser.add_argument("paths", nargs="*", help="article files (.txt, .md, .jsonl, .html) or folders")
     parser.add_argument("--out", required=True, help="index directory (e.g. var/index)")
+    sources = parser.add_argument_group("sources by URL (the run is then an incremental sync)")
+    sources.add_argument("--feed", action="append", default=[], metavar="URL", help="an RSS or Atom feed (repeatable)")
+    sources.add_argument(
+        "--sitemap", action="append", default=[], metavar="URL", help="a sitemap, sitemap index or news sitemap"
+    )
+    sources.add_argument("--since", metavar="DATE", help="sitemaps: only pages dated (lastmod) on or after DATE")
+    sources.add_argument(
+        "--wordpress", action="append", default=[], metavar="URL", help="a WordPress site (its /wp-json/wp/v2/posts)"
+    )
+    polite = parser.add_argument_group("fetching")
+    polite.add_argument("--per-host", type=int, default=2, help="requests at once to one host (default 2)")
+    polite.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between requests to one host (default 0.5)"
+    )
+    polite.add_argument("--timeout", type=float, default=30.0, help="seconds for a whole response (default 30)")
+    polite.add_argument("--retries", type=int, default=3, help="retries on 429, 5xx and timeouts (default 3)")
+    polite.add_argument("--max-bytes", type=int, default=10 * 1024 * 1024, help="largest page read (default 10 MiB)")
+    polite.add_argument("--batch-articles", type=int, default=32, help="articles written per transaction")
     add_embedder_options(parser)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -47,6 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     ray.add_argument("--ray-block-texts", type=int, help="texts an actor takes at a time (default 512)")
     args = parser.parse_args(argv)
+    syncing = bool(args.feed or args.sitemap or args.wordpress)
+    if not args.paths and not syncing:
+        parser.error("give article files or folders, or --feed / --sitemap / --wordpress URLs")
+    if syncing and args.ray:
+        parser.error("--ray builds from files only")
+    since = None
+    if args.since:
+        from index.articles import parse_date
+
+        since = parse_date(args.since)
+        if since is None:
+            parser.error(f"--since: not a date: {args.since!r}")
 
     from tqdm import tqdm
 
@@ -55,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder_from_options(args, batch_size=args.batch_size)
     if embedder is None:
         return 1
+    if syncing:
+        return _sync(args, embedder, since)
     errors: tuple[type[Exception], ...] = (RuntimeError, OSError, ValueError, sqlite3.Error)
     with (
         ExitStack() as stack,
@@ -91,6 +135,55 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     print(report.summary())
+    return 0
+
+
+def _sync(args: argparse.Namespace, embedder, since: str | None) -> int:
+    """The sources by URL (and any files) as one incremental sync; see index/sources/sync.py."""
+    from tqdm import tqdm
+
+    from index.archive import ArchiveError, ModelMismatch
+    from index.sources.fetcher import Fetcher, FetchPolicy
+    from index.sources.sync import Sync, SyncBusy
+
+    policy = FetchPolicy(
+        per_host_concurrency=args.per_host,
+        min_interval=args.interval,
+        timeout=args.timeout,
+        retries=args.retries,
+        max_bytes=args.max_bytes,
+    )
+    with tqdm(unit="item", total=0, disable=True if args.no_progress else None, file=sys.stderr) as bar:
+
+        def more(n: int) -> None:
+            bar.total += n
+            bar.refresh()
+
+        sync = Sync(
+            args.out,
+            embedder,
+            Fetcher(policy),
+            since=since,
+            batch_articles=args.batch_articles,
+            workers=max(1, args.per_host) * 4,
+            progress=bar.update,
+            on_total=more,
+        )
+        try:
+            report = sync.run(args.paths, args.feed, args.sitemap, args.wordpress)
+        except SyncBusy as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except (ArchiveError, ModelMismatch, OSError, sqlite3.Error) as exc:
+            # Batches already committed stay (each is whole); the next sync goes on from there.
+            print(f"error: {type(exc).__name__}: {exc}; batches written before it are kept", file=sys.stderr)
+            return 1
+    for item, reason in report.skipped:
+        print(f"skipped {item}: {reason}", file=sys.stderr)
+    print(report.summary())
+    if not (Path(args.out) / "CURRENT").exists():
+        print("error: nothing could be indexed yet; the service needs at least one article", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -33,6 +33,7 @@ def test_every_benchmark_answers_help():
         ("benchmarks/splitters.py", "--copies", "1", "--repeats", "1"),
         ("benchmarks/synthetic_corpus.py", "--articles", "3", "--seed", "1"),
         ("benchmarks/lexical_scale.py", "--sizes", "2k", "--claims", "20"),
+        ("benchmarks/sync_speed.py", "--pages", "3"),
     ],
 )
 def test_the_cheapest_benchmarks_run_tiny(args):

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.checks import run_checks
+from index.checks import check_dates, check_quantities
 from index.nli import NliScorer
 from index.reviews.review import Review
 from index.stance import PRECISE_KINDS
@@ -75,26 +75,31 @@ class Signals:
 
 
 def differs(claim: str, reviewed: str) -> bool:
-    """Whether the two claims state a figure or date differently for the same unit."""
-    findings = run_checks(claim, reviewed) + run_checks(reviewed, claim)
-    return any(f.kind in PRECISE_KINDS for f in findings)
+    """Whether the two claims state a figure or date differently for the same unit (the
+    precise checks alone, both ways: the other checks of `run_checks` cost 5 ms a claim at
+    100k reviews and never veto)."""
+    for a, b in ((claim, reviewed), (reviewed, claim)):
+        if any(f.kind in PRECISE_KINDS for f in check_quantities(a, b) + check_dates(a, b)):
+            return True
+    return False
 
 
 def signals(
     claims: Sequence[str], candidates: Sequence[Sequence[tuple[Review, float]]], nli: NliScorer | None
 ) -> list[list[Signals]]:
     """Per claim, per candidate (review, cosine), the signals; the judge reads the pairs in one call."""
-    differing = {
+    rule = RULE if nli is not None else DEGRADED_RULE
+    differing = {  # only where the rule could say same_claim: the checks are the costly part
         (row, rank): differs(claims[row], review.claim)
         for row, found in enumerate(candidates)
         for rank, (review, cosine) in enumerate(found)
-        if cosine >= JUDGE_FLOOR  # below, nothing is same_claim anyway
+        if cosine >= rule.cosine_alone or (rank < JUDGED and cosine >= rule.cosine_with_judge)
     }
     judged = [
         (row, rank)
         for row, found in enumerate(candidates)
         for rank, (_, cosine) in enumerate(found[:JUDGED])
-        if JUDGE_FLOOR <= cosine < RULE.cosine_alone and not differing[(row, rank)]
+        if JUDGE_FLOOR <= cosine < RULE.cosine_alone and not differing.get((row, rank), False)
     ]
     readings = {}
     if nli is not None and judged:

@@ -9,6 +9,7 @@ knows a topic: no word list of any one article's vocabulary.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -158,6 +159,13 @@ def _proper_words(text: str) -> frozenset[str]:
 
 def extract_quantities(text: str) -> list[Quantity]:
     """Figures with their units: digits, number words, ordinals, percentages, money, years."""
+    return list(_quantities(text))
+
+
+# A claim's figures are read once per candidate sentence and review (both ways), and the same
+# review claims come back request after request: remembered per text (Quantity is frozen).
+@functools.lru_cache(maxsize=8192)
+def _quantities(text: str) -> tuple[Quantity, ...]:
     quantities: list[Quantity] = []
     lowered = text.lower()
     proper = _proper_words(text)
@@ -202,7 +210,7 @@ def extract_quantities(text: str) -> list[Quantity]:
             unit = _unit_after(words, i, proper)
             if unit is not None:
                 quantities.append(Quantity(float(_ORDINALS[word]), f"ordinal:{unit}", word))
-    return quantities
+    return tuple(quantities)
 
 
 def _agreement(claim: Quantity, source: Quantity) -> bool | None:

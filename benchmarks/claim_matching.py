@@ -27,13 +27,11 @@ import gzip
 import hashlib
 import json
 import random
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from harness import ROOT, SAMPLE_ARTICLES, bench_dir, command, log, machine, one_worker_threads
+from harness import ROOT, SAMPLE_ARTICLES, bench_dir, command, import_reviews_into, log, machine, one_worker_threads
 
 DATA = ROOT.parent / "shared" / "claim_matching"
 NLI_DATA = ROOT.parent / "shared" / "nli"
@@ -188,22 +186,10 @@ def main() -> int:
         build_index([SAMPLE_ARTICLES], base, embedder)
     index_dir = work / "index"
     if not (index_dir / "CURRENT").is_file() or not (work / "imported").is_file():
-        shutil.rmtree(index_dir, ignore_errors=True)
-        shutil.copytree(base, index_dir)
         feed = work / "snopes_claimreview.json"
         n = snopes_feed(feed)
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "scripts/import_reviews.py", "--no-progress", "--out", str(index_dir), str(feed)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        seconds = time.perf_counter() - started
-        if done.returncode != 0:
-            log(done.stderr[-2000:])
-            return 1
-        (work / "imported").write_text(json.dumps({"records": n, "seconds": round(seconds, 1), "out": done.stdout}))
+        done = import_reviews_into(feed, base, index_dir)
+        (work / "imported").write_text(json.dumps({"records": n, **done}))
     imported = json.loads((work / "imported").read_text())
     log(f"import: {imported}")
 

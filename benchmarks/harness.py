@@ -9,6 +9,7 @@
   (load and CPU pressure, which make timings on 2 shared cores noisy).
 - Reporting: `table` (Markdown), `command()` (this run's command line), `write_json`, `log` (stderr).
 - Timing: `seconds_of`, `ms_each`, `in_batches`, and `rotated` (contenders take turns going first).
+- `import_reviews_into`: reviews imported into a copy of an index by the real command, timed.
 - `bench_dir()`: `var/bench/`, created, where the shared benchmark index and claims live;
   `DEV_CLAIMS` and `SAMPLE_ARTICLES`, the repository's own claims and articles;
   `ensure_onnx_export()`: the embedder's ONNX export, made once if missing (a fresh checkout has none).
@@ -173,6 +174,27 @@ def ensure_onnx_export() -> Path:
         subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     os.environ.setdefault("ONNX_DIR", str(out))
     return out
+
+
+def import_reviews_into(feed: Path, base_index: Path, out: Path) -> dict:
+    """Copy `base_index` to `out` and import `feed` with `scripts/import_reviews.py` (a fresh
+    process: model load included); the command's wall time, summary line and the machine's load."""
+    import shutil
+    import subprocess
+
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(base_index, out)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "scripts/import_reviews.py", "--no-progress", "--out", str(out), str(feed)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"import failed: {done.stderr[-2000:]}")
+    return {"seconds": round(seconds, 1), "out": done.stdout.strip(), "load": contention()}
 
 
 def bench_dir() -> Path:

@@ -26,17 +26,16 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from harness import (
-    ROOT,
     bench_dir,
     command,
     contention,
     human,
+    import_reviews_into,
     log,
     machine,
     one_worker_threads,
@@ -95,23 +94,6 @@ def review_texts(count: int) -> list[str]:
     return texts[:count]
 
 
-def import_reviews(feed: Path, base_index: Path, out: Path) -> dict:
-    """Copy `base_index` to `out` and import `feed` into it; the command's wall time and summary."""
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(base_index, out)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "scripts/import_reviews.py", "--no-progress", "--out", str(out), str(feed)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"import failed: {done.stderr[-2000:]}")
-    return {"seconds": round(seconds, 1), "out": done.stdout.strip(), "load": contention()}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reviews", type=parse_size, default=100_000, help="reviews matched against (default 100k)")
@@ -141,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_import:
         feed = work / f"import-{human(args.import_records)}.json"
         feed.write_text(json.dumps(review_feed(texts[: args.import_records])), "utf-8")
-        figures["import"] = import_reviews(feed, index_dir, work / "import-index")
+        figures["import"] = import_reviews_into(feed, index_dir, work / "import-index")
         figures["import"]["records"] = args.import_records
         shutil.rmtree(work / "import-index", ignore_errors=True)
         # The model's own rate on the same texts, threads as the import has them: the bound.
@@ -158,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         feed = work / "reviews.json"
         feed.write_text(json.dumps(review_feed(texts[: args.reviews])), "utf-8")
         log(f"importing {args.reviews} reviews into {with_reviews} (once; later runs reuse it)")
-        write_json(record, import_reviews(feed, index_dir, with_reviews) | {"records": args.reviews})
+        write_json(record, import_reviews_into(feed, index_dir, with_reviews) | {"records": args.reviews})
         feed.unlink()
     figures["reviews_import"] = json.loads(record.read_text("utf-8"))
 

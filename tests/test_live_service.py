@@ -167,16 +167,18 @@ def test_sighup_reloads_every_worker_and_the_service_keeps_answering(live):
     assert post_json(f"{base}/v1/verify", {"claim": CLAIM})[0] == 200
 
 
-def test_a_write_that_returned_201_survives_kill_9_of_the_whole_service(tmp_path, sample_index_dir):
+def test_writes_that_returned_201_survive_kill_9_of_the_whole_service(tmp_path, sample_index_dir):
     index_dir = tmp_path / "index"
     shutil.copytree(sample_index_dir, index_dir)
     with running_gunicorn(index_dir, workers=2, **ENV) as (base, proc):
+        review_status, review = post_json(f"{base}/v1/reviews", REVIEW, headers=AUTH)
         status, written = post_json(f"{base}/v1/articles", KHARKIV, headers=AUTH)
         os.killpg(proc.pid, signal.SIGKILL)  # the instant after the 201: master and workers
         proc.wait()
-    assert status == 201
+    assert (review_status, status) == (201, 201)
     with running_gunicorn(index_dir, workers=1, **ENV) as (base, _):
         assert get_json(f"{base}/v1/articles/kharkiv-drones")[0] == 200
+        assert get_json(f"{base}/v1/reviews/{review['review']['id']}")[0] == 200
         body = post_json(f"{base}/v1/verify", {"claim": CLAIM})[1]
         assert body["evidence"][0]["article"]["id"] == "kharkiv-drones"
         assert body["index"]["generation"] == written["generation"]

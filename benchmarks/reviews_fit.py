@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.archive import Archive
     from index.builder import build_index
     from index.embedder import load_embedder
-    from index.evaluation import MIN_REVIEWS_TO_FIT, fact_set, fit_half, score_results
+    from index.evaluation import MIN_REVIEWS_TO_FIT, fact_set, fit_half, score_results, verify_all
     from index.nli import load_nli
     from index.reviews.claimreview import build_review
     from index.reviews.store import ReviewStore, write_reviews
@@ -86,10 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             scores = {}
             for label, rules in (("shipped rules", RULES), ("refitted on the reviews", fitted)):
                 verifier = ClaimVerifier(embedder, load_index(index_dir), nli=nli, rules=rules)
-                results = []
-                for first in range(0, len(held_out), 32):
-                    results += verifier.verify_claims([c.claim for c in held_out[first : first + 32]], top_k=5)
-                scores[label] = score_results(held_out, results).as_dict()
+                scores[label] = score_results(held_out, verify_all(verifier, held_out)).as_dict()
                 rows.append([name, label, *(scores[label][k] for k in FIGURES)])
         figures["sets"][name] = {"reviews": len(reviews), "rules": repr(fitted), "held_out": scores}
         log(f"{name}: {len(reviews)} reviews; {fitted!r}; {contention()}")

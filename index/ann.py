@@ -206,6 +206,17 @@ def read_vector_index(path: str | Path, mmap: bool = False) -> faiss.Index:
     return index
 
 
+def excluding(index: faiss.Index, ids: np.ndarray) -> tuple[faiss.SearchParameters | None, tuple]:
+    """Search parameters for `index` that skip these ids (None when there are none), and the
+    selectors they point to, which the caller must keep alive as long as the parameters
+    (FAISS holds raw pointers)."""
+    if not len(ids):
+        return None, ()
+    batch = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+    excluded = faiss.IDSelectorNot(batch)
+    return search_parameters(index, excluded), (batch, excluded)
+
+
 def search_parameters(
     index: faiss.Index, selector: faiss.IDSelector, exhaustive: bool = False
 ) -> faiss.SearchParameters:

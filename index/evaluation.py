@@ -232,6 +232,14 @@ def labelled_reviews(items: Iterable[Review]) -> list[LabelledClaim]:
     ]
 
 
+def verify_all(verifier: ClaimVerifier, claims: Sequence[LabelledClaim], batch: int = 32) -> list[Verification]:
+    """Every claim verified (top 5), `batch` claims a call."""
+    results: list[Verification] = []
+    for first in range(0, len(claims), batch):
+        results += verifier.verify_claims([c.claim for c in claims[first : first + batch]], top_k=5)
+    return results
+
+
 def split_for_fit(
     claims: Sequence[LabelledClaim], results: Sequence[Verification], salt: str = ""
 ) -> tuple[list[LabelledClaim], list[Verification], list[LabelledClaim], list[Verification]]:

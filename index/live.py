@@ -148,13 +148,7 @@ def build_view(snapshot: Snapshot, archive: Archive, generation: int) -> IndexVi
     if len(added.ids):
         ann.add_vectors(delta_vectors, added.vectors, added.ids)
     delta_lexical = LexicalDelta(snapshot.lexical, added.texts, added.ids)
-    keep_alive: tuple = ()
-    params = None
-    if len(retired):
-        batch = faiss.IDSelectorBatch(np.ascontiguousarray(retired))
-        excluded = faiss.IDSelectorNot(batch)
-        keep_alive = (batch, excluded)
-        params = ann.search_parameters(snapshot.vectors, excluded)
+    params, keep_alive = ann.excluding(snapshot.vectors, retired)
     return IndexView(
         snapshot=snapshot,
         generation=generation,

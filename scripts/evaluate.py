@@ -145,6 +145,7 @@ def reviews_mode(args, embedder, nli) -> int:
         fit_on_reviews,
         labelled_reviews,
         score_results,
+        verify_all,
     )
     from index.reviews.store import ReviewStore
     from index.stance import CONTRADICTED, RULES, SUPPORTED, RulesFileError, read_rules_file, write_rules_file
@@ -170,9 +171,7 @@ def reviews_mode(args, embedder, nli) -> int:
         )
         return 1
     verifier = ClaimVerifier(embedder, load_index(args.index), retrieval=args.retrieval, nli=nli, rules=rules)
-    results = []
-    for first in range(0, len(claims), 32):
-        results += verifier.verify_claims([c.claim for c in claims[first : first + 32]], top_k=5)
+    results = verify_all(verifier, claims)
     table = {"reviews": score_results(claims, results).as_dict()}
     figures: dict = {"judge": nli.identity if nli else None, "rules_file": args.rules_file, "sets": table}
     if args.fit:
@@ -212,9 +211,14 @@ def dev_fit_half(path: str) -> tuple[list, list]:
     """The fit half of the dev fact sets in a `--save-runs` file (claims, results)."""
     import pickle
 
+    return fit_half_of_runs(pickle.loads(Path(path).read_bytes()))  # our own file, written by --save-runs
+
+
+def fit_half_of_runs(runs: dict) -> tuple[list, list]:
+    """(claims, results) of the fit half of the fact sets in `runs` (set name -> (claims, results,
+    fused)); the multi-evidence sets and the sample article are reported whole, never fitted."""
     from index.evaluation import MULTI_EVIDENCE_SETS, split_for_fit
 
-    runs = pickle.loads(Path(path).read_bytes())  # our own file, written by --save-runs
     claims, results = [], []
     for name, (set_claims, set_results, _) in runs.items():
         if name in MULTI_EVIDENCE_SETS or name == "sample_article_dev":
@@ -305,13 +309,7 @@ def fact_sets_mode(args, embedder, nli) -> int:
 
     rules, fit_info = (RULES if nli else DEGRADED_RULES), None
     if args.fit:
-        fit_claims, fit_results = [], []
-        for name in halved:
-            claims, results, _ = runs[name]
-            for c, r in zip(claims, results, strict=True):
-                if fit_half(c.claim):
-                    fit_claims.append(c)
-                    fit_results.append(r)
+        fit_claims, fit_results = fit_half_of_runs(runs)
         if nli:
             rules, fit_info = fit_rules(fit_claims, fit_results)
         else:  # degraded: the cut-offs stay (stance.DEGRADED_RULES says why); the confidence map is fitted

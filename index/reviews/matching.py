@@ -103,11 +103,7 @@ class ReviewView:
             added_up_to=base.generation, retired_after=base.generation, retired_up_to=generation
         )
         added = store.rows(generation, added_after=base.generation)
-        params, keep_alive = None, ()
-        if len(retired):
-            batch = faiss.IDSelectorBatch(np.ascontiguousarray(retired))
-            excluded = faiss.IDSelectorNot(batch)
-            params, keep_alive = ann.search_parameters(base.vectors, excluded), (batch, excluded)
+        params, keep_alive = ann.excluding(base.vectors, retired)
         return cls(
             generation,
             base,

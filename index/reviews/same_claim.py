@@ -99,7 +99,7 @@ def signals(
         (row, rank)
         for row, found in enumerate(candidates)
         for rank, (_, cosine) in enumerate(found[:JUDGED])
-        if JUDGE_FLOOR <= cosine < RULE.cosine_alone and not differing.get((row, rank), False)
+        if rule.cosine_with_judge <= cosine < rule.cosine_alone and not differing.get((row, rank), False)
     ]
     readings = {}
     if nli is not None and judged:

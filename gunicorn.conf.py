@@ -24,7 +24,7 @@ bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # One worker per core, each with one torch/FAISS thread: the cores are shared, not oversubscribed.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(_cores)))
 # Threads per worker: slow clients and cheap endpoints (/healthz) don't wait on an encode, and
-# requests in progress together share model calls (index/batching.py). 8 rather than 4: at 32
+# requests in progress together share model calls (index/retrieval/batching.py). 8 rather than 4: at 32
 # clients a call then carries 3.4 claims instead of 1.6, +10% requests/s (BENCHMARKS.md, "Serving").
 threads = int(os.environ.get("THREADS", "8"))
 # Seconds a client has to send a whole request (headers and body) once it starts.

@@ -13,7 +13,7 @@ sentence once), in one process, the order rotating each round. Reported: wall-cl
 ratios. `--cli` adds scripts/build_index.py in a new process to every round (model load
 included; CPU time then counts the child's); `--profile` runs one more build under cProfile.
 
-`--ray 1,2` adds the Ray build (index/ray_build.py, the cluster extra) once per actor count: Ray
+`--ray 1,2` adds the Ray build (index/ingestion/ray_build.py, the cluster extra) once per actor count: Ray
 Data reads, splits and embeds on a local cluster of this machine's cores (cores ÷ actors CPUs and
 model threads per actor), started once before the rounds; each build starts its actors and loads
 their models. Issue 13's bar: Ray at 1 actor takes ≤ 1.15× the local build's wall time.
@@ -40,10 +40,10 @@ from statistics import median
 import synthetic_corpus
 from harness import ROOT, rotated, table  # first: the path and offline flags
 
-from index.builder import build_index
-from index.embedder import BACKENDS, DEFAULT_BACKEND, default_onnx_dir, load_embedder
-from index.ingest import read_articles
-from index.sentences import article_sentences
+from index.documents.sentences import article_sentences
+from index.ingestion.builder import build_index
+from index.ingestion.ingest import read_articles
+from index.retrieval.embedder import BACKENDS, DEFAULT_BACKEND, default_onnx_dir, load_embedder
 
 
 def _cpu() -> float:
@@ -181,7 +181,7 @@ def _ray_builds(
 ) -> dict:
     """One contender per actor count: `build` with Ray's split and encode, on a local cluster
     started here (closed with `stack`); the actors load the model as the build's embedder was loaded."""
-    from index import ray_build
+    from index.ingestion import ray_build
 
     cores = os.cpu_count() or 1
     started = time.perf_counter()

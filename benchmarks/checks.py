@@ -19,9 +19,9 @@ from pathlib import Path
 
 from harness import DEV_CLAIMS, ms_each  # first: the path and offline flags
 
-import index.checks as checks_module
-from index.embedder import load_embedder
+import index.judging.checks as checks_module
 from index.evaluation import load_claims
+from index.retrieval.embedder import load_embedder
 from index.verify import ClaimVerifier, load_index
 
 

@@ -170,9 +170,9 @@ def main() -> int:
         return 1
     one_worker_threads()
 
-    from index.builder import build_index
-    from index.embedder import load_embedder
-    from index.nli import load_nli
+    from index.ingestion.builder import build_index
+    from index.judging.nli import load_nli
+    from index.retrieval.embedder import load_embedder
     from index.reviews import same_claim
     from index.reviews.matching import matching_text
     from index.verify import ClaimVerifier, load_index

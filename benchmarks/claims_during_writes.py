@@ -28,9 +28,9 @@ from harness import SAMPLE_ARTICLES, ms_each, one_worker_threads, table  # first
 
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
-from index.batching import MAX_BATCH_TEXTS
-from index.builder import build_index
-from index.embedder import load_embedder
+from index.ingestion.builder import build_index
+from index.retrieval.batching import MAX_BATCH_TEXTS
+from index.retrieval.embedder import load_embedder
 from index.verify import ClaimVerifier, load_index
 from index.writer import ArticleWriter
 

@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[var] = str(args.threads)
     import serving_load
 
-    from index.embedder import load_embedder
-    from index.nli import load_nli
+    from index.judging.nli import load_nli
+    from index.retrieval.embedder import load_embedder
     from index.verify import ClaimVerifier, load_index
     from service import create_app
     from service.config import Settings

@@ -24,11 +24,11 @@ from statistics import median
 import numpy as np
 from harness import DEV_CLAIMS, ROOT, command, machine, ms_each, percentile, rotated, table  # first: path, flags
 
-from index.builder import build_index
-from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder
+from index.documents.sentences import article_sentences
 from index.evaluation import evaluate, load_claims
-from index.ingest import read_articles
-from index.sentences import article_sentences
+from index.ingestion.builder import build_index
+from index.ingestion.ingest import read_articles
+from index.retrieval.embedder import ONNX_FILES, default_onnx_dir, load_embedder
 from index.verify import ClaimVerifier, load_index
 
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -66,7 +66,7 @@ def main() -> None:
 
     onnx_dir = Path(args.onnx_dir)
     if not all((onnx_dir / f).is_file() for f in ONNX_FILES.values()):
-        from index.onnx_export import export_onnx
+        from index.retrieval.onnx_export import export_onnx
 
         print(f"exporting fp32 + int8 to {onnx_dir} first", file=sys.stderr)
         export_onnx(None, onnx_dir, int8=True)

@@ -23,7 +23,7 @@ from harness import ROOT, in_batches, one_worker_threads, table  # first: the pa
 
 one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch load
 
-from index.embedder import ONNX_FILES, default_onnx_dir, load_embedder
+from index.retrieval.embedder import ONNX_FILES, default_onnx_dir, load_embedder
 
 
 def _fused(embedder, work: Path):

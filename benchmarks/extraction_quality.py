@@ -1,4 +1,4 @@
-"""Extraction quality on real news pages: trafilatura (as `index/sources/extract.py` runs it)
+"""Extraction quality on real news pages: trafilatura (as `index/ingestion/sources/extract.py` runs it)
 against jusText and the readability port trafilatura ships, scored against reference texts.
 
 The pages are the test pages newspaper4k ships in its source distribution (tests/data/html:
@@ -111,7 +111,7 @@ def f1(p: float, r: float) -> float:
 
 
 def trafilatura_as_served(page: Page) -> str:
-    from index.sources.extract import ExtractionError, article_from_html
+    from index.ingestion.sources.extract import ExtractionError, article_from_html
 
     try:
         return article_from_html(page.html, url=page.meta.get("url")).body
@@ -184,7 +184,7 @@ def score(pages: list[Page]) -> dict[str, dict]:
 def metadata_agreement(pages: list[Page]) -> dict[str, tuple[int, int]]:
     """How often the served extractor's title, date, author and canonical URL match the page's
     reference metadata: (matches, pages that have the field)."""
-    from index.sources.extract import ExtractionError, article_from_html
+    from index.ingestion.sources.extract import ExtractionError, article_from_html
 
     counts = {"title": [0, 0], "date": [0, 0], "author": [0, 0], "canonical URL": [0, 0]}
     for page in pages:

@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/faiss_mmap.py --sizes 100k     # quick
     .venv/bin/python benchmarks/faiss_mmap.py --matrix         # which index types / flags map, and what mutation does
 
-Per size, `index.ann` builds the index it would choose on faiss_scale.py's synthetic vectors, once
+Per size, `index.retrieval.ann` builds the index it would choose on faiss_scale.py's synthetic vectors, once
 (cached in --workdir). Per mode, two worker processes read that file at once with
-`index.ann.read_vector_index(path, mmap=...)`: "loaded" copies it into each heap; "mmap"
+`index.retrieval.ann.read_vector_index(path, mmap=...)`: "loaded" copies it into each heap; "mmap"
 (IO_FLAG_MMAP_IFC) maps the vectors, shared page cache. Each worker runs one query that scans
 everything (every page resident: the mapped worst case), then times --queries single queries (one
 FAISS thread, 50 deep); meanwhile the parent reads each one's /proc/<pid>/smaps_rollup (RSS, PSS,
@@ -35,7 +35,7 @@ import numpy as np
 from faiss_scale import DIMENSION, ClusteredVectors, largest_prefix
 from harness import command, human, log, sizes, table  # first: the path and offline flags
 
-from index import ann
+from index.retrieval import ann
 
 FIELDS = ("Rss", "Pss", "Pss_Anon", "Pss_File", "Shared_Clean", "Private_Clean", "Private_Dirty", "Anonymous")
 

@@ -42,7 +42,7 @@ import faiss
 import numpy as np
 from harness import command, contention, human, log, machine, parse_size, percentile, sizes, table, write_json
 
-from index.ann import REFINE_K_FACTOR, default_nprobe, nlist_for  # the service's own rules, not copies
+from index.retrieval.ann import REFINE_K_FACTOR, default_nprobe, nlist_for  # the service's own rules, not copies
 
 DIMENSION = 384
 CHUNK = 100_000  # vectors generated / added per step, so memory stays flat
@@ -385,11 +385,11 @@ class Bench:
             started = time.perf_counter()
             ivf.train(sample)
             codec_s = time.perf_counter() - started
-            if refined:  # the ids are row numbers here, as under index/ann.py's IDMap
+            if refined:  # the ids are row numbers here, as under index/retrieval/ann.py's IDMap
                 index = faiss.IndexRefineFlat(ivf)
             else:  # native 64-bit ids in the lists; a hashtable direct map for reconstruct(id) and remove_ids
                 index = ivf
-                ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # as index/ann.py builds it
+                ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # as index/retrieval/ann.py builds it
             started = time.perf_counter()
             for first, x in chunks(xb):
                 ids, lists = np.arange(first, first + len(x), dtype=np.int64), assign[first : first + len(x)]

@@ -87,7 +87,7 @@ def human(n: int) -> str:
 
 def machine() -> str:
     """CPU model and its int8 flags, cores, memory and load: the line every benchmark table starts with."""
-    from index.cpu import cpu_summary
+    from index.common.cpu import cpu_summary
 
     memory_gib = 0.0
     with contextlib.suppress(OSError, StopIteration):
@@ -165,7 +165,7 @@ def ensure_onnx_export() -> Path:
     missing, as `make serve` does: a benchmark runs on a fresh checkout."""
     import subprocess
 
-    from index.embedder import default_onnx_dir
+    from index.retrieval.embedder import default_onnx_dir
 
     out = ROOT / default_onnx_dir()
     if not (out / "model_int8.onnx").is_file():

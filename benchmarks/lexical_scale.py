@@ -1,4 +1,4 @@
-"""BM25 (index/lexical.py) at scale: build time, size on disk, and one claim's search, per archive size.
+"""BM25 (index/retrieval/lexical.py) at scale: build time, size on disk, and one claim's search, per archive size.
 
     .venv/bin/python benchmarks/lexical_scale.py --sizes 100k,1M
 
@@ -24,7 +24,7 @@ one_worker_threads()
 
 from synthetic_corpus import _articles, make_claims
 
-from index.lexical import LexicalIndex
+from index.retrieval.lexical import LexicalIndex
 
 
 def main() -> None:

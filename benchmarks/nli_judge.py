@@ -5,7 +5,7 @@
 
 The CPU's model and int8 flags come first: int8 speed and numerics depend on them. The
 three graphs (`graphs`): the int8 graph as the service runs it (ONNX Runtime's exact
-kernel, `index/embedder.py` `onnx_session`), the same graph on the plain u8×s8 kernel
+kernel, `index/retrieval/embedder.py` `onnx_session`), the same graph on the plain u8×s8 kernel
 (which saturates on CPUs without VNNI), and the fp32 graph the self-check falls back to.
 
 One thread, as in a gunicorn worker (`MODEL_THREADS=1`), through `load_nli` (the service's
@@ -41,16 +41,16 @@ one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch 
 
 import numpy as np
 
-from index.embedder import onnx_session
 from index.evaluation import load_claims
-from index.nli import DEFAULT_NLI_DIR, FP32, LABELS, NliScorer, OnnxNli, load_nli
-from index.stance import JUDGED_CANDIDATES
+from index.judging.nli import DEFAULT_NLI_DIR, FP32, LABELS, NliScorer, OnnxNli, load_nli
+from index.judging.stance import JUDGED_CANDIDATES
+from index.retrieval.embedder import onnx_session
 
 
 def pairs_per_claim() -> list[list[tuple[str, str]]]:
     """Each dev claim with the sentences the service judges for it (sample index, built in a temp dir)."""
-    from index.builder import build_index
-    from index.embedder import load_embedder
+    from index.ingestion.builder import build_index
+    from index.retrieval.embedder import load_embedder
     from index.verify import ClaimVerifier, load_index
 
     embedder = load_embedder(threads=1)

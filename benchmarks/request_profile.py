@@ -36,10 +36,10 @@ one_worker_threads()  # a gunicorn worker's caps, before numpy, FAISS and torch 
 
 import index.verify as verify_module
 import service.claims as service_claims
-from index.archive import Archive
-from index.embedder import Embedder, load_embedder
-from index.live import IndexView, LiveIndex
-from index.nli import NliScorer, load_nli
+from index.judging.nli import NliScorer, load_nli
+from index.retrieval.embedder import Embedder, load_embedder
+from index.retrieval.live import IndexView, LiveIndex
+from index.storage.archive import Archive
 from index.verify import ClaimVerifier, load_index
 from service import create_app
 from service.config import Settings

@@ -78,7 +78,7 @@ def review_texts(count: int) -> list[str]:
     """`count` distinct sentences of the reviews' corpus, in corpus order."""
     import synthetic_corpus
 
-    from index.sentences import split_sentences
+    from index.documents.sentences import split_sentences
 
     texts, seen = [], set()
     for record in synthetic_corpus.generate(seed=REVIEWS_SEED, sentences=int(count * 1.1) + 100):
@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import serving_load
 
-    from index import observe
-    from index.embedder import load_embedder
-    from index.nli import load_nli
+    from index.common import observe
+    from index.judging.nli import load_nli
+    from index.retrieval.embedder import load_embedder
     from index.reviews import matching, same_claim
     from index.verify import ClaimVerifier, load_index
 
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["import"]["records"] = args.import_records
         shutil.rmtree(work / "import-index", ignore_errors=True)
         # The model's own rate on the same texts, threads as the import has them: the bound.
-        from index.embedder import load_embedder
+        from index.retrieval.embedder import load_embedder
 
         encoder = load_embedder(threads=os.cpu_count())
         figures["import"]["encode_only_s"] = round(seconds_of(lambda: encoder.encode(texts[: args.import_records])), 1)

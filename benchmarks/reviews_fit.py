@@ -44,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    from index.archive import Archive
-    from index.builder import build_index
-    from index.embedder import load_embedder
     from index.evaluation import MIN_REVIEWS_TO_FIT, fact_set, fit_half, score_results, verify_all
-    from index.nli import load_nli
+    from index.ingestion.builder import build_index
+    from index.judging.nli import load_nli
+    from index.judging.stance import RULES, read_rules_file
+    from index.retrieval.embedder import load_embedder
     from index.reviews.claimreview import build_review
     from index.reviews.store import ReviewStore, write_reviews
-    from index.stance import RULES, read_rules_file
+    from index.storage.archive import Archive
     from index.verify import ClaimVerifier, load_index
 
     embedder, nli = load_embedder(), load_nli(threads=2)

@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from harness import memory_mb, running_gunicorn, worker_pids
 
-    from index.builder import build_index
-    from index.embedder import load_embedder
+    from index.ingestion.builder import build_index
+    from index.retrieval.embedder import load_embedder
 
     results: list[tuple[str, float, str | None]] = []
     samples: list[tuple[float, float]] = []  # (seconds in, total worker RSS MB)

@@ -15,7 +15,7 @@ import harness  # first: the path and offline flags
 import nupunkt
 import pysbd
 
-from index.ingest import read_articles
+from index.ingestion.ingest import read_articles
 
 
 def _median_seconds(fn, text: str, repeats: int = 5) -> float:

@@ -1,4 +1,4 @@
-"""Sync speed: pages a second through `build_index.py`'s sync (index/sources/sync.py) against a
+"""Sync speed: pages a second through `build_index.py`'s sync (index/ingestion/sources/sync.py) against a
 local server on this machine: a first sync, an unchanged re-sync, and a re-sync after one page was
 added to the sitemap (every other page asked conditionally, each answering 304).
 
@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT / "tests"))  # the tests' local server and pages
 def run(pages: int, per_host: int, model: bool) -> list[tuple]:
     from sources_testing import HTML, LocalSite, Reply, TextHashEmbedder, article_page, story, urlset
 
-    from index.sources.fetcher import Fetcher, FetchPolicy
-    from index.sources.sync import Sync
+    from index.ingestion.sources.fetcher import Fetcher, FetchPolicy
+    from index.ingestion.sources.sync import Sync
 
     if model:
         ensure_onnx_export()
-        from index.embedder import load_embedder
+        from index.retrieval.embedder import load_embedder
 
         embedder, embedder_name = load_embedder(), "ONNX all-MiniLM-L6-v2 (served)"
     else:

@@ -14,7 +14,7 @@ to work on and the embedding sees sentence lengths like the real archive's.
 The same seed and size always give the same bytes (one `random.Random(seed)` drives
 everything; no set or dict iteration order is involved). Every sentence is unique within
 a corpus, so a build embeds each exactly once and its throughput compares directly with
-encoding the same texts. `--sentences N` aims at N sentences as `index.sentences` splits
+encoding the same texts. `--sentences N` aims at N sentences as `index.documents.sentences` splits
 them (the test holds it to ±5%).
 
 `make_claims` turns corpus sentences into claims an editor might send: shortened,

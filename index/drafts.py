@@ -22,9 +22,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from index.checks import _NOT_ENTITIES, CALENDAR_YEAR, Quantity, calendar_names, extract_quantities, named_entities
-from index.sentences import split_sentences
-from index.stance import CONTRADICTED, MIXED, NOT_FOUND, VERDICTS
+from index.documents.sentences import split_sentences
+from index.judging.checks import (
+    _NOT_ENTITIES,
+    CALENDAR_YEAR,
+    Quantity,
+    calendar_names,
+    extract_quantities,
+    named_entities,
+)
+from index.judging.stance import CONTRADICTED, MIXED, NOT_FOUND, VERDICTS
 from index.verify import ArticleFilter, ClaimVerifier, Verification
 
 # Why a sentence is (not) a claim: machine-readable kinds, with a message for people.

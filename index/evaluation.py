@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from index.metrics import (
+from index.common.metrics import (
     balanced_accuracy,
     expected_calibration_error,
     fit_isotonic,
@@ -32,10 +32,7 @@ from index.metrics import (
     precision_recall,
     reliability_bins,
 )
-from index.reviews import review as reviews
-from index.reviews.review import Review
-from index.reviews.store import ReviewStore
-from index.stance import (
+from index.judging.stance import (
     CONTRADICTED,
     JUDGE_KINDS,
     MIXED,
@@ -51,6 +48,9 @@ from index.stance import (
     judge,
     judge_without_model,
 )
+from index.reviews import review as reviews
+from index.reviews.review import Review
+from index.reviews.store import ReviewStore
 from index.verify import ClaimVerifier, Verification
 
 # The team's shared data: ../shared beside the checkout. CI has it, a plain clone does not (the

@@ -10,18 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.archive import StoredSentence
-from index.batching import MAX_BATCH_TEXTS, BatchingEmbedder
-from index.checks import Finding, run_checks
-from index.embedder import Embedder
-from index.lexical import reciprocal_rank_fusion
-from index.live import Filter, IndexView, LiveIndex, load_index
-from index.nli import NliScorer
-from index.observe import timed
-from index.reviews.matching import ReviewIndex, match_reviews
-from index.reviews.review import ReviewMatch
-from index.reviews.store import ReviewStore
-from index.stance import (
+from index.common.observe import timed
+from index.judging.checks import Finding, run_checks
+from index.judging.nli import NliScorer
+from index.judging.stance import (
     CANDIDATES_PER_ROUND,
     DEGRADED_RULES,
     JUDGED_CANDIDATES,
@@ -38,6 +30,14 @@ from index.stance import (
     should_judge,
     substitutions,
 )
+from index.retrieval.batching import MAX_BATCH_TEXTS, BatchingEmbedder
+from index.retrieval.embedder import Embedder
+from index.retrieval.lexical import reciprocal_rank_fusion
+from index.retrieval.live import Filter, IndexView, LiveIndex, load_index
+from index.reviews.matching import ReviewIndex, match_reviews
+from index.reviews.review import ReviewMatch
+from index.reviews.store import ReviewStore
+from index.storage.archive import StoredSentence
 
 # Sentences this similar in different articles are the same report (wire copy, light edits).
 DUPLICATE_COSINE = 0.97
@@ -146,7 +146,7 @@ class ClaimVerifier:
         )
         self.retrieval = retrieval
         self.nli = nli
-        # With the judge: the shipped `RULES`, or a newsroom's own (RULES_FILE, index/stance.py).
+        # With the judge: the shipped `RULES`, or a newsroom's own (RULES_FILE, index/judging/stance.py).
         self.rules = rules
         self.rules_source = rules_source or {"file": None}
         self.degraded_reason = None if nli is not None else (degraded_reason or "no NLI model given")

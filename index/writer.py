@@ -2,7 +2,7 @@
 
 record → parsed article → sentences → vectors (outside any lock) → one archive
 transaction. The transaction is the commit point: once it returns, every process
-serving the index sees the change on its next request (index/live.py), and it
+serving the index sees the change on its next request (index/retrieval/live.py), and it
 survives a crash. When enough has been written since the last snapshot, a new one
 is written in the background so the in-memory delta stays small.
 """
@@ -14,10 +14,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.archive import PutResult
-from index.articles import ArticleError, article_from_record
-from index.builder import SnapshotBusy, prepare_articles, write_snapshot
-from index.sentences import article_sentences
+from index.documents.articles import ArticleError, article_from_record
+from index.documents.sentences import article_sentences
+from index.ingestion.builder import SnapshotBusy, prepare_articles, write_snapshot
+from index.storage.archive import PutResult
 from index.verify import ClaimVerifier
 
 log = logging.getLogger(__name__)

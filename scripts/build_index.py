@@ -11,14 +11,14 @@ the exit status is 1 if nothing was indexed.
 
     python scripts/build_index.py --out var/index --ray local data/articles   # or --ray ADDRESS
 
-`--ray` reads, splits and embeds on a Ray cluster (index/ray_build.py; the `cluster` extra),
+`--ray` reads, splits and embeds on a Ray cluster (index/ingestion/ray_build.py; the `cluster` extra),
 `local` starting one on this machine for the run; this process still writes the index.
 
     python scripts/build_index.py --out var/index --feed https://example.org/feed/ \
         --sitemap https://example.org/news-sitemap.xml --since 2025-01-01 \
         --wordpress https://example.org pages/
 
-With `--feed`, `--sitemap` or `--wordpress` the run is a sync (index/sources/sync.py): sources
+With `--feed`, `--sitemap` or `--wordpress` the run is a sync (index/ingestion/sources/sync.py): sources
 are fetched politely (robots.txt, per-host limits, retries, conditional requests), only what
 changed is embedded and written, in batches through the archive's write path, and a new
 snapshot is published only when something changed. Run it again (from cron) to stay in sync;
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--ray builds from files only")
     since = None
     if args.since:
-        from index.articles import parse_date
+        from index.documents.articles import parse_date
 
         since = parse_date(args.since)
         if since is None:
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from index.builder import NothingToIndex, build_index
+    from index.ingestion.builder import NothingToIndex, build_index
 
     embedder = load_embedder_from_options(args, batch_size=args.batch_size)
     if embedder is None:
@@ -139,12 +139,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sync(args: argparse.Namespace, embedder, since: str | None) -> int:
-    """The sources by URL (and any files) as one incremental sync; see index/sources/sync.py."""
+    """The sources by URL (and any files) as one incremental sync; see index/ingestion/sources/sync.py."""
     from tqdm import tqdm
 
-    from index.archive import ArchiveError, ModelMismatch
-    from index.sources.fetcher import Fetcher, FetchPolicy
-    from index.sources.sync import Sync, SyncBusy
+    from index.ingestion.sources.fetcher import Fetcher, FetchPolicy
+    from index.ingestion.sources.sync import Sync, SyncBusy
+    from index.storage.archive import ArchiveError, ModelMismatch
 
     policy = FetchPolicy(
         per_host_concurrency=args.per_host,
@@ -191,7 +191,7 @@ def _on_ray(args: argparse.Namespace, stack: ExitStack) -> tuple[dict, str, tupl
     """The build's split and encode steps on the Ray cluster `--ray` names, connected (or started)
     until `stack` closes: (steps, what to tell the operator, Ray's errors), or None after saying why not."""
     try:
-        from index import ray_build
+        from index.ingestion import ray_build
     except ImportError as exc:
         print(f"error: --ray needs the cluster extra (pip install -e '.[cluster]'): {exc}", file=sys.stderr)
         return None

@@ -11,7 +11,7 @@ from typing import Any
 
 
 def add_embedder_options(parser: argparse.ArgumentParser) -> None:
-    from index.embedder import BACKENDS, DEFAULT_BACKEND
+    from index.retrieval.embedder import BACKENDS, DEFAULT_BACKEND
 
     parser.add_argument(
         "--model", default=os.environ.get("EMBEDDING_MODEL"), help="local sentence-transformers model directory"
@@ -30,7 +30,7 @@ def add_embedder_options(parser: argparse.ArgumentParser) -> None:
 def embedder_options(args: argparse.Namespace, **options: Any) -> dict[str, Any]:
     """`load_embedder`'s keyword arguments for the options, with absolute paths, so that another
     process (a Ray actor of `build_index.py --ray`) loads the same model, backend and export."""
-    from index.embedder import default_onnx_dir
+    from index.retrieval.embedder import default_onnx_dir
 
     return {
         "model_path": str(Path(args.model).resolve()) if args.model else None,
@@ -42,7 +42,7 @@ def embedder_options(args: argparse.Namespace, **options: Any) -> dict[str, Any]
 
 def load_embedder_from_options(args: argparse.Namespace, **options: Any):
     """The embedder the options name, or None after saying on stderr why it cannot be loaded."""
-    from index.embedder import load_embedder
+    from index.retrieval.embedder import load_embedder
 
     try:
         return load_embedder(**embedder_options(args, **options))

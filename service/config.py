@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-from index.batching import MAX_BATCH_TEXTS
-from index.embedder import BACKENDS, DEFAULT_BACKEND
-from index.nli import DEFAULT_CACHE_PAIRS
-from index.stance import DEGRADED_RULES
-from index.writer import DEFAULT_SNAPSHOT_AFTER
+from index import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_CACHE_PAIRS,
+    DEFAULT_SNAPSHOT_AFTER,
+    DEGRADED_RULES,
+    MAX_BATCH_TEXTS,
+)
 
 
 def _bool(value: str) -> bool:
@@ -31,7 +34,7 @@ REQUEST_LIMITS = (
 class Settings:
     index_dir: str = "var/index"
     embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
-    embedding_backend: str = DEFAULT_BACKEND  # torch | onnx | onnx-int8 (see index/embedder.py)
+    embedding_backend: str = DEFAULT_BACKEND  # torch | onnx | onnx-int8 (see index/retrieval/embedder.py)
     onnx_dir: str | None = None  # the model's ONNX export; None = var/models/<model>-onnx
     # The NLI judge: unset = the shipped model (degraded, with a warning, if it is missing);
     # a directory = that model (the worker is not ready if it cannot load); "off" = none.
@@ -39,7 +42,7 @@ class Settings:
     # The judge's readings kept per worker (0: none): re-checked drafts and repeated claims skip the model.
     judge_cache_pairs: int = DEFAULT_CACHE_PAIRS
     # A rules file (`scripts/evaluate.py --reviews --fit`): the verdict's cut-offs and confidence
-    # map refitted on the newsroom's reviews, in place of the shipped ones (index/stance.py).
+    # map refitted on the newsroom's reviews, in place of the shipped ones (index/judging/stance.py).
     rules_file: str | None = None
     support_threshold: float = DEGRADED_RULES.support_cosine
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from index.drafts import check_draft
-from index.verify import ArticleFilter
+from index import ArticleFilter, check_draft
 from service.auth import READ, requires
 from service.claims import article_filter
 from service.engine import get_verifier

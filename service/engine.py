@@ -7,11 +7,18 @@ import threading
 
 from flask import current_app
 
-from index.embedder import load_embedder
-from index.nli import NliModelMissing, NliScorer, load_nli
-from index.stance import RULES, VerdictRules, read_rules_file
-from index.verify import ClaimVerifier, load_index
-from index.writer import ArticleWriter
+from index import (
+    RULES,
+    ArticleWriter,
+    ClaimVerifier,
+    NliModelMissing,
+    NliScorer,
+    VerdictRules,
+    load_embedder,
+    load_index,
+    load_nli,
+    read_rules_file,
+)
 from service.config import Settings
 from service.errors import ApiError
 

@@ -36,7 +36,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from index.observe import Observer, set_observer
+from index import Observer, set_observer
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -64,7 +64,7 @@ ARTICLE_WRITES = Counter("claimcheck_article_writes", "Articles written, by outc
 
 
 class PrometheusObserver(Observer):
-    """The engine's reports (index/observe.py) as Prometheus figures."""
+    """The engine's reports (index/common/observe.py) as Prometheus figures."""
 
     def step(self, name: str, seconds: float) -> None:
         STEP_SECONDS.labels(name).observe(seconds)

@@ -6,9 +6,7 @@ from dataclasses import asdict
 
 from flask import Blueprint, g, request, url_for
 
-from index.reviews.claimreview import claimreview_feed
-from index.reviews.review import Review, ReviewError
-from index.reviews.store import EvidenceMissing, ReviewStore, record_review
+from index import EvidenceMissing, Review, ReviewError, ReviewStore, claimreview_feed, record_review
 from service.auth import READ, WRITE, requires
 from service.engine import get_verifier
 from service.errors import ApiError

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
-from index.articles import parse_date
-from index.drafts import CLAIM_KINDS, NOT_CLAIM_KINDS
-from index.reviews.review import VERDICTS as REVIEW_VERDICTS
-from index.stance import STANCES, VERDICTS
+from index import CLAIM_KINDS, NOT_CLAIM_KINDS, REVIEW_VERDICTS, STANCES, VERDICTS, parse_date
 from service.config import REQUEST_LIMITS, Settings
 
 # The request schemas below carry the default limits; `request_schemas(settings)` gives an

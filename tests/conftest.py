@@ -65,7 +65,7 @@ def onnx_dir(tmp_path_factory) -> Path:
     wherever it is loaded: fixtures, `Settings()` in tests, scripts and gunicorn
     run as subprocesses.
     """
-    from index.onnx_export import export_onnx
+    from index.retrieval.onnx_export import export_onnx
 
     out = tmp_path_factory.mktemp("onnx")
     export_onnx(None, out, int8=True)
@@ -92,7 +92,7 @@ def run_build_index(out: Path, *paths: Path, timeout: float = 300, **popen) -> s
 
 @pytest.fixture(scope="session")
 def embedder(onnx_dir):
-    from index.embedder import load_embedder
+    from index.retrieval.embedder import load_embedder
 
     return load_embedder()
 
@@ -100,14 +100,14 @@ def embedder(onnx_dir):
 @pytest.fixture(scope="session")
 def torch_embedder(embedder):
     """The reference the other backends are held to."""
-    from index.embedder import load_embedder
+    from index.retrieval.embedder import load_embedder
 
     return embedder if embedder.backend == "torch" else load_embedder(backend="torch")
 
 
 @pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory, embedder) -> Path:
-    from index.builder import build_index
+    from index.ingestion.builder import build_index
 
     out = tmp_path_factory.mktemp("index")
     build_index([SAMPLE_ARTICLES], out, embedder)
@@ -125,7 +125,7 @@ def writable_index_dir(tmp_path, sample_index_dir) -> Path:
 @pytest.fixture(scope="session")
 def nli():
     """The shipped NLI judge (models/nli-minilm-l6), loaded from the repository."""
-    from index.nli import load_nli
+    from index.judging.nli import load_nli
 
     return load_nli(threads=2)
 
@@ -140,7 +140,7 @@ def verifier(embedder, sample_index_dir, nli):
 
 @pytest.fixture(scope="session")
 def sample_article():
-    from index.articles import parse_article_text
+    from index.documents.articles import parse_article_text
 
     return parse_article_text(SAMPLE_ARTICLE.read_text("utf-8"), source=str(SAMPLE_ARTICLE))
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.retrieval.embedder import Embedder
 
 OMIT = "omit"  # Reply(headers={"Content-Length": OMIT}): no length, the connection closes after the body
 

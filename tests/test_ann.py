@@ -1,11 +1,11 @@
-"""index/ann.py: the index type follows corpus size, ids survive deletes, memory-mapped reads match,
+"""index/retrieval/ann.py: the index type follows corpus size, ids survive deletes, memory-mapped reads match,
 and the past-RAM layout (IVF-PQ + refine) keeps recall, exact scores and filters."""
 
 import faiss
 import numpy as np
 import pytest
 
-from index import ann
+from index.retrieval import ann
 
 D = 384
 N = 20_000

@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from index.archive import Archive, ArchiveError, ModelMismatch, PreparedArticle, decode_cursor
-from index.articles import article_from_record
-from index.sentences import article_sentences
+from index.documents.articles import article_from_record
+from index.documents.sentences import article_sentences
+from index.storage.archive import Archive, ArchiveError, ModelMismatch, PreparedArticle, decode_cursor
 from tests.conftest import ROOT
 
 DIM = 8
@@ -139,9 +139,9 @@ def test_concurrent_writers_of_one_article_end_in_one_version_never_a_mix(tmp_pa
 
 _SLOW_WRITER = """
 import sys, numpy as np
-from index.archive import Archive, PreparedArticle
-from index.articles import article_from_record
-from index.sentences import article_sentences
+from index.storage.archive import Archive, PreparedArticle
+from index.documents.articles import article_from_record
+from index.documents.sentences import article_sentences
 archive = Archive.open(sys.argv[1])
 items = []
 for i in range(400):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.articles import (
+from index.documents.articles import (
     EVIDENCE,
     HEADING,
     RELATED,

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.batching import BatchingEmbedder
-from index.embedder import Embedder
+from index.retrieval.batching import BatchingEmbedder
+from index.retrieval.embedder import Embedder
 
 
 class GatedEmbedder(Embedder):

@@ -11,10 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from index import layout
-from index.archive import ARCHIVE, Archive
-from index.builder import NothingToIndex, build_index
-from index.embedder import Embedder
+from index.ingestion.builder import NothingToIndex, build_index
+from index.retrieval.embedder import Embedder
+from index.storage import layout
+from index.storage.archive import ARCHIVE, Archive
 from index.verify import load_index
 from tests.conftest import ROOT, SAMPLE_ARTICLES, run_build_index
 
@@ -159,7 +159,7 @@ def test_script_exits_non_zero_when_nothing_is_indexed(tmp_path, onnx_dir):
     assert "error: no article could be indexed" in done.stderr
 
 
-# --- the embedding step is pluggable (index/ray_build.py supplies one) ---------------------
+# --- the embedding step is pluggable (index/ingestion/ray_build.py supplies one) ---------------------
 
 
 class _TextHashEmbedder(Embedder):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.checks import (
+from index.judging.checks import (
     DATE_MISMATCH,
     DATE_MISSING,
     ENTITY_MISSING,

@@ -38,7 +38,7 @@ def test_encode_batching_is_configurable():
 
 
 def test_embedding_backend_is_selected_by_config():
-    from index.embedder import DEFAULT_BACKEND
+    from index.retrieval.embedder import DEFAULT_BACKEND
 
     assert Settings.from_env({}).embedding_backend == DEFAULT_BACKEND
     settings = Settings.from_env({"EMBEDDING_BACKEND": "onnx-int8", "ONNX_DIR": "/srv/models/minilm-onnx"})

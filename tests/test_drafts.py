@@ -22,7 +22,7 @@ from index.drafts import (
     split_draft,
     summarise,
 )
-from index.stance import CONTRADICTED, MIXED, NOT_FOUND, SUPPORTED
+from index.judging.stance import CONTRADICTED, MIXED, NOT_FOUND, SUPPORTED
 from tests.conftest import ROOT, run_cli
 
 LABELLED = ROOT / "tests" / "data" / "draft_sentences.jsonl"

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from index.archive import ArticleRef
 from index.evaluation import calibrate_threshold, evaluate, load_claims, redecide
-from index.nli import NliScores
-from index.stance import RELATED, SUPPORTS, Context, DegradedRules, Evidence, VerdictRules
+from index.judging.nli import NliScores
+from index.judging.stance import RELATED, SUPPORTS, Context, DegradedRules, Evidence, VerdictRules
+from index.storage.archive import ArticleRef
 from index.verify import ClaimVerifier
 from tests.conftest import ROOT
 
@@ -216,11 +216,11 @@ def test_reviews_are_scored_and_refit_into_a_rules_file_the_service_reads(tmp_pa
     import subprocess
     import sys
 
-    from index.archive import Archive
     from index.evaluation import labelled_reviews
+    from index.judging.stance import read_rules_file
     from index.reviews.claimreview import build_review
     from index.reviews.store import ReviewStore, write_reviews
-    from index.stance import read_rules_file
+    from index.storage.archive import Archive
 
     claims = load_claims(DEV_CLAIMS)
     as_review = {"supported": "supported", "contradicted": "contradicted", "not_found": "unproven"}

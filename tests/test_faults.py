@@ -131,7 +131,7 @@ def test_a_snapshot_that_cannot_be_written_leaves_the_live_one(writable_index_di
 
     import faiss
 
-    from index.builder import write_snapshot
+    from index.ingestion.builder import write_snapshot
 
     live = load_index(writable_index_dir)
     before = live.view()

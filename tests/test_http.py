@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from index import layout
+from index.storage import layout
 from service import create_app
 from service.config import Settings
 

@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 
-from index.archive import Archive
 from index.reviews.store import ReviewStore
+from index.storage.archive import Archive
 from service.processes import ROOT
 
 FEED = {

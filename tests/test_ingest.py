@@ -2,7 +2,7 @@
 
 import json
 
-from index.ingest import read_articles
+from index.ingestion.ingest import read_articles
 from tests.conftest import SAMPLE_ARTICLE, SAMPLE_ARTICLES
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from index.evaluation import evaluate, load_claims
-from index.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion, tokenize
+from index.retrieval.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion, tokenize
 from index.verify import ClaimVerifier
 from tests.test_evaluation import DEV_CLAIMS
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from index import layout
-from index.builder import build_index, write_snapshot
+from index.ingestion.builder import build_index, write_snapshot
+from index.storage import layout
 from index.verify import ArticleFilter, ClaimVerifier, load_index
 from index.writer import ArticleWriter, RecordError
 from tests.conftest import SAMPLE_ARTICLES
@@ -124,8 +124,8 @@ def test_records_that_are_not_articles_are_refused_by_position(writer):
 
 
 def test_above_the_flat_threshold_the_snapshot_is_ivf_and_answers_the_same(embedder, index_dir, writer, monkeypatch):
-    """IVF (index/ann.py) over the same sentences: same evidence, deletes excluded, filters exact."""
-    from index import ann
+    """IVF (index/retrieval/ann.py) over the same sentences: same evidence, deletes excluded, filters exact."""
+    from index.retrieval import ann
 
     claims = ["Russia launched 133 drones", "Vance met Zelensky in Munich", "Russia launched 412 drones at Kharkiv"]
     writer.put_articles([DRONES])
@@ -144,8 +144,8 @@ def test_above_the_flat_threshold_the_snapshot_is_ivf_and_answers_the_same(embed
 
 
 def test_past_ram_layout_answers_like_exact_search(embedder, index_dir, writer, monkeypatch):
-    """IVF-PQ + refine (index/ann.py, above REFINE_MIN_VECTORS): exact cosines, deletes and filters hold."""
-    from index import ann
+    """IVF-PQ + refine (index/retrieval/ann.py, above REFINE_MIN_VECTORS): exact cosines, deletes and filters hold."""
+    from index.retrieval import ann
 
     things = ["bus routes", "schools", "parks", "bridges", "clinics", "libraries", "wells", "roads", "ports", "farms"]
     # PQ needs 256 training vectors per codebook: 30 articles of 10 sentences beside the sample.

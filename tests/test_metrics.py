@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from index.observe import STEPS
+from index.common.observe import STEPS
 from service import create_app
 from service.config import Settings
 from service.processes import get_json, post_json, running_gunicorn
@@ -186,8 +186,8 @@ def test_an_operators_metrics_directory_is_emptied_and_kept(monkeypatch, tmp_pat
 
 def test_a_failing_observer_never_fails_the_engine(caplog):
     """Watching must not break serving: an observer that raises is logged and the work goes on."""
-    from index.batching import CallBatcher
-    from index.observe import Observer, set_observer, timed
+    from index.common.observe import Observer, set_observer, timed
+    from index.retrieval.batching import CallBatcher
 
     class Broken(Observer):
         def step(self, name, seconds):

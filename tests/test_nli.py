@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from index.fileio import sha256_file
-from index.nli import DEFAULT_NLI_DIR, NLI_MANIFEST, NliModelMissing, NliScorer, load_nli
-from index.stance import NLI_CONTRADICTION, NLI_ENTAILMENT
+from index.common.fileio import sha256_file
+from index.judging.nli import DEFAULT_NLI_DIR, NLI_MANIFEST, NliModelMissing, NliScorer, load_nli
+from index.judging.stance import NLI_CONTRADICTION, NLI_ENTAILMENT
 from index.verify import DEGRADED_WARNING, ClaimVerifier
 from service import create_app
 from service.config import Settings
@@ -89,7 +89,7 @@ def test_a_tampered_graph_is_refused(tmp_path):
 
 
 def test_the_self_check_pairs_belong_to_the_shipped_graph():
-    from index.nli import SELF_CHECK, read_self_check
+    from index.judging.nli import SELF_CHECK, read_self_check
 
     manifest = json.loads((DEFAULT_NLI_DIR / NLI_MANIFEST).read_text())
     reference = read_self_check(DEFAULT_NLI_DIR, manifest)
@@ -126,7 +126,7 @@ def _copy_with_readings(tmp_path, shift: dict[str, float]):
 def test_a_judge_that_misreads_its_self_check_falls_back_to_fp32_and_says_so(tmp_path, caplog):
     import logging
 
-    with caplog.at_level(logging.WARNING, logger="index.nli"):
+    with caplog.at_level(logging.WARNING, logger="index.judging.nli"):
         judge = load_nli(_copy_with_readings(tmp_path, {"int8": 0.2}), threads=1)
     assert judge.graph == "fp32" and judge.self_check.passed
     assert "serving the fp32 graph" in judge.fallback_reason and "up to 0.2000" in judge.fallback_reason
@@ -149,8 +149,8 @@ def test_the_saturating_kernel_fails_the_self_check_where_the_cpu_has_it(nli):
     average, 0.171 at most, measured on an AMD EPYC with AVX2): the check catches exactly what it is for."""
     import onnxruntime as ort
 
-    from index.cpu import cpu_summary, u8s8_saturates
-    from index.nli import OnnxNli, read_self_check
+    from index.common.cpu import cpu_summary, u8s8_saturates
+    from index.judging.nli import OnnxNli, read_self_check
 
     if not u8s8_saturates():
         pytest.skip(f"this CPU has VNNI, its u8×s8 kernel cannot saturate: {cpu_summary()}")
@@ -178,7 +178,7 @@ def test_a_self_check_made_for_another_graph_is_refused(tmp_path):
 def test_the_onnx_export_reproduces_the_trained_model(tiny_nli_dir, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from index.nli_export import export_nli, torch_logits
+    from index.judging.nli_export import export_nli, torch_logits
 
     export_nli(tiny_nli_dir, tmp_path / "out", int8=False, name="tiny")
     exported = load_nli(tmp_path / "out")
@@ -238,7 +238,7 @@ def test_an_mpnet_judge_exports_and_reads_as_trained(tmp_path):
     """MPNet has no token types and computes relative positions in the graph; padding must not move a pair."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from index.nli_export import export_nli, torch_logits
+    from index.judging.nli_export import export_nli, torch_logits
 
     trained = _save_tiny_mpnet(tmp_path / "trained")
     manifest = export_nli(trained, tmp_path / "out", int8=False, name="tiny-mpnet")
@@ -328,7 +328,7 @@ def test_neutral_readings_make_the_verdict_not_found(embedder, verifier):
 
 
 def test_pairs_of_a_batch_go_to_the_model_in_one_call_a_round(embedder, verifier):
-    from index.stance import JUDGED_CANDIDATES
+    from index.judging.stance import JUDGED_CANDIDATES
 
     claims = ["Vance met Zelensky", "Russia launched drones"]
     deciding = FixedNli((0.9, 0.05, 0.05))  # every first reading decides: one round
@@ -352,9 +352,9 @@ def test_the_service_judges_with_the_shipped_model_by_default(sample_index_dir):
 
 
 def test_without_the_judge_the_service_runs_and_says_it_is_degraded(sample_index_dir, monkeypatch):
-    import index.nli
+    import index.judging.nli
 
-    monkeypatch.setattr(index.nli, "DEFAULT_NLI_DIR", DEFAULT_NLI_DIR.parent / "missing-model")
+    monkeypatch.setattr(index.judging.nli, "DEFAULT_NLI_DIR", DEFAULT_NLI_DIR.parent / "missing-model")
     client = create_app(Settings(index_dir=str(sample_index_dir))).test_client()
     assert client.get("/readyz").status_code == 200
     stats = client.get("/v1/index").get_json()
@@ -413,7 +413,7 @@ def test_the_cache_tells_the_premise_from_the_claim():
 
 
 def test_the_judge_stops_reading_a_claim_once_a_sentence_decides_it(embedder, verifier):
-    from index.stance import JUDGED_CANDIDATES, READ_UNTIL_DECIDED
+    from index.judging.stance import JUDGED_CANDIDATES, READ_UNTIL_DECIDED
 
     claims = ["Vance met Zelensky in Munich", "Russia launched drones overnight"]
     deciding = CountingNli((0.9, 0.05, 0.05))

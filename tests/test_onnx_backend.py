@@ -16,9 +16,9 @@ import sys
 import numpy as np
 import pytest
 
-from index.builder import build_index
-from index.embedder import OnnxEmbedder, OnnxModelMissing, load_embedder
 from index.evaluation import load_claims
+from index.ingestion.builder import build_index
+from index.retrieval.embedder import OnnxEmbedder, OnnxModelMissing, load_embedder
 from index.verify import ClaimVerifier, load_index
 from tests.conftest import ROOT, SAMPLE_ARTICLES
 
@@ -104,7 +104,7 @@ def test_without_it_a_cpu_without_vnni_reads_int8_vectors_differently(onnx_embed
     saturating one moved the sample's 102 int8 vectors by up to 0.0094 in cosine; fp32 by 0."""
     import onnxruntime as ort
 
-    from index.cpu import cpu_summary, u8s8_saturates
+    from index.common.cpu import cpu_summary, u8s8_saturates
 
     if not u8s8_saturates():
         pytest.skip(f"this CPU has VNNI, its u8×s8 kernel cannot saturate: {cpu_summary()}")
@@ -133,7 +133,7 @@ def test_same_top1_as_torch_on_the_dev_claims(tmp_path, onnx_embedders, torch_em
 
 
 def test_the_export_is_deterministic(tmp_path, onnx_dir):
-    from index.onnx_export import export_onnx
+    from index.retrieval.onnx_export import export_onnx
 
     report = export_onnx(None, tmp_path / "again", int8=False)
     session = json.loads((onnx_dir / "export.json").read_text())
@@ -219,7 +219,7 @@ def test_the_export_script_refuses_a_missing_model(tmp_path):
 
 def test_the_onnx_backend_never_imports_torch(onnx_dir):
     code = (
-        "import sys; from index.embedder import load_embedder; "
+        "import sys; from index.retrieval.embedder import load_embedder; "
         "e = load_embedder(backend='onnx', threads=1); e.encode(['Russia launched 133 drones']); "
         "print(e.backend, 'torch' in sys.modules)"
     )

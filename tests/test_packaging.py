@@ -21,6 +21,6 @@ def test_every_package_and_subpackage_is_in_the_distribution():
         for init in (ROOT / top).rglob("__init__.py")
     }
     shipped = {name for name in on_disk if any(fnmatch.fnmatchcase(name, p) for p in find["include"])}
-    assert {"index.reviews", "index.sources"} <= on_disk
+    assert {"index.reviews", "index.ingestion.sources"} <= on_disk
     assert shipped == on_disk
     assert not any(fnmatch.fnmatchcase(name, p) for name in ("tests", "benchmarks", "scripts") for p in find["include"])

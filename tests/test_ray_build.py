@@ -1,4 +1,4 @@
-"""The build on Ray (`scripts/build_index.py --ray`, index/ray_build.py) gives what the local build gives."""
+"""The build on Ray (`scripts/build_index.py --ray`, index/ingestion/ray_build.py) gives what the local build gives."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 
-from index.archive import Archive
 from index.evaluation import load_claims
+from index.storage.archive import Archive
 from index.verify import ClaimVerifier, load_index
 from tests.conftest import ROOT, SAMPLE_ARTICLE, SAMPLE_ARTICLES, run_build_index
 
@@ -64,7 +64,7 @@ def test_a_ray_build_has_the_local_build_s_ids_vectors_and_top1(tmp_path, embedd
 def test_the_engine_and_the_service_never_import_ray():
     """Only `build_index.py --ray` needs the cluster extra; `make serve` and the image lack it."""
     code = (
-        "import sys, index, index.builder, index.verify, index.writer, service;"
+        "import sys, index, index.ingestion.builder, index.verify, index.writer, service;"
         "from service import create_app;"
         "assert 'ray' not in sys.modules, sorted(m for m in sys.modules if m.startswith('ray'))"
     )

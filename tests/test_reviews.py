@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from index.archive import Archive, PreparedArticle
-from index.articles import Article
+from index.documents.articles import Article
+from index.documents.sentences import Sentence
 from index.reviews.claimreview import claimreview_feed, read_records, review_from_record, to_claimreview
 from index.reviews.matching import ReviewIndex, matching_text
 from index.reviews.review import CONTRADICTED, MIXED, SUPPORTED, UNPROVEN, ReviewError, make_rating, verdict_of
 from index.reviews.store import ReviewStore
-from index.sentences import Sentence
+from index.storage.archive import Archive, PreparedArticle
 
 DIM = 8
 MODEL = "test-model"

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from index.stance import (
+from index.judging.stance import (
     CONTRADICTED,
     NOT_FOUND,
     RULES,

@@ -1,7 +1,7 @@
 """Sentence splitting: abbreviations, quotes and dashes, with exact offsets."""
 
-from index.articles import parse_article_text
-from index.sentences import article_sentences, split_sentences
+from index.documents.articles import parse_article_text
+from index.documents.sentences import article_sentences, split_sentences
 
 
 def _split(text):

@@ -10,7 +10,7 @@ import sys
 import pytest
 from sources_testing import LocalSite, Newsroom, article_page, story
 
-from index import layout
+from index.storage import layout
 from service.processes import ROOT
 
 

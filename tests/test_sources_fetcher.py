@@ -11,7 +11,7 @@ import threading
 import pytest
 from sources_testing import OMIT, LocalSite, Reply
 
-from index.sources.fetcher import NOT_MODIFIED, OK, SKIPPED, USER_AGENT, Fetcher, FetchPolicy, Validators
+from index.ingestion.sources.fetcher import NOT_MODIFIED, OK, SKIPPED, USER_AGENT, Fetcher, FetchPolicy, Validators
 
 
 class Waits:

@@ -8,10 +8,10 @@ import json
 import pytest
 from sources_testing import article_page, story
 
-from index.ingest import read_articles
-from index.sentences import article_sentences
-from index.sources import feeds, sitemaps, wordpress
-from index.sources.extract import ExtractionError, Metadata, article_from_html, decode_html
+from index.documents.sentences import article_sentences
+from index.ingestion.ingest import read_articles
+from index.ingestion.sources import feeds, sitemaps, wordpress
+from index.ingestion.sources.extract import ExtractionError, Metadata, article_from_html, decode_html
 
 # --- HTML → Article -----------------------------------------------------------------------
 

@@ -27,10 +27,10 @@ from sources_testing import (
     wp_post,
 )
 
-from index import layout
-from index.archive import Archive
-from index.sources.fetcher import Fetcher, FetchPolicy
-from index.sources.sync import Sync, SyncBusy, sync_lock
+from index.ingestion.sources.fetcher import Fetcher, FetchPolicy
+from index.ingestion.sources.sync import Sync, SyncBusy, sync_lock
+from index.storage import layout
+from index.storage.archive import Archive
 from service.processes import ROOT
 
 
@@ -230,8 +230,8 @@ _KILLABLE = """
 import sys
 sys.path[:0] = [{root!r}, {tests!r}]
 from sources_testing import TextHashEmbedder
-from index.sources.fetcher import Fetcher, FetchPolicy
-from index.sources.sync import Sync
+from index.ingestion.sources.fetcher import Fetcher, FetchPolicy
+from index.ingestion.sources.sync import Sync
 policy = FetchPolicy(min_interval=0.0, timeout=60.0, per_host_concurrency=1)
 Sync({index!r}, TextHashEmbedder(), Fetcher(policy), batch_articles=2, workers=1).run(sitemap_urls=[{sitemap!r}])
 """

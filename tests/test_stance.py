@@ -1,4 +1,4 @@
-"""The verdict rules (index/stance.py) and quality metrics (index/metrics.py): pure, no model loaded."""
+"""The verdict rules (index/judging/stance.py) and quality metrics (index/common/metrics.py): pure, no model loaded."""
 
 import dataclasses
 import itertools
@@ -7,9 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from index.archive import ArticleRef
-from index.checks import ENTITY_MISSING, POLARITY_MISMATCH, QUANTITY_MISMATCH, Finding, check_quantities
-from index.metrics import (
+from index.common.metrics import (
     apply_isotonic,
     balanced_accuracy,
     expected_calibration_error,
@@ -18,8 +16,9 @@ from index.metrics import (
     macro_f1,
     precision_recall,
 )
-from index.nli import NliScores
-from index.stance import (
+from index.judging.checks import ENTITY_MISSING, POLARITY_MISMATCH, QUANTITY_MISMATCH, Finding, check_quantities
+from index.judging.nli import NliScores
+from index.judging.stance import (
     CONTRADICTED,
     CONTRADICTS,
     DEGRADED_RULES,
@@ -45,6 +44,7 @@ from index.stance import (
     should_judge,
     substitutions,
 )
+from index.storage.archive import ArticleRef
 
 RULES = VerdictRules(support_probability=0.6, contradiction_probability=0.7, mixed_probability=0.8)
 ENTAILS = NliScores(entailment=0.9, neutral=0.05, contradiction=0.05)
@@ -244,7 +244,7 @@ def test_decided_evidence_comes_first_and_each_part_keeps_its_order():
 
 
 def test_the_evidence_window_keeps_the_run_of_words_that_holds_the_claim():
-    from index.stance import evidence_window
+    from index.judging.stance import evidence_window
 
     sentence = "Officials in the capital said on Monday, after a long night, that Russia launched 133 drones."
     assert evidence_window(sentence, "Russia launched 133 drones", words=None) == sentence

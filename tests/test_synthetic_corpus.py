@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from index.ingest import read_articles
-from index.sentences import article_sentences
+from index.documents.sentences import article_sentences
+from index.ingestion.ingest import read_articles
 from tests.conftest import ROOT
 
 

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from index.stance import NOT_FOUND, SUPPORTED
+from index.judging.stance import NOT_FOUND, SUPPORTED
 from index.verify import ClaimVerifier, IndexMismatch, load_index
 
 
@@ -79,7 +79,7 @@ def test_an_index_built_with_another_model_is_refused(embedder, sample_index_dir
 def test_wire_copy_in_several_articles_is_one_item_listing_each(tmp_path, embedder):
     import json
 
-    from index.builder import build_index
+    from index.ingestion.builder import build_index
     from tests.conftest import SAMPLE_ARTICLES
 
     drones = (

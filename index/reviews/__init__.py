@@ -6,5 +6,6 @@
     matching.py     `ReviewIndex`: dense + BM25 over the reviewed claims, per generation; `match_reviews`
     same_claim.py   the one rule (and its measured cut-offs) deciding that a review covers a claim
 
-No Flask here; `service/reviews.py` is the HTTP shell, `scripts/import_reviews.py` the importer.
+Imports `index.common`, `index.documents`, `index.storage`, `index.retrieval` and `index.judging`;
+no ingestion. `service/reviews.py` is the HTTP shell, `scripts/import_reviews.py` the importer.
 """

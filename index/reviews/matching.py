@@ -2,7 +2,7 @@
 reciprocal rank) over the reviews' own index, kept at the archive's generation.
 
 `ReviewIndex.view(generation)` gives the reviews live at that generation. Like the articles'
-snapshot + delta (index/live.py) it keeps a *base* (`ReviewBase`: a FAISS index and BM25 over
+snapshot + delta (index/retrieval/live.py) it keeps a *base* (`ReviewBase`: a FAISS index and BM25 over
 every review live when it was built) and, when the generation moves, adds a *delta*: rows
 written since (an exact matrix + BM25 scored with the base's term statistics) and the base
 rows retired since, excluded from its searches. It reads only the rows that changed. Once
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from index import ann
-from index.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion
-from index.nli import NliScorer
+from index.judging.nli import NliScorer
+from index.retrieval import ann
+from index.retrieval.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion
 from index.reviews import same_claim
 from index.reviews.review import ReviewMatch
 from index.reviews.store import ReviewStore
@@ -42,7 +42,7 @@ REVIEWS_SHOWN = 5
 CANDIDATES = 50
 # Rows written or retired since the base before a new base is built (in the background).
 REBUILD_AFTER = 2000
-# Exact search up to this many reviews, IVF-Flat above (index/ann.py's choice, with a lower
+# Exact search up to this many reviews, IVF-Flat above (index/retrieval/ann.py's choice, with a lower
 # threshold: matching is one part of a request, with a budget of 3 ms at 100k reviews). Exact
 # costs ~0.055 µs of CPU a vector (ann.FLAT_MAX_VECTORS): ~1 ms at 20k, ~6 ms at 100k, where
 # IVF-Flat answers in ~0.3 ms. Measured: benchmarks/review_matching.py (BENCHMARKS.md,

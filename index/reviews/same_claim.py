@@ -6,7 +6,7 @@ Every number of the decision is here. The signals, per (claim, review) pair:
   as premise, the new claim as hypothesis, and the reverse). A paraphrase entails both ways;
   a claim on the same topic rarely does.
 
-A figure or date stated differently (the precise checks of index/checks.py, read both ways:
+A figure or date stated differently (the precise checks of index/judging/checks.py, read both ways:
 "Russia launched 133 drones" against a review of "... 500 drones") vetoes: a review of another
 figure is a review of another claim, however close the wording. On the CLEF 2020 tweets such a
 mismatch sits in 37 of 999 (tweet, its own Snopes claim) pairs (a tweet's count or year
@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.checks import check_dates, check_quantities
-from index.nli import NliScorer
+from index.judging.checks import check_dates, check_quantities
+from index.judging.nli import NliScorer
+from index.judging.stance import PRECISE_KINDS
 from index.reviews.review import Review
-from index.stance import PRECISE_KINDS
 
 # The candidates the judge reads, and the cosine below which none is read (the rule below
 # never says same_claim under it).

@@ -3,7 +3,7 @@
 Every write is one transaction of the archive (`Archive.write_transaction`: WAL,
 `synchronous=FULL`, durable once it returns) and moves the archive's generation (a row in
 its `changes` log, `op` = `review_put` / `review_delete`), so every serving process sees it
-on its next request (index/live.py). Rows are versioned as sentences are: replacing a
+on its next request (index/retrieval/live.py). Rows are versioned as sentences are: replacing a
 review *retires* its row (`retired` = the generation that replaced it) and inserts a new
 one with a new `seq`, so the review index of any generation g is exactly the rows with
 
@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from index.archive import Archive, decode_cursor, encode_cursor
-from index.embedder import Embedder
+from index.retrieval.embedder import Embedder
 from index.reviews.claimreview import build_review
 from index.reviews.review import EvidenceRef, Rating, Review, ReviewError, content_hash
+from index.storage.archive import Archive, decode_cursor, encode_cursor
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reviews (

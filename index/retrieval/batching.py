@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from index.embedder import Embedder
-from index.observe import observer
+from index.common.observe import observer
+from index.retrieval.embedder import Embedder
 
 # Texts per model call at most (a request with more goes in parts, taking turns with others).
 MAX_BATCH_TEXTS = 64

@@ -23,10 +23,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index import ann, layout
-from index.archive import Archive
-from index.lexical import LexicalDelta, LexicalIndex
-from index.observe import observer
+from index.common.observe import observer
+from index.retrieval import ann
+from index.retrieval.lexical import LexicalDelta, LexicalIndex
+from index.storage import layout
+from index.storage.archive import Archive
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 trafilatura keeps the article's paragraphs, headings, lists and quotes and drops navigation,
 adverts, captions, comments and related-article boxes; its metadata reader gives the title,
 date, author and canonical URL (from `<link rel=canonical>`, OpenGraph, JSON-LD, `<meta>`).
-The body is then assembled by `index.articles.assemble_body`, the same as every other input,
+The body is then assembled by `index.documents.articles.assemble_body`, the same as every other input,
 so sentence offsets are exact against the text the archive stores.
 
 A fragment (a feed's `content:encoded`, WordPress's `content.rendered`) goes through the same
@@ -17,7 +17,7 @@ import html as html_lib
 import re
 from dataclasses import dataclass
 
-from index.articles import EVIDENCE, HEADING, Article, ArticleError, article_id, assemble_body, parse_date
+from index.documents.articles import EVIDENCE, HEADING, Article, ArticleError, article_id, assemble_body, parse_date
 
 # Below this much extracted text a page is not taken as an article (an empty page, a teaser
 # in front of a paywall, an index page): one short paragraph.

@@ -6,7 +6,7 @@
 
 Two Ray Data pipelines, because what to embed depends on the archive, which only this
 process reads and writes: (1) one task per input file reads it and splits its articles
-into sentences (`index/ingest.py`, `index/sentences.py`, as a local build); the driver
+into sentences (`index/ingestion/ingest.py`, `index/documents/sentences.py`, as a local build); the driver
 then drops unchanged articles, sentences whose vectors are stored and repeated texts,
 exactly as a local build does (`builder.prepare_articles`); (2) the texts left go in
 blocks to a fixed pool of actors, each of which loads the embedder once (`load_embedder`,
@@ -36,9 +36,9 @@ import ray
 import ray.data
 import ray.exceptions
 
-from index.articles import Article
-from index.ingest import IngestProblem, IngestResult, collect, iter_input_files, read_file
-from index.sentences import Sentence, article_sentences
+from index.documents.articles import Article
+from index.documents.sentences import Sentence, article_sentences
+from index.ingestion.ingest import IngestProblem, IngestResult, collect, iter_input_files, read_file
 
 # Texts per block sent to an actor, and per call of its embedder (which batches them by its
 # own batch size). Blocks are the unit of work an actor takes and of the progress bar: at the
@@ -97,7 +97,7 @@ class _EmbedActor:
     """One loaded embedder, reused for every block this actor is given."""
 
     def __init__(self, embedder_options: dict[str, Any]):
-        from index.embedder import load_embedder
+        from index.retrieval.embedder import load_embedder
 
         self.embedder = load_embedder(**embedder_options)
 

@@ -36,14 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.batching import CallBatcher
-from index.embedder import onnx_session, read_manifest
-from index.fileio import sha256_file
-from index.metrics import softmax
+from index.common.fileio import sha256_file
+from index.common.metrics import softmax
+from index.retrieval.batching import CallBatcher
+from index.retrieval.embedder import onnx_session, read_manifest
 
 NLI_MANIFEST = "nli.json"
 NLI_FORMAT = 1
-DEFAULT_NLI_DIR = Path(__file__).resolve().parent.parent / "models" / "nli-minilm-l6"
+DEFAULT_NLI_DIR = Path(__file__).resolve().parents[2] / "models" / "nli-minilm-l6"
 # Pairs per model call at most: a claim is judged against at most a handful of sentences,
 # so 64 pairs is a dozen concurrent claims.
 MAX_BATCH_PAIRS = 64
@@ -261,7 +261,7 @@ class OnnxNli(NliScorer):
         if self.graph == stored:
             self.session = onnx_session(directory / manifest["graph"], threads)
         elif (self.graph, stored) == (FP32, INT8):
-            from index.onnx_export import dequantized
+            from index.retrieval.onnx_export import dequantized
 
             self.session = onnx_session(dequantized(directory / manifest["graph"]), threads)
         else:

@@ -2,7 +2,7 @@
 
 Each check is a pure function returning `Finding`s: machine-readable, with a sentence
 an editor can read ("the claim says 500 drones; the source says 133"). They explain the
-NLI judge's decision; which of them may also veto is decided in `index/stance.py` (only
+NLI judge's decision; which of them may also veto is decided in `index/judging/stance.py` (only
 the precise ones: a figure or date stated differently for the same unit). Nothing here
 knows a topic: no word list of any one article's vocabulary.
 """
@@ -13,7 +13,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from index.lexical import tokenize
+from index.retrieval.lexical import tokenize
 
 QUANTITY_MISMATCH = "quantity_mismatch"
 DATE_MISMATCH = "date_mismatch"

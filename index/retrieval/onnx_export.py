@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import ONNX_FILES, ONNX_FORMAT, ONNX_MANIFEST, model_fingerprint, model_name
-from index.fileio import sha256_file
+from index.common.fileio import sha256_file
+from index.retrieval.embedder import ONNX_FILES, ONNX_FORMAT, ONNX_MANIFEST, model_fingerprint, model_name
 
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -198,7 +198,7 @@ def export_onnx(model_path: str | None, out_dir: str | Path, int8: bool = False)
     """
     from importlib.metadata import version
 
-    from index.embedder import default_model_path
+    from index.retrieval.embedder import default_model_path
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -271,7 +271,7 @@ def dequantized(graph_file: Path) -> bytes:
     `MatMul` on the weights `(w − zero point) × scale`; the int8 embedding tables (Gather +
     DequantizeLinear) already compute in fp32. Every arithmetic step is then fp32, which no
     x86-64 CPU reads differently beyond rounding: the judge's stable fallback when its int8
-    graph fails the self-check (`index/nli.py`). The weights are the int8 ones dequantised:
+    graph fails the self-check (`index/judging/nli.py`). The weights are the int8 ones dequantised:
     the trained fp32 weights are not shipped.
     """
     import onnx

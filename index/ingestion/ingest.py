@@ -7,11 +7,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.articles import Article, ArticleError, article_from_record, parse_article_text
+from index.documents.articles import Article, ArticleError, article_from_record, parse_article_text
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-# Saved article pages: main text and metadata extracted by index/sources/extract.py (trafilatura).
+# Saved article pages: main text and metadata extracted by index/ingestion/sources/extract.py (trafilatura).
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 
 
@@ -56,7 +56,7 @@ def _read_file(path: Path) -> Iterator[Article | IngestProblem]:
         yield IngestProblem(str(path), None, f"cannot read: {exc.strerror or exc}")
         return
     if path.suffix.lower() in HTML_SUFFIXES:
-        from index.sources.extract import article_from_html  # loads trafilatura only for HTML
+        from index.ingestion.sources.extract import article_from_html  # loads trafilatura only for HTML
 
         try:
             yield article_from_html(raw, source=str(path))

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from index.sources.extract import ExtractionError
+from index.ingestion.sources.extract import ExtractionError
 
 PER_PAGE = 100  # the API's maximum
 _FIELDS = "id,link,title,content,date,date_gmt,modified,modified_gmt,status,_links,_embedded"

@@ -29,7 +29,7 @@ def cpu_info() -> tuple[str, frozenset[str]]:
 
 def u8s8_saturates() -> bool:
     """Whether ONNX Runtime's fast u8×s8 kernel can saturate here: x86-64 without VNNI (it then
-    adds pairs of products in 16 bits, `vpmaddubsw`). `index/embedder.py` (`onnx_session`) avoids it."""
+    adds pairs of products in 16 bits, `vpmaddubsw`). `index/retrieval/embedder.py` (`onnx_session`) avoids it."""
     _, flags = cpu_info()
     return platform.machine() in ("x86_64", "AMD64") and not flags & {"avx512_vnni", "avx_vnni"}
 

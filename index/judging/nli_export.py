@@ -1,9 +1,9 @@
 """Export a trained NLI cross-encoder (a Hugging Face sequence-classification directory) to ONNX.
 
-Same exporter as the embedder's (`index/onnx_export.py`): TorchScript tracing, eager
+Same exporter as the embedder's (`index/retrieval/onnx_export.py`): TorchScript tracing, eager
 attention, the attention mask built as tensors; int8 by `quantize_dynamic`. Two encoder
 families: BERT (MiniLM; inputs ids, mask, token types) and MPNet (ids and mask; relative
-position buckets computed in the graph). The result is the directory `index/nli.py` loads: the graph,
+position buckets computed in the graph). The result is the directory `index/judging/nli.py` loads: the graph,
 `tokenizer.json` and `nli.json` (labels in output order, max length, temperature, sha256).
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.fileio import sha256_file
-from index.nli import NLI_FORMAT, NLI_MANIFEST
-from index.onnx_export import INPUTS, OPSET, _down_projections, quantize
+from index.common.fileio import sha256_file
+from index.judging.nli import NLI_FORMAT, NLI_MANIFEST
+from index.retrieval.onnx_export import INPUTS, OPSET, _down_projections, quantize
 
 OUTPUT = "logits"
 MAX_LOGIT_DIFFERENCE = 1e-3  # fp32 graph against torch, on the probes
@@ -181,10 +181,10 @@ def write_self_check(model_dir: Path, pairs: list[tuple[str, str]], made_on: str
     """Write `selfcheck.json` beside the graph: `pairs` with their readings under the int8 graph
     (exact integer arithmetic: `onnx_session` avoids the saturating kernel) and its fp32 form.
 
-    `index/nli.py` reads them again at every load (`checked`). Columns: entailment, neutral,
+    `index/judging/nli.py` reads them again at every load (`checked`). Columns: entailment, neutral,
     contradiction, calibrated (the manifest's temperature)."""
-    from index.fileio import write_durably
-    from index.nli import FP32, INT8, SELF_CHECK, OnnxNli
+    from index.common.fileio import write_durably
+    from index.judging.nli import FP32, INT8, SELF_CHECK, OnnxNli
 
     manifest = json.loads((model_dir / NLI_MANIFEST).read_text("utf-8"))
     readings = {}
@@ -192,7 +192,9 @@ def write_self_check(model_dir: Path, pairs: list[tuple[str, str]], made_on: str
         scorer = OnnxNli(model_dir, manifest, threads=1, graph=graph)
         readings[graph] = np.round(scorer.read_directly(pairs), 6).tolist()
     reference = {
-        "about": "pairs the judge reads at load; see index/nli.py (checked) and scripts/export_nli.py --self-check",
+        "about": (
+            "pairs the judge reads at load; see index/judging/nli.py (checked) and scripts/export_nli.py --self-check"
+        ),
         "sha256": manifest["sha256"],
         "made_on": made_on,
         "columns": ["entailment", "neutral", "contradiction"],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import nupunkt
 
-from index.articles import Article
+from index.documents.articles import Article
 
 # Fragments shorter than this many word characters ("Yes.", "--") carry no claim.
 _MIN_WORD_CHARS = 3

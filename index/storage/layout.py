@@ -1,7 +1,7 @@
 """On-disk layout of an index directory, and the atomic switch between versions.
 
     INDEX_DIR/
-      archive.sqlite           the source of truth: articles, sentences, vectors (index/archive.py)
+      archive.sqlite           the source of truth: articles, sentences, vectors (index/storage/archive.py)
       CURRENT                  name of the live version (replaced atomically)
       versions/<version>/      a snapshot of the archive at one generation, for fast search
         manifest.json          model, dimension, generation, counts, sha256 of every file
@@ -11,7 +11,7 @@
 A snapshot is written to a new `versions/.building-*` directory beside the live one
 and only then renamed and pointed at by `CURRENT`, so a build that crashes or is
 killed leaves the previous version serving. Writes between snapshots live only in
-the archive; readers add them on top of the snapshot (index/live.py).
+the archive; readers add them on top of the snapshot (index/retrieval/live.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.fileio import fsync_path, sha256_file, write_durably
+from index.common.fileio import fsync_path, sha256_file, write_durably
 
 CURRENT = "CURRENT"
 VERSIONS = "versions"
@@ -54,7 +54,7 @@ class Manifest:
     generation: int  # the archive generation this snapshot holds
     files: dict[str, str]  # relative path -> sha256, checked when the version is loaded
     truncated_sentences: int = 0
-    vector_index: str = "IDMap2,Flat"  # FAISS index type (index/ann.py)
+    vector_index: str = "IDMap2,Flat"  # FAISS index type (index/retrieval/ann.py)
     format: int = FORMAT
 
     def write(self, directory: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from index.sources.extract import ExtractionError
+from index.ingestion.sources.extract import ExtractionError
 
 
 class FeedError(ExtractionError):

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.articles import Article
-from index.sentences import Sentence
+from index.documents.articles import Article
+from index.documents.sentences import Sentence
 
 ARCHIVE = "archive.sqlite"
 SCHEMA_VERSION = "1"
@@ -264,7 +264,7 @@ class Archive:
     ) -> tuple[int, list[PutResult]]:
         """Insert or replace articles, all in one transaction. Returns (generation, per-article result).
 
-        `also(conn)` writes more rows in the same transaction (index/sources/sync.py: where each
+        `also(conn)` writes more rows in the same transaction (index/ingestion/sources/sync.py: where each
         article came from), so both are committed together or not at all."""
         if not items:
             if also is not None:

@@ -9,7 +9,7 @@
   (seconds or an HTTP date) is waited out, by every request to that host, unless it is longer
   than `max_retry_after` (then the item is skipped, saying so).
 - Conditional requests: `If-None-Match` / `If-Modified-Since` from the `Validators` the
-  caller remembered (index/sources/sync.py keeps them in the archive); 304 is `not_modified`.
+  caller remembered (index/ingestion/sources/sync.py keeps them in the archive); 304 is `not_modified`.
 - Redirects are followed within the same host only (http → https allowed), loops detected.
 - A body larger than `max_bytes` is not read past the cap.
 

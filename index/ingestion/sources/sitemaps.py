@@ -11,8 +11,8 @@ import gzip
 import zlib
 from dataclasses import dataclass
 
-from index.articles import parse_date
-from index.sources.extract import ExtractionError
+from index.documents.articles import parse_date
+from index.ingestion.sources.extract import ExtractionError
 
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit is 50 MB uncompressed
 

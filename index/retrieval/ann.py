@@ -1,6 +1,6 @@
 """The FAISS vector index at any corpus size: which type, how to build, search and memory-map it.
 
-Pure FAISS + numpy (no Flask, no model), for `index/builder.py` and `index/verify.py`.
+Pure FAISS + numpy (no Flask, no model), for `index/ingestion/builder.py` and `index/verify.py`.
 Vectors are normalised sentence embeddings, so inner product is cosine.
 
 - Up to `FLAT_MAX_VECTORS` vectors: exact search, `IndexIDMap2(IndexFlatIP)` (spec
@@ -18,11 +18,11 @@ Vectors are normalised sentence embeddings, so inner product is cosine.
   codes and ids (~110 bytes a vector, 7% of IVF-Flat's 1.57 KB); the full vectors are read
   100 a query (k = 50, k_factor 2), from the page cache when there is room and from disk
   when there is not. Built once and searched, not edited in place (the service rebuilds,
-  `index/live.py`), so it keeps no reverse id map and has no `reconstruct`.
+  `index/retrieval/live.py`), so it keeps no reverse id map and has no `reconstruct`.
 
 Both keep the ids through deletes and additions (FAISS `remove_ids`, `add_vectors`;
 `tests/test_ann.py`), so an index could be edited in place; the service rebuilds instead
-and overlays newer writes (`index/live.py`).
+and overlays newer writes (`index/retrieval/live.py`).
 
 Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):
 - `IndexIDMap2` around an IVF index: `IndexIDMap.remove_ids` assumes the inner index
@@ -60,7 +60,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.fileio import fsync_path
+from index.common.fileio import fsync_path
 
 # Exact search up to this many vectors. Measured with benchmarks/faiss_scale.py
 # --threshold-sizes 10k,20k,50k,100k,200k,400k (BENCHMARKS.md, "Vector index at scale"): one

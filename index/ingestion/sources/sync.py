@@ -34,16 +34,16 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-from index import layout
-from index.archive import Archive, content_hash
-from index.articles import Article
-from index.builder import prepare_articles, write_snapshot
-from index.embedder import Embedder
-from index.ingest import read_articles
-from index.sentences import article_sentences
-from index.sources import feeds, sitemaps, wordpress
-from index.sources.extract import ExtractionError, Metadata, article_from_html
-from index.sources.fetcher import NOT_MODIFIED, OK, Fetcher, FetchResult, Validators
+from index.documents.articles import Article
+from index.documents.sentences import article_sentences
+from index.ingestion.builder import prepare_articles, write_snapshot
+from index.ingestion.ingest import read_articles
+from index.ingestion.sources import feeds, sitemaps, wordpress
+from index.ingestion.sources.extract import ExtractionError, Metadata, article_from_html
+from index.ingestion.sources.fetcher import NOT_MODIFIED, OK, Fetcher, FetchResult, Validators
+from index.retrieval.embedder import Embedder
+from index.storage import layout
+from index.storage.archive import Archive, content_hash
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_state (

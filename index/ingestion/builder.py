@@ -13,18 +13,19 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index import ann, layout
-from index.archive import Archive, PreparedArticle, content_hash
-from index.articles import Article
-from index.embedder import Embedder
-from index.ingest import IngestProblem, IngestResult, read_articles
-from index.lexical import LexicalIndex
-from index.sentences import Sentence, article_sentences
+from index.documents.articles import Article
+from index.documents.sentences import Sentence, article_sentences
+from index.ingestion.ingest import IngestProblem, IngestResult, read_articles
+from index.retrieval import ann
+from index.retrieval.embedder import Embedder
+from index.retrieval.lexical import LexicalIndex
+from index.storage import layout
+from index.storage.archive import Archive, PreparedArticle, content_hash
 
 # Vectors are embedded and added in chunks so memory stays flat for large corpora.
 CHUNK_SENTENCES = 4096
 
-# The two steps a build can hand to other machines (index/ray_build.py supplies both); the
+# The two steps a build can hand to other machines (index/ingestion/ray_build.py supplies both); the
 # archive and the snapshot are always written here, by the one process that runs the build.
 # Reading and splitting: every input's articles and problems, each article with its sentences.
 SplitInputs = Callable[[Iterable[str | Path]], tuple[IngestResult, list[tuple[Article, list[Sentence]]]]]
@@ -156,7 +157,7 @@ def build_index(
     Articles whose content is unchanged are not embedded again; articles posted over HTTP
     are kept. `on_total(n)` is called with the number of sentences to embed, `progress(k)`
     after each chunk of k (for a progress bar). `split` and `encode` read and embed
-    elsewhere (index/ray_build.py); the archive and the snapshot are written here either way.
+    elsewhere (index/ingestion/ray_build.py); the archive and the snapshot are written here either way.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
@@ -206,7 +207,7 @@ def write_snapshot(
         version = layout.new_version_id()
         building = layout.new_version_dir(index_dir, version)
         # Exact search for small archives, IVF-Flat above ann.FLAT_MAX_VECTORS, IVF-PQ with a refine
-        # step from ann.REFINE_MIN_VECTORS (measured, see index/ann.py).
+        # step from ann.REFINE_MIN_VECTORS (measured, see index/retrieval/ann.py).
         spec = ann.choose_index_spec(len(rows.ids))
         vectors = ann.build_vector_index(rows.vectors.reshape(-1, dimension), rows.ids, spec)
         faiss.write_index(vectors, str(building / layout.VECTORS))

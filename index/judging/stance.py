@@ -9,7 +9,7 @@ Pure functions over numbers the model and the checks produce; nothing here loads
   `RULES.support_probability`, `contradicts` when P(contradiction) reaches
   `RULES.contradiction_probability`, `related` otherwise.
 - **Checks explain; only precise ones veto.** The figure, date, name and polarity checks
-  (`index/checks.py`) are attached as reasons. A figure or date that differs for the same
+  (`index/judging/checks.py`) are attached as reasons. A figure or date that differs for the same
   unit vetoes support, and contradicts, only when the model also reads the sentence as
   entailing the claim with the sentence's own figure put in: then it is the same statement
   about the same thing with another figure (`substitution_contradicts`).
@@ -38,11 +38,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.archive import ArticleRef
-from index.checks import DATE_MISMATCH, QUANTITY_MISMATCH, Finding
-from index.fileio import write_durably
-from index.metrics import apply_isotonic
-from index.nli import NliScores
+from index.common.fileio import write_durably
+from index.common.metrics import apply_isotonic
+from index.judging.checks import DATE_MISMATCH, QUANTITY_MISMATCH, Finding
+from index.judging.nli import NliScores
+from index.storage.archive import ArticleRef
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"

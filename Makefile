@@ -56,7 +56,7 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# nginx in front of several instances (`make cluster`, tests/test_cluster.py): Debian's nginx-light.
+# nginx in front of several instances (`make cluster`, tests/service/test_cluster.py): Debian's nginx-light.
 NGINX := /usr/sbin/nginx
 $(NGINX):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light

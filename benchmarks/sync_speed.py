@@ -2,7 +2,7 @@
 local server on this machine: a first sync, an unchanged re-sync, and a re-sync after one page was
 added to the sitemap (every other page asked conditionally, each answering 304).
 
-The server (tests/sources_testing.py, the tests' own) serves N news pages as CMSs render them
+The server (tests/index/ingestion/sources_testing.py, the tests' own) serves N news pages as CMSs render them
 (navigation, adverts, captions, related links, JSON-LD; 12 sentences of story each) with ETags,
 listed in one sitemap. The fetcher's politeness is set for a local server (no interval between
 requests, `--per-host` at once): against a real site the defaults (0.5 s apart, 2 at once)
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness import ROOT, command, ensure_onnx_export, log, machine, table
 
-sys.path.insert(0, str(ROOT / "tests"))  # the tests' local server and pages
+sys.path.insert(0, str(ROOT / "tests" / "index" / "ingestion"))  # the tests' local server and pages
 
 
 def run(pages: int, per_host: int, model: bool) -> list[tuple]:

@@ -1,7 +1,7 @@
 """Every verdict rule, in one place: how each evidence sentence bears on the claim, and the verdict.
 
 Pure functions over numbers the model and the checks produce; nothing here loads a model
-(`tests/test_stance.py` runs without one).
+(`tests/index/judging/test_stance.py` runs without one).
 
 - **Judge.** Of the retrieved candidates, the first `JUDGED_CANDIDATES` within
   `JUDGE_WITHIN_TOP_COSINE` of the best one's cosine are read by the NLI model (premise =

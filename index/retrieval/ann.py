@@ -21,7 +21,7 @@ Vectors are normalised sentence embeddings, so inner product is cosine.
   `index/retrieval/live.py`), so it keeps no reverse id map and has no `reconstruct`.
 
 Both keep the ids through deletes and additions (FAISS `remove_ids`, `add_vectors`;
-`tests/test_ann.py`), so an index could be edited in place; the service rebuilds instead
+`tests/index/retrieval/test_ann.py`), so an index could be edited in place; the service rebuilds instead
 and overlays newer writes (`index/retrieval/live.py`).
 
 Not chosen, and why (numbers in BENCHMARKS.md, "Vector index at scale"):

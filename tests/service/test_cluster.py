@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 import cluster
 
@@ -148,12 +148,12 @@ def _is_nginx(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.model
 def test_slow_clients_through_nginx_cost_the_others_nothing(tmp_path, onnx_dir, sample_index_dir):
-    """tests/test_faults.py's slow clients (12 requests trickled a byte at a time, more than the
+    """tests/service/test_faults.py's slow clients (12 requests trickled a byte at a time, more than the
     2 × 4 gunicorn threads), sent to nginx instead: nginx holds them, no gunicorn thread
     waits, and the other requests are answered at their usual speed from the first second
     (direct, they waited until REQUEST_READ_TIMEOUT cut the slow ones off). The figures go
     to RELIABILITY.md ("Slow clients"); run with -s to see them."""
-    from tests.test_faults import _trickle
+    from tests.service.test_faults import _trickle
 
     seconds = 40
     with running_cluster(tmp_path, sample_index_dir, onnx_dir, THREADS="4") as (base, _):

@@ -251,7 +251,7 @@ def test_a_sync_killed_midway_leaves_the_archive_whole_and_the_next_completes_it
     site.routes["/hang"] = Reply(200, article_page("Hang", story(14)), HTML, delay=30)
     site.routes["/all.xml"] = urlset(site, [(p, None) for p in paths])
     code = _KILLABLE.format(
-        root=str(ROOT), tests=str(ROOT / "tests"), index=str(tmp_path), sitemap=site.url("/all.xml")
+        root=str(ROOT), tests=str(Path(__file__).parent), index=str(tmp_path), sitemap=site.url("/all.xml")
     )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:

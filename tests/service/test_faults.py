@@ -110,7 +110,7 @@ def test_a_build_on_a_full_disk_fails_cleanly_and_the_old_index_stays(writable_i
     disk gives) while the archive takes 3000 new sentences: one error line, nothing applied."""
     before = load_index(writable_index_dir).view()
     corpus = tmp_path / "big.jsonl"
-    from tests.test_build import _big_corpus
+    from tests.index.ingestion.test_build import _big_corpus
 
     _big_corpus(corpus)  # 3000 sentences: about 5 MB of vectors
     done = run_build_index(writable_index_dir, corpus, timeout=600, preexec_fn=_no_bigger_files(1024 * 1024))

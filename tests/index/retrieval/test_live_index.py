@@ -164,7 +164,7 @@ def test_past_ram_layout_answers_like_exact_search(embedder, index_dir, writer, 
     flat = ClaimVerifier(embedder, load_index(index_dir)).verify_claims(claims, top_k=3)
     monkeypatch.setattr(ann, "FLAT_MAX_VECTORS", 10)
     monkeypatch.setattr(ann, "REFINE_MIN_VECTORS", 10)
-    # Every list probed: this checks ids, scores, deletes and filters; recall is tests/test_ann.py's.
+    # Every list probed: this checks ids, scores, deletes and filters; recall is tests/index/retrieval/test_ann.py's.
     monkeypatch.setattr(ann, "MIN_NPROBE", 64)
     manifest = write_snapshot(index_dir, writer.archive)
     assert manifest.vector_index.endswith(f"PQ{ann.REFINE_PQ_M},RFlat")

@@ -96,7 +96,7 @@ def test_a_failing_service_gives_a_clear_message(browser, server):
 
 
 def test_a_draft_comes_back_annotated_and_a_claim_opens_its_evidence_on_a_phone(browser, server):
-    from tests.test_drafts import DRAFT
+    from tests.index.test_drafts import DRAFT
 
     base, _ = server
     page = browser.new_page(viewport={"width": 390, "height": 844})

@@ -46,7 +46,7 @@ def test_api_conforms_to_its_spec(case, writable_app):
     response = case.call_and_validate(
         app=writable_app,
         headers={"Authorization": f"Bearer {WRITE_KEY}"},
-        # Its probe goes over the network, not to the in-process app; tests/test_articles_api.py
+        # Its probe goes over the network, not to the in-process app; tests/service/test_articles_api.py
         # checks every write route without, with a wrong, and with a read-only key.
         excluded_checks=[ignored_auth],
     )

@@ -5,7 +5,7 @@ import numpy as np
 from index.evaluation import evaluate, load_claims
 from index.retrieval.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion, tokenize
 from index.verify import ClaimVerifier
-from tests.test_evaluation import DEV_CLAIMS
+from tests.index.test_evaluation import DEV_CLAIMS
 
 
 def test_tokenize_keeps_numbers_and_names_and_drops_function_words():

@@ -7,8 +7,9 @@ import threading
 
 from flask import current_app
 
-from index.embedder import load_embedder
+from index.embedder import Embedder, load_embedder
 from index.nli import NliModelMissing, NliScorer, load_nli
+from index.reviews.adapter import QueryAdapter, load_adapter
 from index.stance import RULES, VerdictRules, read_rules_file
 from index.verify import ClaimVerifier, load_index
 from index.writer import ArticleWriter
@@ -49,6 +50,7 @@ class VerifierHolder:
                 index = load_index(settings.index_dir)
                 nli, degraded_reason = _load_judge(settings)
                 rules, rules_source = _load_rules(settings, nli)
+                adapter = _load_review_adapter(settings, embedder)
                 verifier = ClaimVerifier(
                     embedder,
                     index,
@@ -58,6 +60,7 @@ class VerifierHolder:
                     degraded_reason=degraded_reason,
                     rules=rules,
                     rules_source=rules_source,
+                    review_adapter=adapter,
                 )
                 self.writer = ArticleWriter(verifier, **_writer_options(settings.snapshot_after))
                 self.verifier = verifier
@@ -112,6 +115,24 @@ def _load_rules(settings: Settings, nli: NliScorer | None) -> tuple[VerdictRules
     rules, fitted_on = read_rules_file(settings.rules_file, nli.identity)
     log.info("verdict rules from %s (fitted on %s)", settings.rules_file, fitted_on)
     return rules, {"file": settings.rules_file, "fitted_on": fitted_on}
+
+
+def _load_review_adapter(settings: Settings, embedder: Embedder) -> QueryAdapter | None:
+    """The query adapter of review matching. REVIEW_ADAPTER=off: none. A directory named by
+    REVIEW_ADAPTER must load for this embedder (the exception keeps the worker not ready); the
+    shipped one, missing or made for another embedding model, is left out with a warning."""
+    if (settings.review_adapter or "").lower() == "off":
+        return None
+    if settings.review_adapter:
+        adapter = load_adapter(settings.review_adapter, model=embedder.name, dimension=embedder.dimension)
+    else:
+        try:
+            adapter = load_adapter(model=embedder.name, dimension=embedder.dimension)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("review matching without its query adapter: %s", exc)
+            return None
+    log.info("review matching with the query adapter sha256 %s", adapter.sha256[:12])
+    return adapter
 
 
 def _writer_options(snapshot_after: int | None) -> dict:

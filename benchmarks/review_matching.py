@@ -191,6 +191,21 @@ def main(argv: list[str] | None = None) -> int:
         judged += any(same_claim.JUDGE_FLOOR <= c < same_claim.RULE.cosine_alone for _, c in found[: same_claim.JUDGED])
     differences = [w - wo for w, wo in zip(times["with"], times["without"], strict=True)]
 
+    # The adapter's own cost: the review search with the plain and the adapted query (the
+    # product included), paired per claim, taking turns going first; 3 rounds.
+    adapter_cost = []
+    if adapter:
+        texts_vectors = [(matching.matching_text(c), embedder.encode([matching.matching_text(c)])) for c in claims]
+        for turn in range(3 * len(claims)):
+            text, vector = texts_vectors[turn % len(claims)]
+            took = {}
+            for name in rotated(["plain", "adapted"], turn):
+                started = time.perf_counter()
+                queries = adapter.apply(vector) if name == "adapted" else None
+                view.search([text], vector, matching.REVIEWS_SHOWN, queries)
+                took[name] = (time.perf_counter() - started) * 1000
+            adapter_cost.append(took["adapted"] - took["plain"])
+
     # Dense recall@5 of the base's search against exact search over the same vectors.
     rows = reviewed.reviews.store.rows(view.generation)
     vectors = embedder.encode([matching.matching_text(c) for c in claims])
@@ -205,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     figures |= {
         "verify_ms": {name: {"p50": p(v, 50), "p95": p(v, 95)} for name, v in times.items()},
         "added_ms_p50": p(differences, 50),
+        "adapter_ms_p50": p(adapter_cost, 50) if adapter_cost else None,
         "reviews_step_ms": {"p50": p(reviews_step, 50), "p95": p(reviews_step, 95)},
         "judged_share": round(judged / len(claims), 3),
         "dense_recall_at_5": round(recall, 4),
@@ -217,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"verify_claim, {human(args.reviews)} reviews", verify["with"]["p50"], verify["with"]["p95"]),
         ("difference, per claim", figures["added_ms_p50"], ""),
         ("the `reviews` step alone", step["p50"], step["p95"]),
+        ("the query adapter's own part (paired, 3 rounds)", figures["adapter_ms_p50"] or "", ""),
     ]
     print(table("what | p50 ms | p95 ms", lines))
     print(

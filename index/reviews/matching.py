@@ -151,7 +151,9 @@ class ReviewView:
             cosines = dict(dense[row]) if queries is None else {}
             fused = reciprocal_rank_fusion([[seq for seq, _ in dense[row]], [seq for seq, _ in lexical[row]]])
             best = sorted(fused, key=lambda seq: -fused[seq])[:k]
-            results.append([(seq, cosines[seq] if seq in cosines else self._cosine(seq, vectors[row])) for seq in best])
+            missing = [seq for seq in best if seq not in cosines]
+            cosines.update(zip(missing, self._cosines(missing, vectors[row]), strict=True))
+            results.append([(seq, cosines[seq]) for seq in best])
         return results
 
     def _dense(self, vectors: np.ndarray, depth: int) -> list[list[tuple[int, float]]]:
@@ -171,12 +173,21 @@ class ReviewView:
                 found[row] = sorted(merged, key=lambda pair: -pair[1])[:depth]
         return found
 
-    def _cosine(self, seq: int, vector: np.ndarray) -> float:
-        """The cosine of one row found by BM25 alone (a handful a request)."""
-        position = np.searchsorted(self.delta_seqs, seq)
-        if position < len(self.delta_seqs) and self.delta_seqs[position] == seq:
-            return float(self.delta_vectors[position] @ vector)
-        return float(self.base.vectors.reconstruct(int(seq)) @ vector)
+    def _cosines(self, seqs: list[int], vector: np.ndarray) -> list[float]:
+        """The plain cosines of a few rows (found by BM25 alone, or by the adapted query), the base's
+        read back from its index in one call."""
+        found: dict[int, float] = {}
+        in_base = []
+        for seq in seqs:
+            position = np.searchsorted(self.delta_seqs, seq)
+            if position < len(self.delta_seqs) and self.delta_seqs[position] == seq:
+                found[seq] = float(self.delta_vectors[position] @ vector)
+            else:
+                in_base.append(seq)
+        if in_base:
+            rows = self.base.vectors.reconstruct_batch(np.array(in_base, dtype=np.int64))
+            found.update(zip(in_base, (float(c) for c in rows @ vector), strict=True))
+        return [found[seq] for seq in seqs]
 
 
 class ReviewIndex:

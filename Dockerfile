@@ -39,8 +39,8 @@ COPY --from=build /venv /venv
 COPY --from=build /app/var/models ./var/models
 COPY --from=build --chown=10001:10001 /app/var/index ./var/index
 COPY --from=build /app/scripts ./scripts
-# The NLI judge ships in the repository (models/nli-minilm-l6, sha256-pinned); the installed
-# package cannot find it beside itself, so NLI_MODEL names it.
+# The NLI judge and the review query adapter ship in the repository (models/, sha256-pinned);
+# the installed package cannot find them beside itself, so NLI_MODEL and REVIEW_ADAPTER name them.
 COPY models ./models
 COPY gunicorn.conf.py ./
 ENV PATH=/venv/bin:$PATH \
@@ -50,6 +50,7 @@ ENV PATH=/venv/bin:$PATH \
     INDEX_DIR=/app/var/index \
     ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
     NLI_MODEL=/app/models/nli-minilm-l6 \
+    REVIEW_ADAPTER=/app/models/review-adapter \
     BIND=0.0.0.0:8000
 USER 10001:10001
 VOLUME ["/app/var/index"]

@@ -10,6 +10,8 @@
 2. Each tweet is asked through `POST /v1/verify` of the app (in-process, real model and
    judge); MAP@5 is computed from the response's `reviews` (a tweet's average precision over
    the first 5, divided by its number of relevant claims, as trec_eval's map_cut_5).
+   The review search uses the shipped query adapter (models/review-adapter, as the service
+   does by default); `--no-adapter` matches with the plain vector (REVIEW_ADAPTER=0).
 3. same_claim (its cut-offs chosen with `--split train --signals F` then `--fit F`, on the
    train tweets and the other half of the unmatched claims): recall = tweets with
    `same_claim` on a relevant review; precision = the share of `same_claim` reviews that
@@ -161,6 +163,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="working directory (default var/bench/claim-matching)")
     parser.add_argument("--fit", type=Path, metavar="SIGNALS", help="only fit the same-claim rule on a signals file")
     parser.add_argument("--max-wrongly", type=float, default=0.02, help="with --fit: the unmatched claims' bound")
+    parser.add_argument("--no-adapter", action="store_true", help="match without the query adapter (REVIEW_ADAPTER=0)")
     args = parser.parse_args()
     if args.fit:
         fit(args.fit, args.max_wrongly)
@@ -174,6 +177,7 @@ def main() -> int:
     from index.judging.nli import load_nli
     from index.retrieval.embedder import load_embedder
     from index.reviews import same_claim
+    from index.reviews.adapter import load_adapter
     from index.reviews.matching import matching_text
     from index.verify import ClaimVerifier, load_index
     from service import create_app
@@ -194,7 +198,8 @@ def main() -> int:
     log(f"import: {imported}")
 
     nli = load_nli(threads=1)
-    verifier = ClaimVerifier(embedder, load_index(index_dir), nli=nli)
+    adapter = None if args.no_adapter else load_adapter(model=embedder.name, dimension=embedder.dimension)
+    verifier = ClaimVerifier(embedder, load_index(index_dir), nli=nli, review_adapter=adapter)
     client = create_app(Settings(index_dir=str(index_dir)), verifier=verifier).test_client()
     vclaim_of = {}  # review id -> Snopes id
 
@@ -248,7 +253,9 @@ def main() -> int:
     n = len(tweets)
     print(f"# Claim matching, {args.split} tweets ({command()})\n\n{machine()}\n")
     print(f"- import: {imported['records']} ClaimReview records in {imported['seconds']} s ({imported['out'].strip()})")
-    print(f"- MAP@5 over {n} tweets from `reviews` of /v1/verify: **{sum(ap) / n:.3f}** ({tweet_seconds:.0f} s)")
+    shown = f"query adapter sha256 {adapter.sha256[:12]}" if adapter else "no query adapter"
+    print(f"- MAP@5 over {n} tweets from `reviews` of /v1/verify ({shown}): **{sum(ap) / n:.3f}**", end="")
+    print(f" ({tweet_seconds:.0f} s)")
     print(f"- same_claim rule: {same_claim.RULE}")
     print(
         f"- same_claim recall (tweets with same_claim on a relevant review): {recall_hits}/{n} = {recall_hits / n:.3f}"

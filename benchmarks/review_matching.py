@@ -18,6 +18,8 @@
    per-claim difference, the `reviews` step alone (the engine's observer), the share of claims
    whose candidates the same-claim judge read, the review base's build time at load, and the
    dense recall@5 of the base's search (IVF above `EXACT_MAX_REVIEWS`) against exact search.
+   The verifier with reviews has the shipped query adapter, as the service by default
+   (`--no-adapter`: without, REVIEW_ADAPTER=0).
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-records", type=parse_size, default=10_000, help="records imported, timed (10k)")
     parser.add_argument("--skip-import", action="store_true", help="do not time the import")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-adapter", action="store_true", help="match without the query adapter (REVIEW_ADAPTER=0)")
     args = parser.parse_args(argv)
     one_worker_threads()  # before `index` is imported: one gunicorn worker's caps
 
@@ -111,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.judging.nli import load_nli
     from index.retrieval.embedder import load_embedder
     from index.reviews import matching, same_claim
+    from index.reviews.adapter import load_adapter
     from index.verify import ClaimVerifier, load_index
 
     index_dir, _ = serving_load.ensure_index(argparse.Namespace(sentences=20_000, seed=CLAIMS_SEED, index=None))
@@ -157,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     nli = load_nli(threads=1, cache_pairs=0)  # every claim pays its own readings
     plain = ClaimVerifier(embedder, load_index(index_dir), nli=nli)
     started = time.perf_counter()
-    reviewed = ClaimVerifier(embedder, load_index(with_reviews), nli=nli)
+    adapter = None if args.no_adapter else load_adapter(model=embedder.name, dimension=embedder.dimension)
+    figures["query_adapter"] = adapter.sha256[:12] if adapter else None
+    reviewed = ClaimVerifier(embedder, load_index(with_reviews), nli=nli, review_adapter=adapter)
     figures["verifier_load_s"] = {"with_reviews": round(time.perf_counter() - started, 1)}
     started = time.perf_counter()
     view = reviewed.reviews.view(reviewed.index.view().generation)
@@ -179,13 +185,31 @@ def main(argv: list[str] | None = None) -> int:
             times[name].append((time.perf_counter() - started) * 1000)
             if name == "with":
                 reviews_step.append(steps.seconds["reviews"] * 1000)
-        found = view.search([matching.matching_text(claim)], embedder.encode([claim]), matching.REVIEWS_SHOWN)[0]
+        vector = embedder.encode([claim])
+        queries = adapter.apply(vector) if adapter else None
+        found = view.search([matching.matching_text(claim)], vector, matching.REVIEWS_SHOWN, queries)[0]
         judged += any(same_claim.JUDGE_FLOOR <= c < same_claim.RULE.cosine_alone for _, c in found[: same_claim.JUDGED])
     differences = [w - wo for w, wo in zip(times["with"], times["without"], strict=True)]
+
+    # The adapter's own cost: the review search with the plain and the adapted query (the
+    # product included), paired per claim, taking turns going first; 3 rounds.
+    adapter_cost = []
+    if adapter:
+        texts_vectors = [(matching.matching_text(c), embedder.encode([matching.matching_text(c)])) for c in claims]
+        for turn in range(3 * len(claims)):
+            text, vector = texts_vectors[turn % len(claims)]
+            took = {}
+            for name in rotated(["plain", "adapted"], turn):
+                started = time.perf_counter()
+                queries = adapter.apply(vector) if name == "adapted" else None
+                view.search([text], vector, matching.REVIEWS_SHOWN, queries)
+                took[name] = (time.perf_counter() - started) * 1000
+            adapter_cost.append(took["adapted"] - took["plain"])
 
     # Dense recall@5 of the base's search against exact search over the same vectors.
     rows = reviewed.reviews.store.rows(view.generation)
     vectors = embedder.encode([matching.matching_text(c) for c in claims])
+    vectors = adapter.apply(vectors) if adapter else vectors  # what the dense search looks with
     exact = np.argsort(-(rows.vectors @ vectors.T), axis=0)[:5].T
     _, approximate = view.base.vectors.search(np.ascontiguousarray(vectors), 5)
     recall = float(np.mean([len(set(rows.seqs[e]) & set(a)) / 5 for e, a in zip(exact, approximate, strict=True)]))
@@ -196,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     figures |= {
         "verify_ms": {name: {"p50": p(v, 50), "p95": p(v, 95)} for name, v in times.items()},
         "added_ms_p50": p(differences, 50),
+        "adapter_ms_p50": p(adapter_cost, 50) if adapter_cost else None,
         "reviews_step_ms": {"p50": p(reviews_step, 50), "p95": p(reviews_step, 95)},
         "judged_share": round(judged / len(claims), 3),
         "dense_recall_at_5": round(recall, 4),
@@ -208,9 +233,11 @@ def main(argv: list[str] | None = None) -> int:
         (f"verify_claim, {human(args.reviews)} reviews", verify["with"]["p50"], verify["with"]["p95"]),
         ("difference, per claim", figures["added_ms_p50"], ""),
         ("the `reviews` step alone", step["p50"], step["p95"]),
+        ("the query adapter's own part (paired, 3 rounds)", figures["adapter_ms_p50"] or "", ""),
     ]
     print(table("what | p50 ms | p95 ms", lines))
     print(
+        f"\n- query adapter: {figures['query_adapter'] or 'none (--no-adapter)'}"
         f"\n- {len(claims)} claims; the same-claim judge read candidates for {figures['judged_share']:.1%} of them"
         f"\n- review base ({figures['review_base']}): built in {figures['review_base_build_s']} s;"
         f" dense recall@5 against exact search {figures['dense_recall_at_5']:.4f}"

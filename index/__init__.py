@@ -41,6 +41,7 @@ _PUBLIC = {
     "build_index": ("index.ingestion.builder", "build_index"),
     # the models and the rules a service loads at start
     "load_embedder": ("index.retrieval.embedder", "load_embedder"),
+    "Embedder": ("index.retrieval.embedder", "Embedder"),
     "BACKENDS": ("index.retrieval.embedder", "BACKENDS"),
     "DEFAULT_BACKEND": ("index.retrieval.embedder", "DEFAULT_BACKEND"),
     "MAX_BATCH_TEXTS": ("index.retrieval.batching", "MAX_BATCH_TEXTS"),
@@ -65,6 +66,8 @@ _PUBLIC = {
     "record_review": ("index.reviews.store", "record_review"),
     "EvidenceMissing": ("index.reviews.store", "EvidenceMissing"),
     "claimreview_feed": ("index.reviews.claimreview", "claimreview_feed"),
+    "QueryAdapter": ("index.reviews.adapter", "QueryAdapter"),
+    "load_adapter": ("index.reviews.adapter", "load_adapter"),
     # what the engine reports as it works, for /metrics
     "Observer": ("index.common.observe", "Observer"),
     "set_observer": ("index.common.observe", "set_observer"),

@@ -34,6 +34,7 @@ from index.retrieval.batching import MAX_BATCH_TEXTS, BatchingEmbedder
 from index.retrieval.embedder import Embedder
 from index.retrieval.lexical import reciprocal_rank_fusion
 from index.retrieval.live import Filter, IndexView, LiveIndex, load_index
+from index.reviews.adapter import QueryAdapter
 from index.reviews.matching import ReviewIndex, match_reviews
 from index.reviews.review import ReviewMatch
 from index.reviews.store import ReviewStore
@@ -125,6 +126,7 @@ class ClaimVerifier:
         degraded_reason: str | None = None,
         rules: VerdictRules = RULES,
         rules_source: dict | None = None,
+        review_adapter: QueryAdapter | None = None,
     ):
         if retrieval not in RETRIEVAL_MODES:
             raise ValueError(f"retrieval must be one of {RETRIEVAL_MODES}, not {retrieval!r}")
@@ -150,7 +152,8 @@ class ClaimVerifier:
         self.rules = rules
         self.rules_source = rules_source or {"file": None}
         self.degraded_reason = None if nli is not None else (degraded_reason or "no NLI model given")
-        self.reviews = ReviewIndex(ReviewStore(index.archive), embedder.dimension)
+        # Reviews: the same engine; the dense search looks with the query adapter, if given.
+        self.reviews = ReviewIndex(ReviewStore(index.archive), embedder.dimension, adapter=review_adapter)
         self.reviews.view(index.view().generation)  # built at load, not by the first request
 
     def verify_claim(

@@ -44,6 +44,10 @@ class Settings:
     # A rules file (`scripts/evaluate.py --reviews --fit`): the verdict's cut-offs and confidence
     # map refitted on the newsroom's reviews, in place of the shipped ones (index/judging/stance.py).
     rules_file: str | None = None
+    # The query adapter of review matching (index/reviews/adapter.py): unset = the shipped one
+    # (models/review-adapter; plain matching, with a warning, if it is missing); a directory = that
+    # one (the worker is not ready if it cannot load); "off" = none, the claim's plain vector.
+    review_adapter: str | None = None
     support_threshold: float = DEGRADED_RULES.support_cosine
     max_request_bytes: int = 4 * 1024 * 1024  # also bounds a batch of posted articles
     # Threads per worker for every model and search runtime (ONNX Runtime, torch, FAISS, BLAS):

@@ -11,9 +11,12 @@ from index import (
     RULES,
     ArticleWriter,
     ClaimVerifier,
+    Embedder,
     NliModelMissing,
     NliScorer,
+    QueryAdapter,
     VerdictRules,
+    load_adapter,
     load_embedder,
     load_index,
     load_nli,
@@ -56,6 +59,7 @@ class VerifierHolder:
                 index = load_index(settings.index_dir)
                 nli, degraded_reason = _load_judge(settings)
                 rules, rules_source = _load_rules(settings, nli)
+                adapter = _load_review_adapter(settings, embedder)
                 verifier = ClaimVerifier(
                     embedder,
                     index,
@@ -65,6 +69,7 @@ class VerifierHolder:
                     degraded_reason=degraded_reason,
                     rules=rules,
                     rules_source=rules_source,
+                    review_adapter=adapter,
                 )
                 self.writer = ArticleWriter(verifier, **_writer_options(settings.snapshot_after))
                 self.verifier = verifier
@@ -119,6 +124,24 @@ def _load_rules(settings: Settings, nli: NliScorer | None) -> tuple[VerdictRules
     rules, fitted_on = read_rules_file(settings.rules_file, nli.identity)
     log.info("verdict rules from %s (fitted on %s)", settings.rules_file, fitted_on)
     return rules, {"file": settings.rules_file, "fitted_on": fitted_on}
+
+
+def _load_review_adapter(settings: Settings, embedder: Embedder) -> QueryAdapter | None:
+    """The query adapter of review matching. REVIEW_ADAPTER=off: none. A directory named by
+    REVIEW_ADAPTER must load for this embedder (the exception keeps the worker not ready); the
+    shipped one, missing or made for another embedding model, is left out with a warning."""
+    if (settings.review_adapter or "").lower() == "off":
+        return None
+    if settings.review_adapter:
+        adapter = load_adapter(settings.review_adapter, model=embedder.name, dimension=embedder.dimension)
+    else:
+        try:
+            adapter = load_adapter(model=embedder.name, dimension=embedder.dimension)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("review matching without its query adapter: %s", exc)
+            return None
+    log.info("review matching with the query adapter sha256 %s", adapter.sha256[:12])
+    return adapter
 
 
 def _writer_options(snapshot_after: int | None) -> dict:

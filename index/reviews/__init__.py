@@ -4,6 +4,7 @@
     store.py        reviews in the archive (same transaction and generation discipline as articles)
     claimreview.py  schema.org ClaimReview (JSON-LD), JSONL and CSV in; ClaimReview JSON-LD out
     matching.py     `ReviewIndex`: dense + BM25 over the reviewed claims, per generation; `match_reviews`
+    adapter.py      the learned query adapter of the dense search (models/review-adapter/)
     same_claim.py   the one rule (and its measured cut-offs) deciding that a review covers a claim
 
 Imports `index.common`, `index.documents`, `index.storage`, `index.retrieval` and `index.judging`;

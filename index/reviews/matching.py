@@ -31,6 +31,7 @@ from index.judging.nli import NliScorer
 from index.retrieval import ann
 from index.retrieval.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion
 from index.reviews import same_claim
+from index.reviews.adapter import QueryAdapter
 from index.reviews.review import ReviewMatch
 from index.reviews.store import ReviewStore
 
@@ -128,23 +129,31 @@ class ReviewView:
     def changed(self) -> int:
         return len(self.retired) + len(self.delta_seqs)
 
-    def search(self, texts: Sequence[str], vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        """Per claim, up to k (review row seq, cosine) pairs, best first by fused rank."""
+    def search(
+        self, texts: Sequence[str], vectors: np.ndarray, k: int, queries: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """Per claim, up to k (review row seq, cosine) pairs, best first by fused rank.
+
+        `queries`, when given, are what the dense search looks with (the claims' vectors through
+        the query adapter, adapter.py); the cosines returned are always of the claims' own `vectors`.
+        """
         if self.size == 0 or not len(texts):
             return [[] for _ in texts]
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         depth = min(CANDIDATES, self.size)
-        dense = self._dense(vectors, depth)
+        dense = self._dense(vectors if queries is None else np.ascontiguousarray(queries, dtype=np.float32), depth)
         lexical = self.base.lexical.search(list(texts), depth, mask=self._lexical_mask)
         if self.delta_lexical.size:
             for row, found in enumerate(self.delta_lexical.search(list(texts), depth)):
                 lexical[row] = sorted(lexical[row] + found, key=lambda pair: -pair[1])[:depth]
         results = []
         for row in range(len(texts)):
-            cosines = dict(dense[row])
+            cosines = dict(dense[row]) if queries is None else {}
             fused = reciprocal_rank_fusion([[seq for seq, _ in dense[row]], [seq for seq, _ in lexical[row]]])
             best = sorted(fused, key=lambda seq: -fused[seq])[:k]
-            results.append([(seq, cosines[seq] if seq in cosines else self._cosine(seq, vectors[row])) for seq in best])
+            missing = [seq for seq in best if seq not in cosines]
+            cosines.update(zip(missing, self._cosines(missing, vectors[row]), strict=True))
+            results.append([(seq, cosines[seq]) for seq in best])
         return results
 
     def _dense(self, vectors: np.ndarray, depth: int) -> list[list[tuple[int, float]]]:
@@ -164,20 +173,38 @@ class ReviewView:
                 found[row] = sorted(merged, key=lambda pair: -pair[1])[:depth]
         return found
 
-    def _cosine(self, seq: int, vector: np.ndarray) -> float:
-        """The cosine of one row found by BM25 alone (a handful a request)."""
-        position = np.searchsorted(self.delta_seqs, seq)
-        if position < len(self.delta_seqs) and self.delta_seqs[position] == seq:
-            return float(self.delta_vectors[position] @ vector)
-        return float(self.base.vectors.reconstruct(int(seq)) @ vector)
+    def _cosines(self, seqs: list[int], vector: np.ndarray) -> list[float]:
+        """The plain cosines of a few rows (found by BM25 alone, or by the adapted query), the base's
+        read back from its index in one call."""
+        found: dict[int, float] = {}
+        in_base = []
+        for seq in seqs:
+            position = np.searchsorted(self.delta_seqs, seq)
+            if position < len(self.delta_seqs) and self.delta_seqs[position] == seq:
+                found[seq] = float(self.delta_vectors[position] @ vector)
+            else:
+                in_base.append(seq)
+        if in_base:
+            rows = self.base.vectors.reconstruct_batch(np.array(in_base, dtype=np.int64))
+            found.update(zip(in_base, (float(c) for c in rows @ vector), strict=True))
+        return [found[seq] for seq in seqs]
 
 
 class ReviewIndex:
     """The reviews of one archive as one process matches them; `view(generation)` per request."""
 
-    def __init__(self, store: ReviewStore, dimension: int, rebuild_in_background: bool = True):
+    def __init__(
+        self,
+        store: ReviewStore,
+        dimension: int,
+        rebuild_in_background: bool = True,
+        adapter: QueryAdapter | None = None,
+    ):
         self.store = store
         self.dimension = dimension
+        if adapter is not None and adapter.dimension != dimension:
+            raise ValueError(f"the query adapter is {adapter.dimension}-d, the reviews' vectors {dimension}-d")
+        self.adapter = adapter  # the dense search's query adapter (adapter.py), or None
         self.rebuild_in_background = rebuild_in_background
         self._view: ReviewView | None = None
         self._lock = threading.Lock()
@@ -235,8 +262,9 @@ def match_reviews(
     """Per claim, the best reviews (up to `REVIEWS_SHOWN`), each with its cosine and `same_claim`.
 
     `vectors` are the claims' own; a claim that carries links or a post's signature is matched
-    without them, re-embedded by `encode` (when given). The same-claim rule's NLI readings go to
-    `nli` in one call for the whole request.
+    without them, re-embedded by `encode` (when given). With the index's query `adapter` the dense
+    search looks with the adapted vectors (adapter.py); cosines and `same_claim` stay plain. The
+    same-claim rule's NLI readings go to `nli` in one call for the whole request.
     """
     view = index.view(generation)
     if view.size == 0 or not claims:
@@ -246,7 +274,9 @@ def match_reviews(
     if changed and encode is not None:
         vectors = np.array(vectors, dtype=np.float32, copy=True)
         vectors[changed] = encode([texts[i] for i in changed])
-    found = view.search(texts, np.ascontiguousarray(vectors, dtype=np.float32), REVIEWS_SHOWN)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    queries = index.adapter.apply(vectors) if index.adapter is not None else None
+    found = view.search(texts, vectors, REVIEWS_SHOWN, queries)
     reviews = index.store.by_seq(sorted({seq for row in found for seq, _ in row}))
     candidates = [[(reviews[seq], cosine) for seq, cosine in row if seq in reviews] for row in found]
     decisions = same_claim.decide(texts, candidates, nli)

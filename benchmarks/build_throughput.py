@@ -43,7 +43,7 @@ from harness import ROOT, rotated, table  # first: the path and offline flags
 from index.documents.sentences import article_sentences
 from index.ingestion.builder import build_index
 from index.ingestion.ingest import read_articles
-from index.retrieval.embedder import BACKENDS, DEFAULT_BACKEND, default_onnx_dir, load_embedder
+from index.retrieval.embedder import BACKENDS, DEFAULT_BACKEND, TEXTS_PER_RUN, default_onnx_dir, load_embedder
 
 
 def _cpu() -> float:
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     add("--sentences", type=int, default=20_000)
     add("--seed", type=int, default=7)
     add("--rounds", type=int, default=3)
-    add("--batch-size", type=int, default=64, help="as scripts/build_index.py (default 64)")
+    add("--batch-size", type=int, default=TEXTS_PER_RUN, help=f"as scripts/build_index.py (default {TEXTS_PER_RUN})")
     add("--threads", type=int, default=None, help="runtime threads (default: the runtime's, as a build)")
     add("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="embedding runtime, as a build")
     add("--work", default=str(ROOT / "var" / "bench"), help="corpus and scratch indexes go here")

@@ -63,7 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     polite.add_argument("--max-bytes", type=int, default=10 * 1024 * 1024, help="largest page read (default 10 MiB)")
     polite.add_argument("--batch-articles", type=int, default=32, help="articles written per transaction")
     add_embedder_options(parser)
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ray = parser.add_argument_group("Ray (the cluster extra)")
     ray.add_argument(
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from index.ingestion.builder import NothingToIndex, build_index
 
-    embedder = load_embedder_from_options(args, batch_size=args.batch_size)
+    embedder = load_embedder_from_options(args)
     if embedder is None:
         return 1
     if syncing:
@@ -203,7 +202,7 @@ def _on_ray(args: argparse.Namespace, stack: ExitStack) -> tuple[dict, str, tupl
         return None
     actors = args.ray_actors or max(1, int(resources.get("CPU", 1) // args.ray_actor_cpus))
     build = ray_build.RayBuild(
-        embedder_options(args, batch_size=args.batch_size),
+        embedder_options(args),
         actors=actors,
         actor_cpus=args.ray_actor_cpus,
         block_texts=args.ray_block_texts or ray_build.BLOCK_TEXTS,

@@ -11,7 +11,7 @@ from typing import Any
 
 
 def add_embedder_options(parser: argparse.ArgumentParser) -> None:
-    from index.retrieval.embedder import BACKENDS, DEFAULT_BACKEND
+    from index.retrieval.embedder import BACKENDS, DEFAULT_BACKEND, TEXTS_PER_RUN
 
     parser.add_argument(
         "--model", default=os.environ.get("EMBEDDING_MODEL"), help="local sentence-transformers model directory"
@@ -25,6 +25,9 @@ def add_embedder_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--onnx-dir", default=os.environ.get("ONNX_DIR"), help="the model's ONNX export (scripts/export_onnx.py)"
     )
+    parser.add_argument(
+        "--batch-size", type=int, default=TEXTS_PER_RUN, help=f"texts per model call (default {TEXTS_PER_RUN})"
+    )
 
 
 def embedder_options(args: argparse.Namespace, **options: Any) -> dict[str, Any]:
@@ -36,6 +39,7 @@ def embedder_options(args: argparse.Namespace, **options: Any) -> dict[str, Any]
         "model_path": str(Path(args.model).resolve()) if args.model else None,
         "backend": args.backend,
         "onnx_dir": str(Path(args.onnx_dir or default_onnx_dir(args.model)).resolve()),
+        "batch_size": args.batch_size,
         **options,
     }
 

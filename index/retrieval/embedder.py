@@ -79,6 +79,14 @@ class OnnxModelMissing(FileNotFoundError):
     """The ONNX backend was selected but the model has not been exported (or not from this model)."""
 
 
+# Texts per model run when encoding many (a build, an import, an article write). Small batches
+# keep the activations in cache: on this project's AMD EPYC (avx2, no VNNI), length-sorted
+# news sentences (~33 word pieces) encode 1.28× (ONNX) and 1.19× (torch) faster at 16 than at 64
+# on one thread (a gunicorn worker's), 1.06× on two (a script's); the vectors differ by < 1e-7
+# (`benchmarks/encoder_batches.py --bulk 1500 --threads 2`, BENCHMARKS.md "Encoding in bulk").
+TEXTS_PER_RUN = 16
+
+
 class Embedder:
     """Turns texts into L2-normalised float32 vectors (so inner product = cosine).
 
@@ -122,7 +130,7 @@ class TorchEmbedder(Embedder):
 
     backend = "torch"
 
-    def __init__(self, model: object, name: str, batch_size: int = 64):
+    def __init__(self, model: object, name: str, batch_size: int = TEXTS_PER_RUN):
         self.model = model  # sentence_transformers.SentenceTransformer
         self.name = name
         self.batch_size = batch_size
@@ -161,7 +169,13 @@ class OnnxEmbedder(Embedder):
     """
 
     def __init__(
-        self, session: object, tokenizer: object, manifest: dict, name: str, backend: str, batch_size: int = 64
+        self,
+        session: object,
+        tokenizer: object,
+        manifest: dict,
+        name: str,
+        backend: str,
+        batch_size: int = TEXTS_PER_RUN,
     ):
         self.session = session  # onnxruntime.InferenceSession
         self.name = name
@@ -299,7 +313,7 @@ def _load_onnx(
 
 def load_embedder(
     model_path: str | None = None,
-    batch_size: int = 64,
+    batch_size: int = TEXTS_PER_RUN,
     threads: int | None = None,
     backend: str = DEFAULT_BACKEND,
     onnx_dir: str | Path | None = None,

@@ -11,7 +11,7 @@
    judge); MAP@5 is computed from the response's `reviews` (a tweet's average precision over
    the first 5, divided by its number of relevant claims, as trec_eval's map_cut_5).
    The review search uses the shipped query adapter (models/review-adapter, as the service
-   does by default); `--no-adapter` matches with the plain vector (REVIEW_ADAPTER=0).
+   does by default); `--no-adapter` matches with the plain vector (REVIEW_ADAPTER=off).
 3. same_claim (its cut-offs chosen with `--split train --signals F` then `--fit F`, on the
    train tweets and the other half of the unmatched claims): recall = tweets with
    `same_claim` on a relevant review; precision = the share of `same_claim` reviews that
@@ -163,7 +163,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="working directory (default var/bench/claim-matching)")
     parser.add_argument("--fit", type=Path, metavar="SIGNALS", help="only fit the same-claim rule on a signals file")
     parser.add_argument("--max-wrongly", type=float, default=0.02, help="with --fit: the unmatched claims' bound")
-    parser.add_argument("--no-adapter", action="store_true", help="match without the query adapter (REVIEW_ADAPTER=0)")
+    parser.add_argument(
+        "--no-adapter", action="store_true", help="match without the query adapter, as REVIEW_ADAPTER=off"
+    )
     args = parser.parse_args()
     if args.fit:
         fit(args.fit, args.max_wrongly)

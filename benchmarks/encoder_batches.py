@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Encoder milliseconds per claim by batch size, one thread.")
     parser.add_argument("--claims", default=str(ROOT / "var" / "bench" / "index-100k-s11.claims-2000-s11.json"))
     parser.add_argument("--count", type=int, default=256, help="claims encoded per batch size and round")
-    parser.add_argument("--sizes", default="1,2,4,8,16,32")
+    parser.add_argument("--sizes", help="batch sizes (default 1,2,4,8,16,32; with --bulk 4,8,16,32,64)")
     parser.add_argument("--backends", default="onnx,onnx-int8")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cores", type=int, default=os.cpu_count())
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         embedder.encode(claims[:32])  # warm up
         rows = []
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in (int(s) for s in (args.sizes or "1,2,4,8,16,32").split(",")):
             per_claim = [s / len(claims) * 1000 for s in in_batches(embedder.encode, claims, size, args.rounds)]
             ms = statistics.median(per_claim)
             rows.append([size, f"{ms:.2f}", ", ".join(f"{x:.2f}" for x in per_claim), f"{args.cores / ms * 1000:.0f}"])
@@ -105,7 +105,7 @@ def bulk(args: argparse.Namespace) -> int:
     from review_matching import review_texts
 
     texts = review_texts(args.bulk)
-    sizes = [int(s) for s in (args.sizes if args.sizes != "1,2,4,8,16,32" else "4,8,16,32,64").split(",")]
+    sizes = [int(s) for s in (args.sizes or "4,8,16,32,64").split(",")]
     print(f"# Bulk encoding by batch size ({command()})\n\n{machine()}\n")
     for backend in args.backends.split(","):
         embedders = {size: load_embedder(threads=args.threads, backend=backend, batch_size=size) for size in sizes}

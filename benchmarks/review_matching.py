@@ -19,7 +19,7 @@
    whose candidates the same-claim judge read, the review base's build time at load, and the
    dense recall@5 of the base's search (IVF above `EXACT_MAX_REVIEWS`) against exact search.
    The verifier with reviews has the shipped query adapter, as the service by default
-   (`--no-adapter`: without, REVIEW_ADAPTER=0).
+   (`--no-adapter`: without, REVIEW_ADAPTER=off).
 """
 
 from __future__ import annotations
@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-records", type=parse_size, default=10_000, help="records imported, timed (10k)")
     parser.add_argument("--skip-import", action="store_true", help="do not time the import")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--no-adapter", action="store_true", help="match without the query adapter (REVIEW_ADAPTER=0)")
+    parser.add_argument(
+        "--no-adapter", action="store_true", help="match without the query adapter, as REVIEW_ADAPTER=off"
+    )
     args = parser.parse_args(argv)
     one_worker_threads()  # before `index` is imported: one gunicorn worker's caps
 

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # the claim-matching data readers 
 from claim_matching import DATA, average_precision, qrels, read_tsv, snopes_rows  # noqa: E402
 
 from index.common.fileio import sha256_file  # noqa: E402
-from index.reviews.adapter import CARD_FILE, DEFAULT_ADAPTER_DIR, MATRIX_FILE  # noqa: E402
+from index.reviews.adapter import CARD_FILE, DEFAULT_ADAPTER_DIR, MATRIX_FILE, adapt  # noqa: E402
 
 # ../shared/claim_matching/README.md's sha256 of each input read here.
 INPUTS = {
@@ -70,18 +70,13 @@ def check_inputs(names: dict[str, str]) -> None:
 
 def snopes_texts() -> tuple[list[str], list[str]]:
     """(Snopes ids, match texts): the claim and its title, as a review's `match_text`."""
-    from index.reviews.review import Review
+    from index.reviews.review import match_text
 
     ids, texts = [], []
     for vid, claim, title in snopes_rows():
         ids.append(vid)
-        texts.append(Review.match_text.fget(_Claim(" ".join(claim.split()), " ".join(title.split()) or None)))
+        texts.append(match_text(" ".join(claim.split()), " ".join(title.split()) or None))
     return ids, texts
-
-
-class _Claim:  # the two fields `Review.match_text` reads
-    def __init__(self, claim: str, title: str | None):
-        self.claim, self.title = claim, title
 
 
 def tweets(split: str) -> tuple[list[str], list[str], list[set[str]]]:
@@ -144,11 +139,6 @@ class Matcher:
                 found_at[k] += any(v in gold for v in best[:k])
         n = len(relevant)
         return {"map5": round(float(np.mean(ap)), 4), **{f"recall@{k}": round(v / n, 3) for k, v in found_at.items()}}
-
-
-def adapted(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    y = vectors @ matrix
-    return (y / np.linalg.norm(y, axis=1, keepdims=True)).astype(np.float32)
 
 
 def train(args, claims: np.ndarray, queries: np.ndarray, targets: np.ndarray, evaluate) -> tuple[np.ndarray, list]:
@@ -228,7 +218,7 @@ def main() -> int:
         held_relevant = [relevant[i] for i in held]
 
         def evaluate(matrix: np.ndarray, held=held, held_texts=held_texts, held_relevant=held_relevant) -> float:
-            return matcher.map5(held_texts, adapted(matrix, tweet_vectors[held]), held_relevant)["map5"]
+            return matcher.map5(held_texts, adapt(tweet_vectors[held], matrix), held_relevant)["map5"]
 
         print(f"fold {k + 1}/{len(held_outs)}: {len(pairs)} pairs fitted, {len(held)} tweets held out", file=sys.stderr)
         matrix, history, best_epoch = train(args, claim_vectors, queries, targets, evaluate)
@@ -239,7 +229,7 @@ def main() -> int:
                 "pairs_fitted": len(pairs),
                 "tweets_held_out": len(held),
                 "plain": matcher.map5(held_texts, tweet_vectors[held], held_relevant),
-                "adapted": matcher.map5(held_texts, adapted(matrix, tweet_vectors[held]), held_relevant),
+                "adapted": matcher.map5(held_texts, adapt(tweet_vectors[held], matrix), held_relevant),
                 "epoch_kept": best_epoch,
                 "held_out_map5_every_5_epochs": history,
             }
@@ -260,7 +250,7 @@ def main() -> int:
         figures["dev_tweets_offline"] = {
             "tweets": len(dev_texts),
             "plain": matcher.map5(dev_texts, dev_vectors, dev_relevant),
-            "adapted": matcher.map5(dev_texts, adapted(matrix, dev_vectors), dev_relevant),
+            "adapted": matcher.map5(dev_texts, adapt(dev_vectors, matrix), dev_relevant),
         }
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from index.common.fileio import sha256_file
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ADAPTER_DIR = Path(__file__).resolve().parent.parent.parent / "models" / "review-adapter"
+DEFAULT_ADAPTER_DIR = Path(__file__).resolve().parents[2] / "models" / "review-adapter"
 MATRIX_FILE = "adapter.npy"
 CARD_FILE = "card.json"
 
@@ -51,9 +51,14 @@ class QueryAdapter:
 
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         """The adapted vectors (float32, C-contiguous, each row of unit length)."""
-        adapted = np.asarray(vectors, dtype=np.float32) @ self.matrix
-        norms = np.linalg.norm(adapted, axis=1, keepdims=True)
-        return np.ascontiguousarray(adapted / np.maximum(norms, 1e-12), dtype=np.float32)
+        return adapt(vectors, self.matrix)
+
+
+def adapt(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """normalise(vectors @ matrix): what the service searches with, and what training scores."""
+    adapted = np.asarray(vectors, dtype=np.float32) @ matrix
+    norms = np.linalg.norm(adapted, axis=1, keepdims=True)
+    return np.ascontiguousarray(adapted / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def load_adapter(

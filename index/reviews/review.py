@@ -94,8 +94,13 @@ class Review:
 
     @property
     def match_text(self) -> str:
-        """What a new claim is matched against: the claim, and the headline when there is one."""
-        return f"{self.claim} {self.title}" if self.title and self.title != self.claim else self.claim
+        """What a new claim is matched against (`match_text`)."""
+        return match_text(self.claim, self.title)
+
+
+def match_text(claim: str, title: str | None) -> str:
+    """What a new claim is matched against: the claim, and the headline when there is one."""
+    return f"{claim} {title}" if title and title != claim else claim
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ class FetchResult:
     http_status: int | None = None
     attempts: int = 0
     retryable: bool = False  # SKIPPED for now (429, 5xx, timeouts): worth asking again next run
+    headers: dict[str, str] = field(default_factory=dict)  # the answer's headers, names lower-cased
 
     @property
     def charset(self) -> str | None:
@@ -269,6 +270,7 @@ class Fetcher:
                 content_type=response.headers.get("Content-Type", ""),
                 validators=validators,
                 http_status=status,
+                headers={name.lower(): value for name, value in response.headers.items()},
             ), None
 
     # ---- robots.txt ------------------------------------------------------------------------

@@ -365,6 +365,7 @@ class Sync:
         cursor_key = f"wordpress {site}"
         cursor = self.state.cursors.get(cursor_key)
         newest, complete, page = cursor, True, 1
+        seen: set[int] = set()
         while True:
             listing = self.fetcher.fetch(wordpress.posts_url(site, page, _second_before(cursor)), accept=JSON_ACCEPT)
             if listing.status != OK:
@@ -382,13 +383,19 @@ class Sync:
                 break
             for problem in problems:
                 self.report.skip(f"{site} {problem.split(':')[0]}", problem.split(": ", 1)[-1])
+            if posts and seen.issuperset(post.id for post in posts):
+                # A server that ignores `page` would be read forever: stop, and keep the cursor.
+                self.report.skip(listing.url, f"page {page} repeats posts already listed: paging stopped")
+                complete = False
+                break
+            seen.update(post.id for post in posts)
             self.on_total(len(posts))
             for post in posts:
                 self._post(site, post)
                 self.progress(1)
                 if newest is None or post.modified > newest:
                     newest = post.modified
-            if len(posts) + len(problems) < wordpress.PER_PAGE:
+            if not wordpress.has_next_page(listing.headers, page, len(posts) + len(problems)):
                 break
             page += 1
         if complete and newest and newest != cursor:
@@ -424,11 +431,8 @@ class Sync:
         published: set[int] = set()
         for start in range(0, len(known), wordpress.PER_PAGE):
             chunk = known[start : start + wordpress.PER_PAGE]
-            answer = self.fetcher.fetch(wordpress.published_ids_url(site, chunk), accept=JSON_ACCEPT)
             try:
-                if answer.status != OK:
-                    raise ExtractionError(answer.reason or "no answer")
-                published |= wordpress.parse_ids(answer.body)
+                published |= self._published_ids(site, chunk)
             except ExtractionError as exc:
                 self.report.skip(f"{site} (deletion check)", f"not checked: {exc.message}")
                 return
@@ -447,6 +451,23 @@ class Sync:
                 self.report.deleted += 1
             elif not article:
                 self.archive.put_articles([], self.embedder.name, also=forget)
+
+    def _published_ids(self, site: str, chunk: list[int]) -> set[int]:
+        """Which of `chunk` the site still publishes, over as many pages as the site's cap needs
+        (a site capping `per_page` at 10 answers 100 ids in 10 pages: reading only the first
+        would take the other 90 posts for deleted)."""
+        published: set[int] = set()
+        for page in range(1, len(chunk) + 2):  # at least one id a page, or the answer is wrong
+            answer = self.fetcher.fetch(wordpress.published_ids_url(site, chunk, page), accept=JSON_ACCEPT)
+            if answer.status != OK:
+                if answer.http_status == 400 and page > 1:
+                    return published  # past the last page
+                raise ExtractionError(answer.reason or "no answer")
+            ids = wordpress.parse_ids(answer.body)
+            published |= ids
+            if not wordpress.has_next_page(answer.headers, page, len(ids)):
+                return published
+        raise ExtractionError(f"more pages than ids asked for ({len(chunk)}): the site's paging is not trusted")
 
     # ---- documents and pages -------------------------------------------------------------
 

@@ -4,6 +4,10 @@ A listing asks for posts modified after the last sync (`modified_after`), oldest
 first, 100 a page, with the author embedded; each post's rendered HTML goes through the
 same extractor as any page. Which known posts are still published is asked with `include=`
 (100 ids a request): a post the API no longer returns was trashed, deleted or unpublished.
+
+Both are paged as the server pages them (`has_next_page`): a site may cap `per_page` below
+the 100 asked for, so a short page never ends a listing; the server's `X-WP-TotalPages`
+(or `Link: rel="next"`) does.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from requests.utils import parse_header_links
+
 from index.ingestion.sources.extract import ExtractionError
 
-PER_PAGE = 100  # the API's maximum
+PER_PAGE = 100  # the API's default maximum; a site may cap it lower, so it is asked for, not assumed
 _FIELDS = "id,link,title,content,date,date_gmt,modified,modified_gmt,status,_links,_embedded"
 _TAG_RE = re.compile(r"<[^>]+>")
 
@@ -47,9 +54,27 @@ def posts_url(site: str, page: int, modified_after: str | None = None) -> str:
     return f"{api_root(site)}/posts?{urlencode(params)}&_fields={_FIELDS}"
 
 
-def published_ids_url(site: str, ids: list[int]) -> str:
-    params = {"include": ",".join(map(str, ids)), "per_page": PER_PAGE, "_fields": "id"}
+def published_ids_url(site: str, ids: list[int], page: int = 1) -> str:
+    params = {"include": ",".join(map(str, ids)), "per_page": PER_PAGE, "page": page, "_fields": "id"}
     return f"{api_root(site)}/posts?{urlencode(params)}"
+
+
+def has_next_page(headers: Mapping[str, str], page: int, records: int) -> bool:
+    """Whether page `page + 1` of a listing exists, by what the server said of its paging.
+
+    `X-WP-TotalPages` first (WordPress sends it on every listing), then a `Link: rel="next"`
+    (sent by WordPress and by proxies that strip the X- headers). With neither, only an empty
+    page ends the listing (or a 400 past the last one): a page shorter than asked for may be a
+    site's lower `per_page` cap, and reading it as the end silently loses every later post.
+    `headers` has lower-cased names.
+    """
+    total = (headers.get("x-wp-totalpages") or "").strip()
+    if total.isdigit():
+        return page < int(total)
+    links = parse_header_links(headers.get("link", ""))
+    if any("next" in (link.get("rel") or "").split() for link in links):
+        return True
+    return records > 0
 
 
 def parse_posts(data: bytes) -> tuple[list[Post], list[str]]:

@@ -158,11 +158,17 @@ class WpPost:
 class WordPressApi:
     """`/wp-json/wp/v2/posts` as WordPress answers anonymous clients: published posts only,
     `per_page` (≤ 100), `page` (400 past the last), `modified_after`, `orderby=modified`,
-    `include`, `X-WP-Total` / `X-WP-TotalPages`, embedded authors."""
+    `include`, `X-WP-Total` / `X-WP-TotalPages`, embedded authors.
+
+    `max_per_page` is the site's cap on `per_page` (sites can lower it); `paging` is which
+    paging headers it sends: "x-wp" (WordPress), "link" (`Link: rel="next"` only, as behind a
+    proxy that strips X- headers) or "none"."""
 
     def __init__(self, site: LocalSite):
         self.site = site
         self.posts: dict[int, WpPost] = {}
+        self.max_per_page = 100
+        self.paging = "x-wp"
         site.routes["/wp-json/wp/v2/posts"] = self.listing
 
     def link(self, post_id: int) -> str:
@@ -178,14 +184,19 @@ class WordPressApi:
             posts = [p for p in posts if p.modified > q["modified_after"]]
         key = (lambda p: p.modified) if q.get("orderby") == "modified" else (lambda p: p.date)
         posts.sort(key=key, reverse=q.get("order", "desc") == "desc")
-        per_page = min(int(q.get("per_page", 10)), 100)
+        per_page = min(int(q.get("per_page", 10)), self.max_per_page)
         page = int(q.get("page", 1))
         pages = max(1, -(-len(posts) // per_page))
         if page > pages:
             return Reply(400, json.dumps({"code": "rest_post_invalid_page_number"}))
         chosen = posts[(page - 1) * per_page : page * per_page]
         body = [self._record(p) for p in chosen]
-        headers = {"Content-Type": "application/json", "X-WP-Total": str(len(posts)), "X-WP-TotalPages": str(pages)}
+        headers = {"Content-Type": "application/json"}
+        if self.paging == "x-wp":
+            headers.update({"X-WP-Total": str(len(posts)), "X-WP-TotalPages": str(pages)})
+        elif self.paging == "link" and page < pages:
+            query = "&".join(f"{k}={v}" for k, v in {**q, "page": str(page + 1)}.items())
+            headers["Link"] = f'<{self.site.url(request.path)}?{query}>; rel="next"'
         return Reply(200, json.dumps(body), headers)
 
     def _record(self, post: WpPost) -> dict:

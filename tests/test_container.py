@@ -131,17 +131,25 @@ def test_final_stage_is_slim_non_root_and_self_contained():
     assert "/readyz" in " ".join(healthcheck(final)[0])
 
 
-def test_every_pip_install_is_hash_checked():
-    """Locked packages with --require-hashes; the one install without hashes is the project itself, --no-deps."""
+def test_the_image_installs_the_way_the_makefile_does():
+    """The same installer pin, the same lock, the same flags: both run scripts/install_locked.sh,
+    which installs uv from its hashed lock, then the lock hash-checked and wheels only; the one
+    install without hashes is the project itself, --no-deps."""
     runs = [rest for stage in stages(DOCKERFILE.read_text("utf-8")) for k, rest in stage if k == "RUN"]
-    installs = [r for r in runs if "pip install" in r]
+    installs = [r for r in runs if "install" in r and "build_index" not in r]
     assert installs
     for run in installs:
-        if "-r requirements" in run:
-            assert "--require-hashes" in run and "--only-binary :all:" in run and "-r requirements.lock" in run, run
-        else:
-            assert "--no-deps" in run and "--no-build-isolation" in run, run
+        assert run.startswith("scripts/install_locked.sh /venv "), f"an install outside the locked path: {run}"
+        assert "pip install" not in run and "uv " not in run, run
+    assert any(r.endswith(" requirements.lock") for r in installs)
+    assert any(" --project " in r for r in installs)
     assert any("scripts/build_index.py" in r for r in runs), "the index is built at image build time"
+    makefile = (ROOT / "Makefile").read_text("utf-8")
+    assert re.search(r"^INSTALL := scripts/install_locked\.sh$", makefile, re.M)
+    recipes = [line for line in makefile.splitlines() if line.startswith("\t")]
+    assert not [line for line in recipes if "pip install" in line], "the Makefile installs only through the script"
+    script = (ROOT / "scripts" / "install_locked.sh").read_text("utf-8")
+    assert "--require-hashes --only-binary :all:" in script and "requirements-installer.lock" in script
 
 
 @pytest.mark.slow

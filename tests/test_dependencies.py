@@ -1,8 +1,9 @@
 """The installed set is exactly the hashed lock, and consistent (the sentence-transformers / transformers trap).
 
-`requirements.lock` (runtime), `requirements-test.lock` (runtime + test, bench and cluster extras) and
-`requirements-tools.lock` (pip-tools, pip-audit) are written by `make lock` and installed with
-`pip install --require-hashes`; these tests hold them to that shape and to pyproject.toml.
+`requirements.lock` (runtime), `requirements-test.lock` (runtime + test, bench and cluster extras),
+`requirements-tools.lock` (pip-tools, pip-audit) and `requirements-installer.lock` (uv, which installs
+the others) are written by `make lock` and installed with `uv pip install --require-hashes`
+(scripts/install_locked.sh); these tests hold them to that shape and to pyproject.toml.
 """
 
 import importlib.util
@@ -19,10 +20,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKS = ("requirements.lock", "requirements-test.lock", "requirements-tools.lock")
+LOCKS = ("requirements.lock", "requirements-test.lock", "requirements-tools.lock", "requirements-installer.lock")
 HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}")
-# Not in any lock on purpose: the project itself (installed --no-deps) and the installer that
-# came with the venv (it checks the hashes; it is not one of the things checked).
+# Not in any lock on purpose: the project itself (installed --no-deps) and the pip that came
+# with the venv (it installs only the locked uv, one hashed wheel; uv installs everything else).
 UNLOCKED = {"claimcheck", "pip"}
 
 
@@ -61,7 +62,7 @@ def test_every_locked_package_is_pinned_with_a_hash(name):
 
 def test_installed_versions_are_exactly_the_test_lock():
     """Every locked package is installed at its locked version, and nothing else is installed."""
-    locked = read_lock("requirements-test.lock")
+    locked = read_lock("requirements-test.lock") | read_lock("requirements-installer.lock")
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
     wrong = {n: (v, installed.get(n)) for n, (v, _) in locked.items() if installed.get(n) != v}
     assert not wrong, f"locked vs installed (run `make clean test` to rebuild .venv from the lock): {wrong}"

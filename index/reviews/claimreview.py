@@ -147,10 +147,53 @@ def _json_ld_records(data: object, name: str) -> Iterator[tuple[str, dict | Revi
 
 
 def review_from_record(record: dict, default_reviewer: str | None = None, max_claim_chars: int = MAX_CLAIM_CHARS):
-    """A `Review` from a ClaimReview object or a flat record; `ReviewError` if it is not one."""
+    """A `Review` from a ClaimReview object, a PolitiFact record or a flat record; `ReviewError` if it is not one."""
     if "claimReviewed" in record or "ClaimReview" in _types(record):
         return _from_claimreview(record, default_reviewer, max_claim_chars)
+    if set(POLITIFACT_FIELDS) >= set(record) >= {"claim", "rating", "stated"}:
+        return _from_politifact(record, default_reviewer, max_claim_chars)
     return _from_flat(record, default_reviewer, max_claim_chars)
+
+
+# A PolitiFact record, as its exports and the CLEF CheckThat! releases give it: `rating` is
+# PolitiFact's slug ("pants-fire", "barely-true"), `stated` its line "stated on October 22,
+# 2019 in a campaign mailer:", `speaker` who made the claim; the review's date is in its URL
+# (/factchecks/2019/oct/30/…).
+POLITIFACT_FIELDS = ("id", "claim", "rating", "speaker", "stated", "title", "url")
+POLITIFACT_RATINGS = {
+    "pants-fire": "Pants on Fire", "false": "False", "barely-true": "Mostly False", "half-true": "Half True",
+    "mostly-true": "Mostly True", "true": "True", "full-flop": "Full Flop", "half-flip": "Half Flip",
+    "no-flip": "No Flip",
+}  # fmt: skip
+_STATED = re.compile(r"^\s*stated on (\w+ \d{1,2}, \d{4})(?:\s+in\s+(.*?))?[\s.:]*$", re.IGNORECASE | re.DOTALL)
+_URL_DATE = re.compile(r"/(\d{4})/([a-z]{3})/(\d{1,2})/")
+
+
+def _from_politifact(record: dict, default_reviewer: str | None, max_claim_chars: int) -> Review:
+    stated = _text(record.get("stated"), "stated") or ""
+    said = _STATED.match(stated)
+    claim_date = datetime.strptime(said.group(1), "%B %d, %Y").date().isoformat() if said else None
+    url = _text(record.get("url"), "url")
+    published = _URL_DATE.search(url or "")
+    if published:
+        reviewed_at = datetime.strptime(" ".join(published.groups()), "%Y %b %d").date().isoformat()
+    elif claim_date:
+        reviewed_at = claim_date  # the review is not older than the claim
+    else:
+        raise ReviewError("no review date: neither the url (/YYYY/mon/DD/) nor 'stated' gives one")
+    slug = (_text(record.get("rating"), "rating") or "").lower()
+    return build_review(
+        record.get("claim"),
+        rating=POLITIFACT_RATINGS.get(slug, record.get("rating")),
+        reviewed_by=default_reviewer or "PolitiFact",
+        reviewed_at=reviewed_at,
+        url=url,
+        title=record.get("title"),
+        claimant=record.get("speaker"),
+        claim_where=said.group(2) if said and said.group(2) else None,
+        claim_date=claim_date,
+        max_claim_chars=max_claim_chars,
+    )
 
 
 def build_review(

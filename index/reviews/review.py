@@ -19,22 +19,32 @@ VERDICTS = (SUPPORTED, CONTRADICTED, MIXED, UNPROVEN)
 # Common rating texts of fact-checkers (PolitiFact, Snopes, Full Fact, AFP, ...), lower-cased
 # with punctuation dropped. The vocabulary of ratings, not of any claim: a text not here falls
 # back to the numeric rating, then to `unproven`.
+# PolitiFact's own slugs are here too ("pants-fire", "barely-true": its label for "Mostly False").
+# A Flip-O-Meter rating ("full flop", "half flip", "no flip") rates whether a politician changed
+# position, not whether a claim is true: unproven, with its words kept beside it.
 _RATING_VERDICTS = {
     SUPPORTED: (
         "true", "mostly true", "correct", "accurate", "correct attribution", "verified", "confirmed",
-        "largely accurate", "legit", "real", "fact", "supported",
+        "largely accurate", "legit", "real", "fact", "supported", "mostly accurate", "mostly correct",
+        "geppetto checkmark",
     ),
     CONTRADICTED: (
-        "false", "mostly false", "pants on fire", "pants on fire false", "incorrect", "inaccurate", "fake",
-        "wrong", "misattributed", "hoax", "scam", "fabricated", "baseless", "four pinocchios",
-        "three pinocchios", "debunked", "untrue", "labeled satire", "contradicted", "not true",
+        "false", "mostly false", "pants on fire", "pants on fire false", "pants fire", "barely true",
+        "incorrect", "inaccurate", "fake", "wrong", "misattributed", "hoax", "scam", "fabricated", "baseless",
+        "four pinocchios", "three pinocchios", "debunked", "untrue", "labeled satire", "contradicted",
+        "not true", "altered", "altered photo", "altered video", "manipulated", "doctored", "false headline",
     ),
     MIXED: (
-        "mixture", "half true", "half-true", "mixed", "partly true", "partly false", "partially true",
-        "partially false", "misleading", "miscaptioned", "outdated", "exaggerated", "needs context",
-        "missing context", "two pinocchios", "one pinocchio", "lacks context", "distorts the facts",
+        "mixture", "half true", "half-true", "half truth", "mixed", "partly true", "partly false",
+        "partially true", "partially false", "misleading", "miscaptioned", "outdated", "exaggerated",
+        "exaggeration", "needs context", "missing context", "two pinocchios", "one pinocchio", "lacks context",
+        "distorts the facts", "out of context", "cherry picks", "spins the facts", "imprecise",
+        "not the whole story", "flawed reasoning",
     ),
-    UNPROVEN: ("unproven", "unverified", "unsupported", "no evidence", "research in progress", "unclear"),
+    UNPROVEN: (
+        "unproven", "unverified", "unsupported", "no evidence", "research in progress", "unclear",
+        "unsubstantiated", "full flop", "half flip", "no flip",
+    ),
 }  # fmt: skip
 _TEXT_TO_VERDICT = {text.replace("-", " "): verdict for verdict, texts in _RATING_VERDICTS.items() for text in texts}
 _PUNCTUATION = re.compile(r"[^\w\s]")

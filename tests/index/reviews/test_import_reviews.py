@@ -71,3 +71,16 @@ def test_import_without_a_single_review_or_index_fails(tmp_path, writable_index_
     feed.write_text(json.dumps(FEED), "utf-8")
     done = run_import(tmp_path / "no-index", feed)
     assert done.returncode == 1 and "archive not found" in done.stderr
+
+
+def test_a_politifact_export_imports_with_its_ratings_mapped(tmp_path, writable_index_dir):
+    from tests.index.reviews.test_reviews import POLITIFACT
+
+    export = tmp_path / "politifact.jsonl"
+    export.write_text("\n".join(json.dumps(r) for r in POLITIFACT), "utf-8")
+    done = run_import(writable_index_dir, export)
+    assert done.returncode == 0 and "2 created" in done.stdout, done.stderr
+    listed, _ = ReviewStore(Archive.open(writable_index_dir)).list_reviews()
+    found = {r.claim[:20]: (r.verdict, r.rating.text, r.reviewed_by, r.claimant) for r in listed}
+    assert found["Schuyler VanValkenbu"] == ("contradicted", "False", "PolitiFact", "GayDonna Vandergriff")
+    assert found["On tax increases."] == ("unproven", "Half Flip", "PolitiFact", "Scott Walker")

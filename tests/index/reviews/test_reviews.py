@@ -63,6 +63,22 @@ def store(tmp_path) -> ReviewStore:
         ("Half-True", None, MIXED),
         ("Mixture", None, MIXED),
         ("Unproven", None, UNPROVEN),
+        # PolitiFact's scale, by its shown names and by its slugs (a PolitiFact export)
+        ("pants-fire", None, CONTRADICTED),
+        ("False", None, CONTRADICTED),
+        ("barely-true", None, CONTRADICTED),
+        ("Mostly False", None, CONTRADICTED),
+        ("half-true", None, MIXED),
+        ("mostly-true", None, SUPPORTED),
+        ("TRUE", None, SUPPORTED),
+        ("full-flop", None, UNPROVEN),  # a change of position, not a truth rating
+        ("Half Flip", None, UNPROVEN),
+        ("no-flip", None, UNPROVEN),
+        # other fact-checkers' common ClaimReview texts
+        ("Altered photo", None, CONTRADICTED),
+        ("Missing context", None, MIXED),
+        ("Out of context", None, MIXED),
+        ("Unsubstantiated", None, UNPROVEN),
         ("Something else", 5, SUPPORTED),
         ("Something else", 1, CONTRADICTED),
         (None, 3, MIXED),
@@ -99,6 +115,45 @@ def test_claimreview_fields_map_to_a_review():
     )  # fmt: skip
     assert r.claim_where == "https://social.example/post/1"
     assert r.title.startswith("No, Russia") and r.note.startswith("The air force")
+
+
+# Two records of a PolitiFact export, as the CLEF 2022 CheckThat! 2B release gives them.
+POLITIFACT = [
+    {
+        "id": "vclaim-pol-00000",
+        "claim": (
+            'Schuyler VanValkenburg co-sponsored a bill that would have "allowed abortion until the moment of birth."'
+        ),
+        "rating": "false",
+        "speaker": "GayDonna Vandergriff",
+        "stated": "stated on October 22, 2019 in a campaign mailer.:",
+        "title": "Vandergriff inaccurately describes bill that would have eased late-term abortion laws",
+        "url": "https://www.politifact.com/factchecks/2019/oct/30/gaydonna-vandergriff/vandergriff-inaccurately-describes-bill-would-have/",
+    },
+    {
+        "id": "vclaim-pol-00001",
+        "claim": "On tax increases.",
+        "rating": "half-flip",
+        "speaker": "Scott Walker",
+        "stated": "stated on March 3, 2015 in an interview:",
+        "title": "Walker on taxes",
+        "url": "https://www.politifact.com/factchecks/2015/mar/05/scott-walker/walker-taxes/",
+    },
+]
+
+
+def test_a_politifact_export_imports_with_its_ratings_mapped_and_its_words_kept():
+    text = "\n".join(json.dumps(r) for r in POLITIFACT)
+    [(_, first), (_, flip)] = parsed(text, "politifact.jsonl")
+    assert (first.verdict, first.rating.text, first.reviewed_by) == (CONTRADICTED, "False", "PolitiFact")
+    assert (first.claimant, first.claim_date, first.claim_where) == (
+        "GayDonna Vandergriff", "2019-10-22", "a campaign mailer",
+    )  # fmt: skip
+    assert first.reviewed_at == "2019-10-30" and first.title.startswith("Vandergriff")
+    assert (flip.verdict, flip.rating.text) == (UNPROVEN, "Half Flip")  # a change of position, not a truth
+    undated = {**POLITIFACT[0], "url": None, "stated": "somewhere"}
+    with pytest.raises(ReviewError, match="no review date"):
+        review_from_record(undated)
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,7 @@ class DraftSentence:
     is_claim: bool
     reason: str  # why it is (not) a claim, for people ("states a figure: 15 cents")
     result: VerifyResult | None  # the claim's check; None for a sentence that is not a claim
+    speaker: str | None = None  # who said it, when the draft is a transcript (`speaker<TAB>text` lines)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class DraftResult:
                 is_claim=s["is_claim"],
                 reason=s["reason"]["message"],
                 result=VerifyResult.from_json(s["verification"]) if s["verification"] else None,
+                speaker=s.get("speaker"),
             )
             for s in body["sentences"]
         ]

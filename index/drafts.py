@@ -177,15 +177,36 @@ def split_draft(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# A transcript's turn: `speaker<TAB>what they said`, one line a turn (a debate, a speech, a
+# town hall). The speaker is a name or a role, not a sentence: short, and no sentence's end in it.
+_TURN = re.compile(r"^(?P<speaker>[^\t\n.?!]{1,80})\t(?P<said>[^\n]*)$", re.MULTILINE)
+
+
+def split_transcript(text: str) -> list[tuple[int, int, str]] | None:
+    """(start, end, speaker) of every sentence, when the draft is a transcript (every line that
+    holds text is `speaker<TAB>text`); None when it is not, and it is split as prose."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    turns = list(_TURN.finditer(text))
+    if not lines or len(turns) != len(lines):
+        return None
+    spans = []
+    for turn in turns:
+        speaker, begin = " ".join(turn.group("speaker").split()), turn.start("said")
+        spans.extend((begin + s, begin + e, speaker) for s, e in split_sentences(turn.group("said"), min_word_chars=1))
+    return spans
+
+
 @dataclass(frozen=True)
 class DraftSentence:
-    """One sentence of the draft: `draft[start:end] == text`; `verification` for claims only."""
+    """One sentence of the draft: `draft[start:end] == text`; `verification` for claims only;
+    `speaker` who said it, when the draft is a transcript."""
 
     start: int
     end: int
     text: str
     reason: ClaimReason
     verification: Verification | None = None
+    speaker: str | None = None
 
     @property
     def is_claim(self) -> bool:
@@ -222,16 +243,19 @@ def check_draft(
     min_score: float | None = None,
     within: ArticleFilter | None = None,
 ) -> DraftCheck:
-    """Split the draft, classify each sentence, and verify every claim in one batch."""
+    """Split the draft (a transcript by its turns, prose by paragraphs), classify each sentence,
+    and verify every claim in one batch."""
     started = time.perf_counter()
-    spans = split_draft(text)
+    turns = split_transcript(text)
+    spans = [(s, e) for s, e, _ in turns] if turns is not None else split_draft(text)
+    speakers = [who for _, _, who in turns] if turns is not None else [None] * len(spans)
     reasons = [classify_sentence(text[s:e]) for s, e in spans]
     claims = [i for i, r in enumerate(reasons) if r.is_claim]
     texts = [text[spans[i][0] : spans[i][1]] for i in claims]
     results = verifier.verify_claims(texts, top_k=top_k, min_score=min_score, within=within) if texts else []
     verified = dict(zip(claims, results, strict=True))
     sentences = [
-        DraftSentence(start, end, text[start:end], reason, verified.get(i))
+        DraftSentence(start, end, text[start:end], reason, verified.get(i), speakers[i])
         for i, ((start, end), reason) in enumerate(zip(spans, reasons, strict=True))
     ]
     counts, look_first = summarise(sentences)

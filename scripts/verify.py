@@ -3,6 +3,7 @@
     python scripts/verify.py "Russia launched 133 drones"
     printf 'claim one\nclaim two\n' | python scripts/verify.py --json
     python scripts/verify.py --draft story.txt      # a whole draft (- reads it from stdin)
+    python scripts/verify.py --draft debate.tsv     # a transcript: one `speaker<TAB>text` line a turn
 
 Exit status: 0 all supported, 1 any contradicted or mixed, 2 any not found (none
 contradicted), 3 on error (bad input, service unreachable or not ready). For a draft,
@@ -79,12 +80,13 @@ def render_draft(draft: DraftResult, width: int) -> str:
     """The draft's sentences in order: each claim with its verdict and deciding source, the rest marked."""
     lines = []
     for s in draft.sentences:
+        said = f"{s.speaker}: {s.text}" if s.speaker else s.text
         if s.result is None:
-            lines.append(f"{'-':<13} {'':>4}  {s.text}")
+            lines.append(f"{'-':<13} {'':>4}  {said}")
             lines.append(f"{'':<20}(not a claim: {s.reason})")
             continue
         r = s.result
-        lines.append(f"{r.verdict.upper():<13} {r.confidence:>4.0%}  {s.text}")
+        lines.append(f"{r.verdict.upper():<13} {r.confidence:>4.0%}  {said}")
         if r.already_checked:
             lines.append(f"{'':<20}(already checked: reviewed as {r.review_verdict})")
         decisive = r.decisive

@@ -147,7 +147,8 @@ class DraftCheckRequestSchema(_ArticleFilterMixin):
         validate=[_LimitedLength("max_draft_chars"), _TEXT],
         metadata={
             **_limited_description(
-                "The draft, 1 to {max_draft_chars} characters; paragraphs separated by blank lines."
+                "The draft, 1 to {max_draft_chars} characters: prose, paragraphs separated by blank "
+                "lines, or a transcript, one `speaker<TAB>text` line a turn (each sentence keeps its speaker)."
             ),
             "example": "The council voted 7 to 2 on Tuesday to raise bus fares. Is that fair?",
         },
@@ -355,6 +356,14 @@ class DraftSentenceSchema(Schema):
     text = fields.String(required=True)
     is_claim = fields.Boolean(required=True, metadata={"description": "Worth checking: it states a checkable fact."})
     reason = fields.Nested(ClaimReasonSchema, required=True)
+    speaker = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Who said it, when the draft is a transcript (every line `speaker<TAB>text`); "
+            "null for prose."
+        },
+    )
     verification = fields.Nested(
         VerifyResponseSchema,
         required=True,

@@ -20,6 +20,7 @@ from index.drafts import (
     DraftSentence,
     classify_sentence,
     split_draft,
+    split_transcript,
     summarise,
 )
 from index.judging.stance import CONTRADICTED, MIXED, NOT_FOUND, SUPPORTED
@@ -99,6 +100,48 @@ def _verified(verdict: str):
     from types import SimpleNamespace
 
     return SimpleNamespace(verdict=verdict)
+
+
+TRANSCRIPT = (
+    "MODERATOR\tGood evening, and welcome to the third debate.\n"
+    "MODERATOR\tVice President Biden, I'm going to stay with you.\n"
+    "BIDEN\tRussia launched 133 drones overnight. We spend twice as much per capita on health care as any "
+    "other nation.\n"
+    "\n"
+    "MODERATOR\tThank you. Governor, your response?\n"
+)
+
+
+def test_a_transcript_is_split_by_turn_and_keeps_each_sentences_speaker():
+    spans = split_transcript(TRANSCRIPT)
+    said = [(TRANSCRIPT[s:e], who) for s, e, who in spans]
+    assert said == [
+        ("Good evening, and welcome to the third debate.", "MODERATOR"),
+        ("Vice President Biden, I'm going to stay with you.", "MODERATOR"),
+        ("Russia launched 133 drones overnight.", "BIDEN"),
+        ("We spend twice as much per capita on health care as any other nation.", "BIDEN"),
+        ("Thank you.", "MODERATOR"),
+        ("Governor, your response?", "MODERATOR"),
+    ]
+    # Prose, or a draft where some line is not a turn, is not a transcript.
+    assert split_transcript(DRAFT) is None
+    assert split_transcript(TRANSCRIPT + "A line of prose with no speaker.\n") is None
+    assert split_transcript("A sentence. Another.\tNot a speaker\n") is None
+
+
+def test_the_route_checks_a_transcript_and_keeps_the_speaker(client):
+    response = client.post("/v1/drafts/check", json={"text": TRANSCRIPT})
+    assert response.status_code == 200, response.json
+    sentences = response.json["sentences"]
+    assert [TRANSCRIPT[s["start"] : s["end"]] for s in sentences] == [s["text"] for s in sentences]
+    assert [s["speaker"] for s in sentences][:3] == ["MODERATOR", "MODERATOR", "BIDEN"]
+    procedure = [s for s in sentences if s["speaker"] == "MODERATOR"]  # greetings, questions, procedure
+    assert not any(s["verification"] and s["verification"]["already_checked"] for s in procedure), procedure
+    assert [s["reason"]["kind"] for s in procedure[1:]] == [OPINION, NO_FACT, QUESTION]
+    drones = next(s for s in sentences if s["text"].startswith("Russia launched 133"))
+    assert drones["is_claim"] and drones["verification"]["verdict"] == SUPPORTED
+    prose = client.post("/v1/drafts/check", json={"text": DRAFT}).json["sentences"]
+    assert {s["speaker"] for s in prose} == {None}
 
 
 def test_summary_counts_and_puts_contradicted_then_mixed_then_not_found_first():

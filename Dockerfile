@@ -43,7 +43,8 @@ COPY --from=build /app/var/models ./var/models
 COPY --from=build --chown=10001:10001 /app/var/index ./var/index
 COPY --from=build /app/scripts ./scripts
 # The NLI judge and the review query adapter ship in the repository (models/, sha256-pinned);
-# the installed package cannot find them beside itself, so NLI_MODEL and REVIEW_ADAPTER name them.
+# the installed package cannot find them beside itself, so NLI_MODEL names the judge (the adapter is
+# off by default; REVIEW_ADAPTER=/app/models/review-adapter turns it on).
 COPY models ./models
 COPY gunicorn.conf.py ./
 ENV PATH=/venv/bin:$PATH \
@@ -53,7 +54,6 @@ ENV PATH=/venv/bin:$PATH \
     INDEX_DIR=/app/var/index \
     ONNX_DIR=/app/var/models/all-MiniLM-L6-v2-onnx \
     NLI_MODEL=/app/models/nli-minilm-l6 \
-    REVIEW_ADAPTER=/app/models/review-adapter \
     BIND=0.0.0.0:8000
 USER 10001:10001
 VOLUME ["/app/var/index"]

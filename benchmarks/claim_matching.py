@@ -1,7 +1,11 @@
 """Claim matching on CLEF 2020 CheckThat! Task 2 (../shared/claim_matching): MAP@5 and same_claim.
 
     .venv/bin/python benchmarks/claim_matching.py                 # dev tweets, unmatched claims
-    .venv/bin/python benchmarks/claim_matching.py --split train   # the tweets the rule's cut-offs were chosen on
+    .venv/bin/python benchmarks/claim_matching.py --split train   # the train tweets
+    .venv/bin/python benchmarks/claim_matching.py --adapter       # with the shipped query adapter
+
+The end-to-end check of claim matching through the service; the same-claim decision itself is
+fitted and judged on same-topic negatives by benchmarks/same_claim_fit.py.
 
 1. The 10,389 Snopes verified claims are written as a ClaimReview DataFeed (claimReviewed =
    `vclaim`, name = the Snopes `title`; the release has no URL, rating or date, so each gets
@@ -10,15 +14,12 @@
 2. Each tweet is asked through `POST /v1/verify` of the app (in-process, real model and
    judge); MAP@5 is computed from the response's `reviews` (a tweet's average precision over
    the first 5, divided by its number of relevant claims, as trec_eval's map_cut_5).
-   The review search uses the shipped query adapter (models/review-adapter, as the service
-   does by default); `--no-adapter` matches with the plain vector (REVIEW_ADAPTER=off).
-3. same_claim (its cut-offs chosen with `--split train --signals F` then `--fit F`, on the
-   train tweets and the other half of the unmatched claims): recall = tweets with
-   `same_claim` on a relevant review; precision = the share of `same_claim` reviews that
-   are relevant; wrongly true = unmatched real-world claims (fact-verification dev claims
-   from ../shared/nli, which Snopes did not check) with any `same_claim` review.
-`--signals FILE` also writes every (query, review) pair's cosine and the judge's entailment
-both ways (JSONL), to choose the same-claim rule's cut-offs (index/reviews/same_claim.py).
+   The review search is the service's default (dense + BM25, no query adapter); `--adapter`
+   matches with the shipped one.
+3. same_claim: recall = tweets with `same_claim` on a relevant review; precision = the share
+   of `same_claim` reviews that are relevant; wrongly true = unmatched real-world claims
+   (fact-verification dev claims from ../shared/nli, which Snopes did not check, an easy,
+   off-topic negative) with any `same_claim` review.
 """
 
 from __future__ import annotations
@@ -115,61 +116,17 @@ def average_precision(found: list[str], relevant: set[str], k: int = 5) -> float
     return total / len(relevant) if relevant else 0.0
 
 
-def fit(signals: Path, max_wrongly: float) -> None:
-    """Grid-search the same-claim rule's cut-offs on a `--signals` file: the highest recall on its
-    tweets whose rate of unmatched claims with any same_claim stays within `max_wrongly`."""
-    from index.reviews.same_claim import JUDGE_FLOOR, JUDGED, SameClaimRule
-
-    queries: dict[tuple[str, int], list[dict]] = {}
-    rows = [json.loads(line) for line in signals.read_text("utf-8").splitlines()]
-    query = -1
-    for row in rows:
-        query += row["rank"] == 0
-        queries.setdefault((row["kind"], query), []).append(row)
-    tweets = [q for (kind, _), q in queries.items() if kind == "tweet"]
-    unmatched = [q for (kind, _), q in queries.items() if kind == "unmatched"]
-
-    def decided(rule: SameClaimRule, row: dict) -> bool:
-        read = row["rank"] < JUDGED and row["cosine"] >= JUDGE_FLOOR
-        return rule.decide(row["cosine"], row["entails"] if read else None, row["entailed"] if read else None)
-
-    grid = [x / 100 for x in range(50, 100, 2)]
-    best = None
-    for alone in grid:
-        for with_judge in [g for g in grid if g <= alone]:
-            for entailment in [x / 20 for x in range(1, 20)]:
-                rule = SameClaimRule(alone, with_judge, entailment)
-                wrong = sum(any(decided(rule, r) for r in q) for q in unmatched) / len(unmatched)
-                if wrong > max_wrongly:
-                    continue
-                recall = sum(any(decided(rule, r) and r["gold"] for r in q) for q in tweets) / len(tweets)
-                said = sum(decided(rule, r) for q in tweets for r in q)
-                right = sum(decided(rule, r) and r["gold"] for q in tweets for r in q)
-                key = (recall, -wrong)
-                if best is None or key > best[0]:
-                    best = (key, rule, wrong, right / said if said else float("nan"))
-    (recall, _), rule, wrong, precision = best
-    print(f"fit on {signals} ({len(tweets)} tweets, {len(unmatched)} unmatched claims): {rule}")
-    print(f"recall {recall:.3f}, precision {precision:.3f}, wrongly true {wrong:.3f} (at most {max_wrongly})")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=("dev", "train"), default="dev", help="which tweets to ask")
     parser.add_argument("--unmatched-per-set", type=int, default=100, help=f"claims from each of {UNMATCHED_SETS}")
     parser.add_argument("--unmatched-seed", type=int, default=11)
     parser.add_argument("--limit", type=int, help="ask only the first N tweets (a quick look)")
-    parser.add_argument("--signals", type=Path, help="write every pair's cosine and entailments here (JSONL)")
     parser.add_argument("--work", type=Path, help="working directory (default var/bench/claim-matching)")
-    parser.add_argument("--fit", type=Path, metavar="SIGNALS", help="only fit the same-claim rule on a signals file")
-    parser.add_argument("--max-wrongly", type=float, default=0.02, help="with --fit: the unmatched claims' bound")
     parser.add_argument(
-        "--no-adapter", action="store_true", help="match without the query adapter, as REVIEW_ADAPTER=off"
+        "--adapter", action="store_true", help="match with the shipped query adapter, as REVIEW_ADAPTER=shipped"
     )
     args = parser.parse_args()
-    if args.fit:
-        fit(args.fit, args.max_wrongly)
-        return 0
     if not (DATA / "snopes_verified_claims.tsv.gz").is_file():
         log(f"no claim-matching data at {DATA}")
         return 1
@@ -180,7 +137,6 @@ def main() -> int:
     from index.retrieval.embedder import load_embedder
     from index.reviews import same_claim
     from index.reviews.adapter import load_adapter
-    from index.reviews.matching import matching_text
     from index.verify import ClaimVerifier, load_index
     from service import create_app
     from service.config import Settings
@@ -200,7 +156,7 @@ def main() -> int:
     log(f"import: {imported}")
 
     nli = load_nli(threads=1)
-    adapter = None if args.no_adapter else load_adapter(model=embedder.name, dimension=embedder.dimension)
+    adapter = load_adapter(model=embedder.name, dimension=embedder.dimension) if args.adapter else None
     verifier = ClaimVerifier(embedder, load_index(index_dir), nli=nli, review_adapter=adapter)
     client = create_app(Settings(index_dir=str(index_dir)), verifier=verifier).test_client()
     vclaim_of = {}  # review id -> Snopes id
@@ -215,20 +171,6 @@ def main() -> int:
 
     tweets = read_tsv(DATA / f"{args.split}_tweets.tsv")[: args.limit]
     relevant = qrels(args.split)
-    signals_out = args.signals.open("w", encoding="utf-8") if args.signals else None
-
-    def record(kind: str, claim: str, found: list[dict], gold: set[str]) -> None:
-        if signals_out is None or not found:
-            return
-        text = matching_text(claim[:1000])
-        pairs = [(r["claim"], text) for r in found] + [(text, r["claim"]) for r in found]
-        readings = nli.score(pairs)
-        for rank, r in enumerate(found):
-            row = {
-                "kind": kind, "rank": rank, "cosine": r["score"], "entails": readings[rank].entailment,
-                "entailed": readings[len(found) + rank].entailment, "gold": vclaim_of[r["id"]] in gold,
-            }  # fmt: skip
-            signals_out.write(json.dumps(row) + "\n")
 
     started = time.perf_counter()
     ap, recall_hits, same_true, same_right = [], 0, 0, 0
@@ -240,7 +182,6 @@ def main() -> int:
         recall_hits += any(v in gold for v in same)
         same_true += len(same)
         same_right += sum(v in gold for v in same)
-        record("tweet", text, found, gold)
     tweet_seconds = time.perf_counter() - started
     half = 0 if args.split == "train" else 1
     unmatched = unmatched_claims(args.unmatched_per_set, args.unmatched_seed, half)
@@ -248,9 +189,6 @@ def main() -> int:
     for claim in unmatched:
         found = ask(claim)
         wrongly += any(r["same_claim"] for r in found)
-        record("unmatched", claim, found, set())
-    if signals_out:
-        signals_out.close()
 
     n = len(tweets)
     print(f"# Claim matching, {args.split} tweets ({command()})\n\n{machine()}\n")
@@ -258,7 +196,7 @@ def main() -> int:
     shown = f"query adapter sha256 {adapter.sha256[:12]}" if adapter else "no query adapter"
     print(f"- MAP@5 over {n} tweets from `reviews` of /v1/verify ({shown}): **{sum(ap) / n:.3f}**", end="")
     print(f" ({tweet_seconds:.0f} s)")
-    print(f"- same_claim rule: {same_claim.RULE}")
+    print(f"- same_claim decision: {same_claim.MODEL}")
     print(
         f"- same_claim recall (tweets with same_claim on a relevant review): {recall_hits}/{n} = {recall_hits / n:.3f}"
     )

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/review_matching.py                          # 100k reviews, 300 claims
     .venv/bin/python benchmarks/review_matching.py --reviews 20k --claims 50
+    .venv/bin/python benchmarks/review_matching.py --real politifact --claims 591   # real reviews, on-topic claims
 
 1. The serving benchmark's index (20k synthetic sentences, seed 11, built once as
    `serving_load.py` builds it) and its claims (paraphrased, some with a figure changed, some
@@ -18,8 +19,13 @@
    per-claim difference, the `reviews` step alone (the engine's observer), the share of claims
    whose candidates the same-claim judge read, the review base's build time at load, and the
    dense recall@5 of the base's search (IVF above `EXACT_MAX_REVIEWS`) against exact search.
-   The verifier with reviews has the shipped query adapter, as the service by default
-   (`--no-adapter`: without, REVIEW_ADAPTER=off).
+   The verifier with reviews matches as the service does by default, without the query
+   adapter (`--adapter`: with the shipped one).
+
+`--real politifact` (or `snopes`) uses a real fact-checker's reviews instead, and on-topic
+claims: the 19,250 PolitiFact checks imported from their own export format, asked with the
+591 debate and speech sentences they were checked for; or the 10,375 Snopes claims, with the
+997 tweets. On-topic claims are what a newsroom's reviews meet: every one has reviews near it.
 """
 
 from __future__ import annotations
@@ -96,6 +102,36 @@ def review_texts(count: int) -> list[str]:
     return texts[:count]
 
 
+def real_reviews(name: str, work: Path) -> tuple[Path, int, list[str]]:
+    """A real fact-checker's reviews, written as the importer reads them, and on-topic claims:
+    PolitiFact's 19,250 checks (its own export format) and the 591 debate and speech sentences,
+    or Snopes' 10,375 claims (a ClaimReview feed) and the 997 train and dev tweets."""
+    import gzip
+
+    import claim_matching
+
+    from index.reviews.matching import matching_text
+
+    if name == "politifact":
+        source = claim_matching.DATA / "politifact"
+        feed = work / "politifact.jsonl"
+        with gzip.open(source / "politifact_verified_claims.jsonl.gz", "rt", encoding="utf-8") as lines:
+            records = [line for line in lines if line.strip()]
+        feed.write_text("".join(records), "utf-8")
+        said: dict[str, str] = {}
+        for line in (source / "train_dev_queries.tsv").read_text("utf-8").splitlines():
+            if "\t" in line:
+                sid, text = line.split("\t", 1)
+                said.setdefault(sid, " ".join(text.split()))
+        return feed, len(records), list(said.values())
+    feed = work / "snopes.json"
+    count = claim_matching.snopes_feed(feed)
+    tweets = [
+        t for split in ("train", "dev") for _, t in claim_matching.read_tsv(claim_matching.DATA / f"{split}_tweets.tsv")
+    ]
+    return feed, count, [matching_text(" ".join(t.split())[:1000]) for t in tweets]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reviews", type=parse_size, default=100_000, help="reviews matched against (default 100k)")
@@ -104,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-import", action="store_true", help="do not time the import")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
-        "--no-adapter", action="store_true", help="match without the query adapter, as REVIEW_ADAPTER=off"
+        "--adapter", action="store_true", help="match with the shipped query adapter, as REVIEW_ADAPTER=shipped"
+    )
+    parser.add_argument(
+        "--real",
+        choices=("politifact", "snopes"),
+        help="a real fact-checker's reviews and on-topic claims (../shared/claim_matching) instead of synthetic ones",
     )
     args = parser.parse_args(argv)
     one_worker_threads()  # before `index` is imported: one gunicorn worker's caps
@@ -115,16 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     from index.common import observe
     from index.judging.nli import load_nli
     from index.retrieval.embedder import load_embedder
-    from index.reviews import matching, same_claim
+    from index.reviews import matching
     from index.reviews.adapter import load_adapter
     from index.verify import ClaimVerifier, load_index
 
     index_dir, _ = serving_load.ensure_index(argparse.Namespace(sentences=20_000, seed=CLAIMS_SEED, index=None))
-    claims = json.loads(serving_load.ensure_claims(index_dir, 2000, CLAIMS_SEED).read_text("utf-8"))[: args.claims]
-    work = bench_dir() / f"reviews-{human(args.reviews)}-s{REVIEWS_SEED}"
-    work.mkdir(exist_ok=True)
-    texts = review_texts(max(args.reviews, args.import_records))
-    figures: dict = {"machine": machine(), "reviews": args.reviews, "claims": len(claims)}
+    if args.real:
+        work = bench_dir() / f"reviews-real-{args.real}"
+        work.mkdir(exist_ok=True)
+        real_feed, args.reviews, claims = real_reviews(args.real, work)
+        claims = claims[: args.claims]
+        args.skip_import = True
+    else:
+        claims = json.loads(serving_load.ensure_claims(index_dir, 2000, CLAIMS_SEED).read_text("utf-8"))
+        claims = claims[: args.claims]
+        work = bench_dir() / f"reviews-{human(args.reviews)}-s{REVIEWS_SEED}"
+        work.mkdir(exist_ok=True)
+        texts = review_texts(max(args.reviews, args.import_records))
+    figures: dict = {"machine": machine(), "reviews": args.reviews, "claims": len(claims), "real": args.real}
 
     if not args.skip_import:
         feed = work / f"import-{human(args.import_records)}.json"
@@ -143,8 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     with_reviews = work / "index"
     record = work / "index.import.json"
     if not record.is_file():
-        feed = work / "reviews.json"
-        feed.write_text(json.dumps(review_feed(texts[: args.reviews])), "utf-8")
+        if args.real:
+            feed = real_feed
+        else:
+            feed = work / "reviews.json"
+            feed.write_text(json.dumps(review_feed(texts[: args.reviews])), "utf-8")
         log(f"importing {args.reviews} reviews into {with_reviews} (once; later runs reuse it)")
         write_json(record, import_reviews_into(feed, index_dir, with_reviews) | {"records": args.reviews})
         feed.unlink()
@@ -163,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     nli = load_nli(threads=1, cache_pairs=0)  # every claim pays its own readings
     plain = ClaimVerifier(embedder, load_index(index_dir), nli=nli)
     started = time.perf_counter()
-    adapter = None if args.no_adapter else load_adapter(model=embedder.name, dimension=embedder.dimension)
+    adapter = load_adapter(model=embedder.name, dimension=embedder.dimension) if args.adapter else None
     figures["query_adapter"] = adapter.sha256[:12] if adapter else None
     reviewed = ClaimVerifier(embedder, load_index(with_reviews), nli=nli, review_adapter=adapter)
     figures["verifier_load_s"] = {"with_reviews": round(time.perf_counter() - started, 1)}
@@ -178,19 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     for claim in claims[:5]:  # warm both
         plain.verify_claim(claim), reviewed.verify_claim(claim)
     times: dict[str, list[float]] = {"without": [], "with": []}
-    reviews_step, judged = [], 0
+    reviews_step, already_checked = [], 0
     for turn, claim in enumerate(claims):
         for name in rotated(["without", "with"], turn):
             verifier = plain if name == "without" else reviewed
             started = time.perf_counter()
-            verifier.verify_claim(claim)
+            result = verifier.verify_claim(claim)
             times[name].append((time.perf_counter() - started) * 1000)
             if name == "with":
                 reviews_step.append(steps.seconds["reviews"] * 1000)
-        vector = embedder.encode([claim])
-        queries = adapter.apply(vector) if adapter else None
-        found = view.search([matching.matching_text(claim)], vector, matching.REVIEWS_SHOWN, queries)[0]
-        judged += any(same_claim.JUDGE_FLOOR <= c < same_claim.RULE.cosine_alone for _, c in found[: same_claim.JUDGED])
+                already_checked += result.already_checked
     differences = [w - wo for w, wo in zip(times["with"], times["without"], strict=True)]
 
     # The adapter's own cost: the review search with the plain and the adapted query (the
@@ -224,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "added_ms_p50": p(differences, 50),
         "adapter_ms_p50": p(adapter_cost, 50) if adapter_cost else None,
         "reviews_step_ms": {"p50": p(reviews_step, 50), "p95": p(reviews_step, 95)},
-        "judged_share": round(judged / len(claims), 3),
+        "already_checked_share": round(already_checked / len(claims), 3),
         "dense_recall_at_5": round(recall, 4),
         "load_after": contention(),
     }
@@ -239,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(table("what | p50 ms | p95 ms", lines))
     print(
-        f"\n- query adapter: {figures['query_adapter'] or 'none (--no-adapter)'}"
-        f"\n- {len(claims)} claims; the same-claim judge read candidates for {figures['judged_share']:.1%} of them"
+        f"\n- query adapter: {figures['query_adapter'] or 'none (the default; --adapter for the shipped one)'}"
+        f"\n- {len(claims)} claims{' (real, on-topic: ' + args.real + ')' if args.real else ''};"
+        f" already checked: {figures['already_checked_share']:.1%} of them (the decision reads no model)"
         f"\n- review base ({figures['review_base']}): built in {figures['review_base_build_s']} s;"
         f" dense recall@5 against exact search {figures['dense_recall_at_5']:.4f}"
         f"\n- import of {human(args.reviews)} reviews (once): {figures['reviews_import']}"

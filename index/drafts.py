@@ -16,6 +16,7 @@ not any article's vocabulary.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ from index.judging.checks import (
     named_entities,
 )
 from index.judging.stance import CONTRADICTED, MIXED, NOT_FOUND, VERDICTS
+from index.reviews.same_claim import speaker_reason
 from index.verify import ArticleFilter, ClaimVerifier, Verification
 
 # Why a sentence is (not) a claim: machine-readable kinds, with a message for people.
@@ -236,6 +238,18 @@ def summarise(sentences: Sequence[DraftSentence]) -> tuple[dict[str, int], list[
     return dict(counts), flagged
 
 
+def _with_speaker(verification: Verification, speaker: str | None) -> Verification:
+    """A transcript sentence's matched reviews, with "the same speaker" among the reasons of those
+    whose claimant said it."""
+    if speaker is None:
+        return verification
+    reviews = []
+    for match in verification.reviews:
+        why = speaker_reason(speaker, match.review)
+        reviews.append(dataclasses.replace(match, reasons=(*match.reasons, why)) if why else match)
+    return dataclasses.replace(verification, reviews=reviews)
+
+
 def check_draft(
     verifier: ClaimVerifier,
     text: str,
@@ -253,7 +267,7 @@ def check_draft(
     claims = [i for i, r in enumerate(reasons) if r.is_claim]
     texts = [text[spans[i][0] : spans[i][1]] for i in claims]
     results = verifier.verify_claims(texts, top_k=top_k, min_score=min_score, within=within) if texts else []
-    verified = dict(zip(claims, results, strict=True))
+    verified = {i: _with_speaker(result, speakers[i]) for i, result in zip(claims, results, strict=True)}
     sentences = [
         DraftSentence(start, end, text[start:end], reason, verified.get(i), speakers[i])
         for i, ((start, end), reason) in enumerate(zip(spans, reasons, strict=True))

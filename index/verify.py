@@ -256,7 +256,7 @@ class ClaimVerifier:
                 )
             )
         with timed("reviews"):
-            matches = match_reviews(self.reviews, claims, vectors, view.generation, self.nli, self.embedder.encode)
+            matches = match_reviews(self.reviews, claims, vectors, view.generation, self.embedder.encode)
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return [
             dataclasses.replace(r, took_ms=took_ms, reviews=found) for r, found in zip(results, matches, strict=True)

@@ -127,19 +127,15 @@ def _load_rules(settings: Settings, nli: NliScorer | None) -> tuple[VerdictRules
 
 
 def _load_review_adapter(settings: Settings, embedder: Embedder) -> QueryAdapter | None:
-    """The query adapter of review matching. REVIEW_ADAPTER=off: none. A directory named by
-    REVIEW_ADAPTER must load for this embedder (the exception keeps the worker not ready); the
-    shipped one, missing or made for another embedding model, is left out with a warning."""
-    if (settings.review_adapter or "").lower() == "off":
+    """The query adapter of review matching: none unless REVIEW_ADAPTER names one (`shipped`:
+    models/review-adapter). It is off by default since issue 36: trained on tweets, it lowers
+    MAP@5 on debate sentences (dev 0.398 → 0.388 alone; benchmarks/same_claim_fit.py). A named
+    adapter must load for this embedder (the exception keeps the worker not ready)."""
+    choice = (settings.review_adapter or "").strip()
+    if not choice or choice.lower() == "off":
         return None
-    if settings.review_adapter:
-        adapter = load_adapter(settings.review_adapter, model=embedder.name, dimension=embedder.dimension)
-    else:
-        try:
-            adapter = load_adapter(model=embedder.name, dimension=embedder.dimension)
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("review matching without its query adapter: %s", exc)
-            return None
+    named = {} if choice.lower() == "shipped" else {"directory": choice}
+    adapter = load_adapter(**named, model=embedder.name, dimension=embedder.dimension)
     log.info("review matching with the query adapter sha256 %s", adapter.sha256[:12])
     return adapter
 

@@ -279,7 +279,18 @@ class ReviewMatchSchema(Schema):
         required=True,
         metadata={
             "description": "The review covers this claim (the same claim or a paraphrase), not merely its topic: "
-            "similarity and the NLI judge's entailment read both ways (index/reviews/same_claim.py)."
+            "fitted on same-topic reviews from the signals `reasons` names (index/reviews/same_claim.py); a figure "
+            "or date stated differently is never the same claim."
+        },
+    )
+    reasons = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Why it was matched, in an editor's words: the same figure, the same speaker (a "
+            "transcript's), a close paraphrase, the share of the review's words, standing apart from the other "
+            "reviews on the topic. Empty when nothing stands out.",
+            "example": ["the same figure: 17 percent", "a close paraphrase (similarity 0.86)"],
         },
     )
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from index.judging.nli import NliScorer
 from index.retrieval import ann
 from index.retrieval.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion
 from index.reviews import same_claim
@@ -256,15 +255,15 @@ def match_reviews(
     claims: Sequence[str],
     vectors: np.ndarray,
     generation: int,
-    nli: NliScorer | None = None,
     encode: Callable[[list[str]], np.ndarray] | None = None,
 ) -> list[list[ReviewMatch]]:
-    """Per claim, the best reviews (up to `REVIEWS_SHOWN`), each with its cosine and `same_claim`.
+    """Per claim, the best reviews (up to `REVIEWS_SHOWN`), each with its cosine, `same_claim`
+    and the reasons it was matched.
 
     `vectors` are the claims' own; a claim that carries links or a post's signature is matched
     without them, re-embedded by `encode` (when given). With the index's query `adapter` the dense
     search looks with the adapted vectors (adapter.py); cosines and `same_claim` stay plain. The
-    same-claim rule's NLI readings go to `nli` in one call for the whole request.
+    same-claim decision reads no model (same_claim.py).
     """
     view = index.view(generation)
     if view.size == 0 or not claims:
@@ -279,8 +278,15 @@ def match_reviews(
     found = view.search(texts, vectors, REVIEWS_SHOWN, queries)
     reviews = index.store.by_seq(sorted({seq for row in found for seq, _ in row}))
     candidates = [[(reviews[seq], cosine) for seq, cosine in row if seq in reviews] for row in found]
-    decisions = same_claim.decide(texts, candidates, nli)
     return [
-        [ReviewMatch(review, round(cosine, 4), same) for (review, cosine), same in zip(row, flags, strict=True)]
-        for row, flags in zip(candidates, decisions, strict=True)
+        [
+            ReviewMatch(
+                review,
+                round(cosine, 4),
+                same_claim.MODEL.decide(signals),
+                tuple(same_claim.reasons(text, review, signals)),
+            )
+            for (review, cosine), signals in zip(row, row_signals, strict=True)
+        ]
+        for text, row, row_signals in zip(texts, candidates, same_claim.signals(texts, candidates), strict=True)
     ]

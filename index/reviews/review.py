@@ -121,6 +121,7 @@ class ReviewMatch:
     review: Review
     score: float
     same_claim: bool
+    reasons: tuple[str, ...] = ()  # why it was matched, in an editor's words (same_claim.reasons)
 
 
 def normalise_claim(text: str) -> str:

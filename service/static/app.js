@@ -89,8 +89,12 @@ function renderReview(review) {
     ? ` ("${review.rating.text}")` : "";
   const who = `${review.reviewed_by}, ${String(review.reviewed_at).slice(0, 10)}`;
   const link = review.url ? el("a", { href: review.url, target: "_blank", rel: "noopener" }, "review") : null;
+  // Why it was matched (same_claim.py's reasons): the same figure, the same speaker, a paraphrase.
+  const why = review.reasons && review.reasons.length
+    ? el("span", { class: "why" }, `Matched: ${review.reasons.join("; ")}`) : null;
   return el("li", { "data-review-id": review.id },
-    el("strong", {}, review.verdict + rating), ` · ${who} · `, review.claim, link ? " · " : "", link);
+    el("strong", {}, review.verdict + rating), ` · ${who} · `, review.claim, link ? " · " : "", link,
+    why ? el("br") : null, why);
 }
 
 function alreadyCheckedPanel(verdict, reviews) {

@@ -179,6 +179,7 @@ def test_an_editor_records_a_review_with_the_evidence_ticked_on_a_phone(browser,
     page.wait_for_selector(".result:not([data-stale])")
     assert page.get_attribute(".already-checked li", "data-review-id") == review_id
     assert page.inner_text(".already-checked h3").lower() == "already checked: contradicted"
+    assert page.inner_text(".already-checked li .why").startswith("Matched: ")  # why, in an editor's words
     assert page.get_by_label("Editor's API key").input_value() == WRITE_KEY  # kept in memory for the next review
     assert page.evaluate("window.sessionStorage.length + window.localStorage.length") == 0
     assert page.evaluate("document.cookie") == ""

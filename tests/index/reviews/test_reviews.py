@@ -3,6 +3,7 @@ transactions and generations, evidence validity, and the review index's view per
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -356,5 +357,69 @@ def test_a_figure_or_date_stated_differently_is_another_claim(claim, covered):
     from index.reviews import same_claim
 
     reviewed = review("Russia launched 500 drones at Kyiv in 2024")
-    [[decision]] = same_claim.decide([claim], [[(reviewed, 0.95)]], nli=None)
+    [[decision]] = same_claim.decide([claim], [[(reviewed, 0.95)]])
     assert decision is covered
+
+
+# ---- the same-claim decision (pure: no model) ----------------------------------------------
+
+
+def test_a_review_that_stands_apart_is_the_same_claim_and_one_among_its_topic_is_not():
+    """The decision's main signal: the same claim stands apart from the other reviews of its
+    topic; a same-topic review among equally near ones does not, however near."""
+    from index.reviews import same_claim
+
+    claim = "The polar bear population has been growing."
+    apart = [(review("Polar bear numbers have grown in recent decades"), 0.80), (review("Arctic ice is thin"), 0.45)]
+    crowd = [
+        (review("A polar bear attacked a campsite in Canada"), 0.62),
+        (review("Polar bears are drowning as the ice melts"), 0.61),
+        (review("A photograph shows a starving polar bear"), 0.60),
+    ]
+    assert same_claim.decide([claim, claim], [apart, crowd]) == [[True, False], [False, False, False]]
+
+
+def test_the_model_is_monotone_in_every_signal_and_the_veto_wins():
+    from index.reviews.same_claim import FEATURES, MODEL, PairSignals
+
+    base = PairSignals(0.7, 0.15, 0.5, 0.5, False, False)
+    p = MODEL.probability(base)
+    assert all(w > 0 for w in MODEL.weights) and len(MODEL.weights) == len(FEATURES)
+    for name in FEATURES:
+        value = getattr(base, name)
+        raised = dataclasses.replace(base, **{name: True if isinstance(value, bool) else value + 0.1})
+        assert MODEL.probability(raised) > p, name
+    certain = PairSignals(0.99, 0.5, 1.0, 1.0, True, False)
+    assert MODEL.decide(certain) and not MODEL.decide(dataclasses.replace(certain, differs=True))
+    assert 0.5 <= MODEL.cut < 1
+
+
+def test_the_signals_of_a_pair():
+    from index.reviews.same_claim import pair_signals
+
+    s = pair_signals(
+        "Homicides increased by 17% in America's fifty largest cities last year.",
+        "In 2015, homicides increased by 17 percent in America's 50 largest cities.",
+        "In 2015, homicides increased by 17 percent in America's 50 largest cities. Trump on crime",
+        0.83,
+        [0.70, 0.61],
+    )
+    assert s.lead == pytest.approx(0.13) and s.shared_figure and not s.differs
+    assert 0.5 < s.claim_covered <= 1 and 0.5 < s.review_covered <= 1
+    assert pair_signals("a b", "c", "c", 0.4, []).lead == pytest.approx(0.4)  # alone: its own cosine
+
+
+def test_reasons_an_editor_reads():
+    from index.reviews.same_claim import pair_signals, reasons, same_person, speaker_reason
+
+    reviewed = dataclasses.replace(
+        review("Homicides increased by 17 percent in America's 50 largest cities"), claimant="Donald Trump"
+    )
+    claim = "Homicides last year increased by 17% in America's fifty largest cities."
+    s = pair_signals(claim, reviewed.claim, reviewed.match_text, 0.86, [0.6])
+    said = reasons(claim, reviewed, s)
+    assert said[0] == "the same figure: 17%" and "a close paraphrase (similarity 0.86)" in said
+    assert any("stands apart" in r for r in said)
+    assert speaker_reason("TRUMP", reviewed) == "the same speaker: Donald Trump"
+    assert speaker_reason("MODERATOR", reviewed) is None and speaker_reason(None, reviewed) is None
+    assert same_person("President Donald J. Trump", "trump") and not same_person("", "Trump")

@@ -19,7 +19,8 @@ the probability cut-offs and the confidence map are fitted on one half of the cl
 printed for `index/judging/stance.py`. With `--fit --no-nli`, the degraded mode's confidence map
 is fitted (`DegradedRules`; its cut-offs stay).
 
-With `--reviews`, the claims are the index's reviews: the reviewer's verdict is the gold label
+With `--reviews`, the claims are the index's reviews (and editors' "not the same claim" marks are
+counted, and listed in `--json-out`, as labelled negatives of `same_claim`): the reviewer's verdict is the gold label
 (`unproven` counts as `not_found`) and the articles of the evidence sentences the reviewer
 ticked are the gold evidence. `--fit --reviews` refits the rules on them (`fit_on_reviews`:
 the cut-offs only if, fitted on one half, they do better on the other; the confidence map on
@@ -174,6 +175,15 @@ def reviews_mode(args, embedder, nli) -> int:
     results = verify_all(verifier, claims)
     table = {"reviews": score_results(claims, results).as_dict()}
     figures: dict = {"judge": nli.identity if nli else None, "rules_file": args.rules_file, "sets": table}
+    # Editors' "not the same claim" marks: labelled negatives of same_claim, for its next fit
+    # (benchmarks/same_claim_fit.py); each is a (review, claim) pairing the service no longer shows.
+    marks = store.marks()
+    figures["not_same_claim_marks"] = [
+        {"review_id": review_id, "claim": claim, "marked_by": by} for review_id, claim, by in marks
+    ]
+    print(
+        f"{len(marks)} 'not the same claim' marks: labelled negatives for the next fit of same_claim", file=sys.stderr
+    )
     if args.fit:
         pooled_claims, pooled_results = dev_fit_half(args.dev_runs) if args.dev_runs else ([], [])
         fit = fit_on_reviews(claims, results, rules, (pooled_claims, pooled_results))

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from flask import Blueprint, g, request, url_for
 
-from index import EvidenceMissing, Review, ReviewError, ReviewStore, claimreview_feed, record_review
+from index import EvidenceMissing, Review, ReviewError, ReviewStore, claim_key, claimreview_feed, record_review
 from service.auth import READ, WRITE, requires
 from service.engine import get_verifier
 from service.errors import ApiError
@@ -14,6 +14,7 @@ from service.openapi import BODY, ENGINE, EVIDENCE, QUERY, REVIEW, gives
 from service.parsing import load_json_body
 from service.schemas import (
     ClaimReviewFeedSchema,
+    NotSameClaimSchema,
     ReviewListQuerySchema,
     ReviewListSchema,
     ReviewSchema,
@@ -28,6 +29,7 @@ _review_schema = ReviewSchema()
 _written_schema = ReviewWrittenSchema()
 _list_schema = ReviewListSchema()
 _feed_schema = ClaimReviewFeedSchema()
+_mark_schema = NotSameClaimSchema()
 
 
 def _store() -> ReviewStore:
@@ -198,3 +200,52 @@ def delete_review(review_id: str):
     if _store().delete_review(review_id) is None:
         raise ApiError(404, "not_found", _NOT_FOUND)
     return "", 204
+
+
+@bp.post("/v1/reviews/<string:review_id>/not-same-claim")
+@gives(BODY, REVIEW, ENGINE)
+@requires(WRITE)
+def mark_not_same_claim(review_id: str):
+    """Mark a matched review as not the same claim.
+    ---
+    post:
+      summary: An editor's "not the same claim" for one (claim, review) pairing
+      description: >
+        Stored with the review in one durable transaction that every worker sees on its next
+        request: from then on that review is never shown for that claim again (case and spacing
+        aside), and `scripts/evaluate.py --reviews` counts the pairing as a labelled negative for
+        the next fit of `same_claim`. Marking the same pairing again changes nothing. Needs a key
+        with the `write` role; the mark is the key's name's.
+      security: [{bearerAuth: []}]
+      parameters:
+        - {in: path, name: review_id, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: NotSameClaimInSchema
+      responses:
+        201:
+          description: Marked (and durable).
+          content:
+            application/json:
+              schema: NotSameClaimSchema
+        200:
+          description: Marked already; nothing changed.
+          content:
+            application/json:
+              schema: NotSameClaimSchema
+    """
+    claim = load_json_body(current_request_schemas().not_same_claim)["claim"]
+    marked = _store().mark_not_same_claim(review_id, claim, g.api_key_name)
+    if marked is None:
+        raise ApiError(404, "not_found", _NOT_FOUND)
+    generation, created = marked
+    payload = {
+        "review_id": review_id,
+        "claim": claim_key(claim),
+        "marked_by": g.api_key_name,
+        "generation": generation,
+        "status": "created" if created else "unchanged",
+    }
+    return _mark_schema.dump(payload), 201 if created else 200

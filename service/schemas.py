@@ -66,7 +66,7 @@ class _WholeMatch(validate.Regexp):
 _TEXT = _WholeMatch(
     f"^[{_SPACE}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$", error="Must not be blank or contain control characters."
 )
-_URL = _WholeMatch(r"^https?://[^ \x00-\x1f\x7f]{1,2000}$", error="Must be an http(s) URL.")
+_URL = _WholeMatch(r"^https?://[^\s\x00-\x1f\x7f-\x9f]{1,2000}$", error="Must be an http(s) URL.")
 
 
 def _claim_field(**kwargs) -> fields.String:
@@ -685,6 +685,24 @@ class ReviewWrittenSchema(Schema):
     review = fields.Nested(ReviewSchema, required=True)
 
 
+class NotSameClaimInSchema(Schema):
+    """An editor's "not the same claim": the claim the review was matched to."""
+
+    claim = _claim_field(required=True)
+
+
+class NotSameClaimSchema(Schema):
+    review_id = fields.String(required=True)
+    claim = fields.String(required=True, metadata={"description": "The claim, as the mark names it (case-folded)."})
+    marked_by = fields.String(required=True, metadata={"description": "The API key's name."})
+    generation = fields.Integer(required=True, metadata={"description": "The index version that includes the mark."})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["created", "unchanged"]),
+        metadata={"description": "`unchanged`: this pairing was marked already."},
+    )
+
+
 class ReviewListQuerySchema(Schema):
     limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     cursor = fields.String(
@@ -741,6 +759,7 @@ class RequestSchemas:
     articles: ArticleListInSchema
     draft: DraftCheckRequestSchema
     review: ReviewInSchema
+    not_same_claim: NotSameClaimInSchema
 
 
 def request_schemas(settings: Settings) -> RequestSchemas:
@@ -753,9 +772,11 @@ def request_schemas(settings: Settings) -> RequestSchemas:
         ArticleListInSchema(),
         DraftCheckRequestSchema(),
         ReviewInSchema(),
+        NotSameClaimInSchema(),
     )
     limits = {name: getattr(settings, name) for name in REQUEST_LIMITS}
-    for schema in (bound.verify, bound.verify_batch, bound.article, bound.articles, bound.draft, bound.review):
+    every = (bound.verify, bound.verify_batch, bound.article, bound.articles, bound.draft, bound.review)
+    for schema in (*every, bound.not_same_claim):
         for field in schema.fields.values():
             _bind_limits(field, limits)
         if "top_k" in schema.fields:

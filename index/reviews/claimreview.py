@@ -49,7 +49,7 @@ FLAT_FIELDS = (
 )  # fmt: skip
 MAX_CLAIM_CHARS = 1000
 MAX_FIELD_CHARS = 5000
-_URL = re.compile(r"^https?://[^ \x00-\x1f\x7f]{1,2000}$")
+_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f-\x9f]{1,2000}$")  # no whitespace, by Python's or the spec's reading
 SCHEMA_ORG = "https://schema.org"
 
 

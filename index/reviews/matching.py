@@ -31,7 +31,7 @@ from index.retrieval import ann
 from index.retrieval.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion
 from index.reviews import same_claim
 from index.reviews.adapter import QueryAdapter
-from index.reviews.review import ReviewMatch
+from index.reviews.review import ReviewMatch, claim_key
 from index.reviews.store import ReviewStore
 
 log = logging.getLogger(__name__)
@@ -277,14 +277,22 @@ def match_reviews(
     queries = index.adapter.apply(vectors) if index.adapter is not None else None
     found = view.search(texts, vectors, REVIEWS_SHOWN, queries)
     reviews = index.store.by_seq(sorted({seq for row in found for seq, _ in row}))
-    candidates = [[(reviews[seq], cosine) for seq, cosine in row if seq in reviews] for row in found]
+    marked = index.store.marked_pairs(claims)  # an editor's "not the same claim": never shown again
+    candidates = [
+        [
+            (reviews[seq], cosine)
+            for seq, cosine in row
+            if seq in reviews and (claim_key(claim), reviews[seq].id) not in marked
+        ]
+        for claim, row in zip(claims, found, strict=True)
+    ]
     return [
         [
             ReviewMatch(
                 review,
                 round(cosine, 4),
                 same_claim.MODEL.decide(signals),
-                tuple(same_claim.reasons(text, review, signals)),
+                tuple(same_claim.reasons(signals)),
             )
             for (review, cosine), signals in zip(row, row_signals, strict=True)
         ]

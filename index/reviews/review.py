@@ -128,6 +128,11 @@ def normalise_claim(text: str) -> str:
     return " ".join(text.split())
 
 
+def claim_key(text: str) -> str:
+    """A claim as a "not the same claim" mark names it: whitespace-normalised, case-folded."""
+    return normalise_claim(text).casefold()
+
+
 def review_id(claim: str, url: str | None, reviewed_by: str) -> str:
     """Stable id: from the URL and the claim (re-importing a ClaimReview changes nothing); a review
     without a URL is its reviewer's review of that claim (a second one replaces the first)."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from index.retrieval.embedder import Embedder
 from index.reviews.claimreview import build_review
-from index.reviews.review import EvidenceRef, Rating, Review, ReviewError, content_hash
+from index.reviews.review import EvidenceRef, Rating, Review, ReviewError, claim_key, content_hash
 from index.storage.archive import Archive, decode_cursor, encode_cursor
 
 _SCHEMA = """
@@ -59,6 +59,15 @@ CREATE INDEX IF NOT EXISTS reviews_live ON reviews(id, retired);
 CREATE INDEX IF NOT EXISTS reviews_added ON reviews(added);
 CREATE INDEX IF NOT EXISTS reviews_retired ON reviews(retired);
 CREATE INDEX IF NOT EXISTS reviews_listing ON reviews(retired, reviewed_at, id);
+CREATE TABLE IF NOT EXISTS review_marks (          -- an editor's "not the same claim" for one pairing
+    review_id    TEXT NOT NULL,
+    claim        TEXT NOT NULL,                      -- review.claim_key of the claim it was matched to
+    marked_by    TEXT NOT NULL,
+    marked_at    TEXT NOT NULL,
+    added        INTEGER NOT NULL,                   -- generation of the mark
+    PRIMARY KEY (review_id, claim)
+);
+CREATE INDEX IF NOT EXISTS review_marks_claim ON review_marks(claim);
 """
 
 _COLUMNS = (
@@ -89,8 +98,9 @@ class ReviewStore:
     def __init__(self, archive: Archive):
         self.archive = archive
         conn = archive.connection
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'reviews'").fetchone() is None:
-            conn.executescript(_SCHEMA)  # each statement idempotent: any process may be first
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'review_marks'").fetchone() is None:
+            conn.executescript(_SCHEMA)  # each statement idempotent: any process may be first (and an
+            # archive from before the marks gains their table)
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -138,7 +148,42 @@ class ReviewStore:
             conn.execute("UPDATE reviews SET retired = ? WHERE id = ? AND retired IS NULL", (generation, review_id))
         return generation
 
+    def mark_not_same_claim(self, review_id: str, claim: str, marked_by: str) -> tuple[int, bool] | None:
+        """An editor's mark: this review is not the same claim as `claim`. The pairing is never
+        shown again (matching.match_reviews), and `evaluate.py --reviews` counts it as a labelled
+        negative. (generation, whether it is new), or None if there is no such live review."""
+        key = claim_key(claim)
+        with self.archive.write_transaction() as conn:
+            if conn.execute("SELECT 1 FROM reviews WHERE id = ? AND retired IS NULL", (review_id,)).fetchone() is None:
+                return None
+            known = "SELECT 1 FROM review_marks WHERE review_id = ? AND claim = ?"
+            if conn.execute(known, (review_id, key)).fetchone() is not None:
+                return self.archive.generation(), False
+            generation = self.archive.log_change(conn, review_id, "review_mark")
+            conn.execute(
+                "INSERT INTO review_marks (review_id, claim, marked_by, marked_at, added) VALUES (?,?,?,?,?)",
+                (review_id, key, marked_by, datetime.now(UTC).isoformat(timespec="seconds"), generation),
+            )
+        return generation, True
+
     # ---- reads ----------------------------------------------------------------------------
+
+    def marked_pairs(self, claims: Sequence[str]) -> set[tuple[str, str]]:
+        """The (claim key, review id) pairs an editor marked "not the same claim", for these claims."""
+        keys = sorted({claim_key(c) for c in claims})
+        if not keys:
+            return set()
+        rows = self.archive.connection.execute(
+            f"SELECT claim, review_id FROM review_marks WHERE claim IN ({','.join('?' * len(keys))})", keys
+        ).fetchall()
+        return {(claim, review_id) for claim, review_id in rows}
+
+    def marks(self) -> list[tuple[str, str, str]]:
+        """Every mark: (review id, claim key, marked by), oldest first."""
+        rows = self.archive.connection.execute(
+            "SELECT review_id, claim, marked_by FROM review_marks ORDER BY added, review_id"
+        ).fetchall()
+        return [tuple(r) for r in rows]
 
     def missing_sentences(self, ids: Sequence[int]) -> list[int]:
         """Of these sentence ids, those that are not live sentences of the archive now."""

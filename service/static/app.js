@@ -97,10 +97,48 @@ function renderReview(review) {
     why ? el("br") : null, why);
 }
 
-function alreadyCheckedPanel(verdict, reviews) {
-  return el("section", { class: "already-checked", role: "note" },
+function alreadyCheckedPanel(verdict, reviews, claim) {
+  const status = el("p", { class: "hint", role: "status" });
+  const panel = el("section", { class: "already-checked", role: "note" },
     el("h3", { tabindex: "-1" }, `Already checked: ${verdict}`),
-    el("ul", {}, ...reviews.map(renderReview)));
+    el("ul", {}, ...reviews.map((review) => withNotSameButton(renderReview(review), review.id, claim, status))),
+    status);
+  return panel;
+}
+
+// An editor's "not the same claim" (POST /v1/reviews/{id}/not-same-claim, under the write key
+// entered in "Record a review"): the pairing is never shown again, and counts for the next fit.
+function withNotSameButton(item, reviewId, claim, status) {
+  const button = el("button", { type: "button", class: "not-same" }, "Not the same claim");
+  button.addEventListener("click", async () => {
+    if (!editorKey) {
+      status.textContent = "Enter your editor's API key under \u201cRecord a review\u201d to mark a match.";
+      return;
+    }
+    button.disabled = true;
+    try {
+      const response = await fetch(`/v1/reviews/${encodeURIComponent(reviewId)}/not-same-claim`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${editorKey}` },
+        body: JSON.stringify({ claim }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        status.textContent = reviewFailure(response.status, body);
+        return;
+      }
+      const panel = item.closest(".already-checked");
+      item.remove();
+      status.textContent = "Marked: this review will not be shown for this claim again.";
+      if (!panel.querySelector("li")) panel.querySelector("h3").textContent = "Not checked before (a match was marked)";
+    } catch (err) {
+      status.textContent = "The service cannot be reached. Check your connection and try again.";
+    } finally {
+      button.disabled = false;
+    }
+  });
+  item.append(" ", button);
+  return item;
 }
 
 function renderReviews(result) {
@@ -108,7 +146,7 @@ function renderReviews(result) {
   const same = reviews.filter((r) => r.same_claim);
   const related = reviews.filter((r) => !r.same_claim && r.score >= 0.5);
   const parts = [];
-  if (same.length) parts.push(alreadyCheckedPanel(result.review_verdict, same));
+  if (same.length) parts.push(alreadyCheckedPanel(result.review_verdict, same, result.claim));
   if (related.length) {
     parts.push(el("details", { class: "related-reviews" },
       el("summary", {}, `Reviews of similar claims (${related.length})`),
@@ -142,7 +180,7 @@ function showRecordedReview(card, review) {
   }
   let panel = card.querySelector(".already-checked");
   if (!panel) {
-    panel = alreadyCheckedPanel(review.verdict, []);
+    panel = alreadyCheckedPanel(review.verdict, [], card.querySelector("h2").textContent);
     card.querySelector("h2").after(panel);
   }
   panel.querySelector("h3").textContent = `Already checked: ${review.verdict}`;

@@ -183,7 +183,17 @@ def test_an_editor_records_a_review_with_the_evidence_ticked_on_a_phone(browser,
     assert page.get_by_label("Editor's API key").input_value() == WRITE_KEY  # kept in memory for the next review
     assert page.evaluate("window.sessionStorage.length + window.localStorage.length") == 0
     assert page.evaluate("document.cookie") == ""
-    _screenshot(page, "review-matched-phone.png")
+    _screenshot_keeping_open(page, "review-matched-phone.png")
+
+    # The editor marks the match "not the same claim": gone now, and from the next check of it too.
+    page.get_by_role("button", name="Not the same claim").click()
+    page.wait_for_function("document.querySelector('.already-checked [role=status]').textContent.startsWith('Marked')")
+    assert page.locator(".already-checked li").count() == 0
+    page.evaluate("document.querySelector('.result').dataset.stale = 'true'")
+    page.press("#claims", "Enter")
+    page.wait_for_selector(".result:not([data-stale])")
+    assert page.locator(f'[data-review-id="{review_id}"]').count() == 0
+    page.close()
 
 
 def test_a_review_without_a_write_key_is_refused_clearly_on_a_phone(browser, editors_server):

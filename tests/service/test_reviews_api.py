@@ -114,3 +114,35 @@ def test_evidence_is_checked_and_flagged_when_its_article_goes(client):
     assert client.delete("/v1/articles/drones-kharkiv", headers=WRITER).status_code == 204
     [evidence] = client.get(f"/v1/reviews/{review['id']}").get_json()["evidence"]
     assert evidence["valid"] is False
+
+
+def test_an_editors_not_the_same_claim_mark_hides_that_pairing_for_good(client, writable_index_dir):
+    review = post(client, DRONES).get_json()["review"]
+    claim = "Russia fired 500 drones at Ukraine in one night"
+    assert verify(client, claim)["reviews"][0]["id"] == review["id"]
+    path = f"/v1/reviews/{review['id']}/not-same-claim"
+    assert client.post(path, json={"claim": claim}).status_code == 401  # a write key is needed
+    assert client.post(path, json={"claim": claim}, headers=READER).status_code == 403
+    marked = client.post(path, json={"claim": claim}, headers=WRITER)
+    assert marked.status_code == 201, marked.get_json()
+    body = marked.get_json()
+    assert (body["status"], body["marked_by"], body["claim"]) == ("created", "desk", claim.casefold())
+    after = verify(client, claim)
+    assert (
+        review["id"] not in [r["id"] for r in after["reviews"]] and after["index"]["generation"] >= body["generation"]
+    )
+    # Only that pairing: case and spacing aside it is the same claim; another claim still meets the review.
+    assert review["id"] not in [
+        r["id"] for r in verify(client, "  RUSSIA fired 500 drones at Ukraine in one   night")["reviews"]
+    ]
+    assert verify(client, "Russia launched 500 drones at Ukraine overnight")["reviews"][0]["id"] == review["id"]
+    again = client.post(path, json={"claim": claim}, headers=WRITER)
+    assert again.status_code == 200 and again.get_json()["status"] == "unchanged"
+    assert client.post("/v1/reviews/nope/not-same-claim", json={"claim": claim}, headers=WRITER).status_code == 404
+    bad = client.post(path, json={"claim": ""}, headers=WRITER)
+    assert bad.status_code == 422 and bad.get_json()["code"] == "validation_error"
+    # Stored with the review (durable, in the archive), for evaluate.py --reviews and the next fit.
+    from index.reviews.store import ReviewStore
+    from index.storage.archive import Archive
+
+    assert ReviewStore(Archive.open(writable_index_dir)).marks() == [(review["id"], claim.casefold(), "desk")]

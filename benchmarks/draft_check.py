@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/draft_check.py                 # 10 drafts of ~1,000 words, 1 thread
     .venv/bin/python benchmarks/draft_check.py --threads 2     # the same with both cores
+    .venv/bin/python benchmarks/draft_check.py --transcript 1000 --drafts 3 \
+        --index var/bench/reviews-real-politifact/index        # 1,000-line debate transcripts, PolitiFact's reviews
 
 One process, as a gunicorn worker runs it (`MODEL_THREADS` threads for ONNX Runtime and
 FAISS), the real app through Flask's test client (no socket), one draft at a time. The
@@ -31,6 +33,32 @@ from harness import (
 )  # first: the path and offline flags
 
 PARAGRAPH_CLOSERS = ["Is that the whole story?", '"We will see what happens," one of them said.']
+# What a debate's moderator says between the candidates' claims: greetings, questions, procedure.
+PROCEDURE = [
+    "Good evening and welcome to tonight's debate.",
+    "Thank you.",
+    "Let's turn now to the economy.",
+    "Senator, your response?",
+    "You have two minutes.",
+    "Please let him finish.",
+    "We'll take a short break and be right back.",
+    "Welcome back.",
+    "Governor, I want to come back to you on that.",
+    "That's time.",
+]
+
+
+def make_transcript(sentences: list[str], lines: int, seed: int) -> str:
+    """A debate transcript of `lines` turns (`speaker<TAB>text`): candidates saying the given
+    sentences, a moderator's procedure between them (one line in three)."""
+    rng = random.Random(seed)
+    turns = []
+    for n in range(lines):
+        if n % 3 == 0:
+            turns.append(f"MODERATOR\t{rng.choice(PROCEDURE)}")
+        else:
+            turns.append(f"{rng.choice(['CANDIDATE A', 'CANDIDATE B'])}\t{rng.choice(sentences)}")
+    return "\n".join(turns) + "\n"
 
 
 def make_drafts(claims: list[str], count: int, words: int, seed: int) -> list[str]:
@@ -63,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="MODEL_THREADS (a worker's default: 1)")
     parser.add_argument("--no-judge", action="store_true", help="without the NLI judge (the degraded mode)")
+    parser.add_argument(
+        "--transcript",
+        type=int,
+        metavar="LINES",
+        help="debate transcripts of LINES turns instead: the 591 PolitiFact-checked debate sentences "
+        "(../shared/claim_matching/politifact) and a moderator's procedure; best with "
+        "--index var/bench/reviews-real-politifact/index (review_matching.py --real politifact makes it)",
+    )
     args = parser.parse_args(argv)
     ensure_onnx_export()
 
@@ -77,11 +113,21 @@ def main(argv: list[str] | None = None) -> int:
     from service.config import Settings
 
     index_dir, _ = serving_load.ensure_index(args)
-    claims = json.loads(serving_load.ensure_claims(index_dir, 2000, args.seed).read_text("utf-8"))
-    drafts = make_drafts(claims, args.drafts + 1, args.words, args.seed)
+    if args.transcript:
+        source = ROOT.parent / "shared" / "claim_matching" / "politifact" / "train_dev_queries.tsv"
+        said = sorted(
+            {line.split("\t", 1)[1].strip() for line in source.read_text("utf-8").splitlines() if "\t" in line}
+        )
+        drafts = [make_transcript(said, args.transcript, args.seed + n) for n in range(args.drafts + 1)]
+    else:
+        claims = json.loads(serving_load.ensure_claims(index_dir, 2000, args.seed).read_text("utf-8"))
+        drafts = make_drafts(claims, args.drafts + 1, args.words, args.seed)
     judge = None if args.no_judge else load_nli(threads=args.threads)
     verifier = ClaimVerifier(load_embedder(threads=args.threads), load_index(index_dir), nli=judge)
-    client = create_app(Settings(index_dir=str(index_dir)), verifier=verifier).test_client()
+    longest = max(len(d) for d in drafts)
+    client = create_app(
+        Settings(index_dir=str(index_dir), max_draft_chars=max(longest, Settings().max_draft_chars)), verifier=verifier
+    ).test_client()
 
     def check(text: str) -> tuple[float, dict]:
         started = time.perf_counter()
@@ -99,9 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         seconds, body = check(text)
         sentences = body["sentences"]
         row = {"words": len(text.split()), "sentences": len(sentences), "claims": sum(s["is_claim"] for s in sentences)}
+        row["already_checked"] = len(body["summary"]["already_checked"])
+        row["procedure_flagged"] = sum(
+            s["speaker"] == "MODERATOR" and bool(s["verification"]) and s["verification"]["already_checked"]
+            for s in sentences
+        )
+        row["chars"] = len(text)
         rows.append(row | {"seconds": seconds, "pairs": pairs() - pairs_before})
     times = [r["seconds"] * 1000 for r in rows]
-    mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("words", "sentences", "claims", "pairs")}
+    kinds = ("words", "chars", "sentences", "claims", "pairs", "already_checked", "procedure_flagged")
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in kinds}
     result = {
         "index": str(index_dir),
         "sentences_indexed": verifier.index.view().size,
@@ -113,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         "max_ms": round(max(times), 1),
         "machine": machine(),
     }
-    out = write_json(bench_dir() / f"draft_check-t{args.threads}{'-nojudge' if judge is None else ''}.json", result)
+    result["transcript_lines"] = args.transcript
+    kind = f"-transcript{args.transcript}" if args.transcript else ""
+    out = write_json(
+        bench_dir() / f"draft_check{kind}-t{args.threads}{'-nojudge' if judge is None else ''}.json", result
+    )
     print(json.dumps(result, indent=1) + "\n")
     cells = [f"{mean[k]:.0f}" for k in ("words", "sentences", "claims", "pairs")]
     row = [args.threads, "on" if judge else "off", *cells, result["p50_ms"], result["p95_ms"], result["max_ms"]]

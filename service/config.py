@@ -72,8 +72,10 @@ class Settings:
     max_top_k: int = 50
     max_article_chars: int = 200_000
     max_articles_per_request: int = 100
-    # A draft for /v1/drafts/check: 20,000 characters is about 3,300 words, three times a long story.
-    max_draft_chars: int = 20_000
+    # A draft for /v1/drafts/check: 120,000 characters holds a 1,000-line debate transcript (95k
+    # characters, 363 claims: 12 s at the median on one worker thread, judge on; BENCHMARKS.md,
+    # "Checking a transcript"), within WORKER_TIMEOUT; a long story is 7,000.
+    max_draft_chars: int = 120_000
 
     def __post_init__(self):
         # gunicorn takes any case (gunicorn.conf.py lower-cases it); Python's logging only upper case.

@@ -230,3 +230,74 @@ def test_client_and_cli_check_a_draft_and_the_cli_exits_1_on_a_contradiction(ser
     assert json.loads(clean.stdout)["sentences"][0]["result"]["verdict"] == SUPPORTED
     assert run_cli("--draft", str(tmp_path / "missing.txt"), "--url", base).returncode == 3
     assert run_cli("--draft", "-", "--url", base, stdin="  \n").returncode == 3
+
+
+POLITIFACT = ROOT.parent / "shared" / "claim_matching" / "politifact"
+PROCEDURE = [
+    "Good evening and welcome to tonight's debate.",
+    "Thank you.",
+    "Let's turn now to the economy.",
+    "Senator, your response?",
+    "You have two minutes.",
+    "We'll take a short break and be right back.",
+    "Governor, I want to come back to you on that.",
+]
+
+
+@pytest.mark.shared_data
+def test_a_debate_transcript_flags_real_repeats_and_never_its_procedure(writable_index_dir, embedder, nli):
+    """Dev debate sentences (their PolitiFact checks among 600 checks of the same beat) in a
+    transcript with a moderator's greetings, questions and procedure: the procedure is never
+    "already checked", and what is flagged is the sentence's own check."""
+    import gzip
+    import random
+
+    from index.reviews.claimreview import review_from_record
+    from index.reviews.same_claim import content_words
+    from index.reviews.store import ReviewStore
+    from index.storage.archive import Archive
+    from index.verify import ClaimVerifier, load_index
+    from service import create_app
+    from service.config import Settings
+
+    if not (POLITIFACT / "dev_qrels.tsv").is_file():
+        pytest.skip(f"needs {POLITIFACT}")
+    said = dict(line.split("\t", 1) for line in (POLITIFACT / "train_dev_queries.tsv").read_text("utf-8").splitlines())
+    gold: dict[str, set[str]] = {}
+    for line in (POLITIFACT / "dev_qrels.tsv").read_text("utf-8").splitlines():
+        sid, _, vid, _ = line.split()
+        gold.setdefault(sid, set()).add(vid)
+    chosen = sorted(gold)[:40]
+    with gzip.open(POLITIFACT / "politifact_verified_claims.jsonl.gz", "rt", encoding="utf-8") as lines:
+        checks = {r["id"]: r for r in map(json.loads, lines)}
+    wanted = set().union(*(gold[s] for s in chosen))
+    words = [content_words(said[s]) for s in chosen]
+    beat = [
+        i for i, r in checks.items() if i not in wanted and any(len(content_words(r["claim"]) & w) >= 3 for w in words)
+    ]
+    keep = sorted(wanted) + random.Random(0).sample(beat, min(600 - len(wanted), len(beat)))
+    reviews = [review_from_record({k: v for k, v in checks[i].items() if k != "id"} | {"id": i}) for i in keep]
+    url_of = {r.url: i for r, i in zip(reviews, keep, strict=True)}
+    vectors = embedder.encode([r.match_text for r in reviews])
+    ReviewStore(Archive.open(writable_index_dir)).put_reviews(list(zip(reviews, vectors, strict=True)), embedder.name)
+
+    turns = []
+    for n, sid in enumerate(chosen):
+        turns.append(f"MODERATOR\t{PROCEDURE[n % len(PROCEDURE)]}")
+        turns.append(f"CANDIDATE\t{' '.join(said[sid].split())}")
+    transcript = "\n".join(turns) + "\n"
+    verifier = ClaimVerifier(embedder, load_index(writable_index_dir), nli=nli)
+    app = create_app(Settings(index_dir=str(writable_index_dir)), verifier=verifier)
+    response = app.test_client().post("/v1/drafts/check", json={"text": transcript})
+    assert response.status_code == 200, response.get_json()
+    sentences = response.get_json()["sentences"]
+    flagged = [s for s in sentences if s["verification"] and s["verification"]["already_checked"]]
+    assert not [s["text"] for s in flagged if s["speaker"] == "MODERATOR"]
+    assert len(flagged) >= 2, "real repeats of checked claims are found"
+    sentence_of = {" ".join(said[sid].split()): sid for sid in chosen}
+    right = 0
+    for s in flagged:
+        own = next((sid for text, sid in sentence_of.items() if s["text"] in text), None)
+        covering = [url_of[r["url"]] for r in s["verification"]["reviews"] if r["same_claim"]]
+        right += own is not None and bool(set(covering) & gold[own])
+    assert right >= 0.8 * len(flagged), f"{right} of {len(flagged)} flags are the sentence's own check"

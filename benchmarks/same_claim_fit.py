@@ -417,6 +417,33 @@ def fit_and_report(domains, data, args, report) -> tuple:
             shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in m.items())
             print(f"- {d.name} {split} at {chosen}: {shown}")
             report.setdefault("at_operating_point", {})[f"{d.name} {split}"] = {k: round(v, 4) for k, v in m.items()}
+    if args.judge:
+        # Where would the judge be needed? Only where the cheap signals leave the answer open:
+        # the cut is reachable with the judge's readings at their most, and not reached at their least.
+        cheap = [n for n in names if n not in ("entails", "entailed")]
+        most = sum(max(weights[n], 0.0) for n in ("entails", "entailed"))
+        least = sum(min(weights[n], 0.0) for n in ("entails", "entailed"))
+        edge = float(np.log(chosen / (1 - chosen)))
+        for d in domains:
+            for protocol in ("gold", "lgo"):
+                rows = data[d.name, "dev", protocol]
+                open_pairs = [
+                    sum(
+                        1
+                        for c in row[:JUDGED]
+                        if not c["differs"]
+                        and bias + sum(weights[n] * float(c[n]) for n in cheap) + least
+                        < edge
+                        <= bias + sum(weights[n] * float(c[n]) for n in cheap) + most
+                    )
+                    for row in rows
+                ]
+                share = sum(1 for k in open_pairs if k) / len(rows)
+                print(
+                    f"- judge needed ({d.name} dev, {protocol}): {share:.1%} of queries, "
+                    f"{sum(open_pairs) / len(rows):.2f} candidates a query (2 pairs each)"
+                )
+                report.setdefault("judge_needed", {})[f"{d.name} {protocol}"] = round(share, 4)
     print(
         f"\nFor index/reviews/same_claim.py: MODEL = SameClaimModel(weights={tuple(weights.values())}, "
         f"bias={bias}, cut={chosen})"

@@ -27,8 +27,8 @@ What was measured and left out (`benchmarks/same_claim_fit.py --judge`): the NLI
 entailment read both ways on the first two candidates, as two more signals, lifts dev
 recall@1 from 0.239 to 0.315 on tweets and from 0.101 to 0.143 on debates at the same false
 "already checked" bound (0.0% / 0.8% on dev). But even read only where the cheap signals leave
-the answer open, it is needed for 44–64% of on-topic claims, 1–1.6 pairs each: about 8 ms at
-the median on this CPU, over the review step's 5 ms budget. A cross-encoder trained for the
+the answer open, it is needed for 44–64% of on-topic claims (so the median claim pays at least
+2 pairs, 21 ms at 10.7 ms a pair on this CPU), against the review step's 5 ms budget. A cross-encoder trained for the
 decision itself (3-fold, one epoch; not shipped) did no better than the judge. So the decision
 reads no model, and the degraded service (no judge) decides exactly as the full one.
 """

@@ -33,19 +33,9 @@ from harness import (
 )  # first: the path and offline flags
 
 PARAGRAPH_CLOSERS = ["Is that the whole story?", '"We will see what happens," one of them said.']
-# What a debate's moderator says between the candidates' claims: greetings, questions, procedure.
-PROCEDURE = [
-    "Good evening and welcome to tonight's debate.",
-    "Thank you.",
-    "Let's turn now to the economy.",
-    "Senator, your response?",
-    "You have two minutes.",
-    "Please let him finish.",
-    "We'll take a short break and be right back.",
-    "Welcome back.",
-    "Governor, I want to come back to you on that.",
-    "That's time.",
-]
+# What a debate's moderator says between the candidates' claims: greetings, questions, procedure
+# (tests/index/test_drafts.py reads the same lines).
+PROCEDURE = (ROOT / "tests" / "data" / "moderator_lines.txt").read_text("utf-8").splitlines()
 
 
 def make_transcript(sentences: list[str], lines: int, seed: int) -> str:

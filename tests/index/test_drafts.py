@@ -233,15 +233,8 @@ def test_client_and_cli_check_a_draft_and_the_cli_exits_1_on_a_contradiction(ser
 
 
 POLITIFACT = ROOT.parent / "shared" / "claim_matching" / "politifact"
-PROCEDURE = [
-    "Good evening and welcome to tonight's debate.",
-    "Thank you.",
-    "Let's turn now to the economy.",
-    "Senator, your response?",
-    "You have two minutes.",
-    "We'll take a short break and be right back.",
-    "Governor, I want to come back to you on that.",
-]
+# A moderator's greetings, questions and procedure (benchmarks/draft_check.py reads them too).
+PROCEDURE = (ROOT / "tests" / "data" / "moderator_lines.txt").read_text("utf-8").splitlines()
 
 
 @pytest.mark.shared_data

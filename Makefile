@@ -25,7 +25,7 @@ LOCKS := requirements.lock requirements-test.lock requirements-tools.lock requir
 
 export INDEX_DIR PORT ONNX_DIR
 
-.PHONY: serve cluster test test-fast lint index onnx openapi lock audit soak clean
+.PHONY: serve cluster test test-fast lint docs index onnx openapi lock audit soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,11 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/hadolint Dockerfile
 
+# The documentation site (mkdocs.yml, docs/) into var/site, strictly: a broken link, a missing
+# page or an anchor pointing nowhere fails the build.
+docs: $(VENV)/.test
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 # Add the sample articles to the index and write a new snapshot (a running service picks it up).
 index: $(VENV)/.runtime $(ONNX_DIR)/model.onnx
 	$(PY) scripts/build_index.py --out $(INDEX_DIR) $(ARTICLES)
@@ -110,7 +115,7 @@ PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(TOOLS)/bin/pip-compile --qui
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 lock: $(TOOLS)/.installed
 	$(PIP_COMPILE) --all-build-deps -o requirements.lock pyproject.toml
-	$(PIP_COMPILE) --all-build-deps --extra test --extra bench --extra cluster -c requirements.lock -o requirements-test.lock pyproject.toml
+	$(PIP_COMPILE) --all-build-deps --extra test --extra bench --extra cluster --extra docs -c requirements.lock -o requirements-test.lock pyproject.toml
 	$(PIP_COMPILE) -o requirements-tools.lock requirements-tools.in
 	$(PIP_COMPILE) -o requirements-installer.lock requirements-installer.in
 

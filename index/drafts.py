@@ -9,7 +9,7 @@ The claim classifier is a few readable rules, each with a reason an editor can s
 a figure: 15 cents"). Measured on `tests/data/draft_sentences.jsonl`, 203 hand-written
 draft sentences on 22 subjects, none about the sample article: "claim" precision and
 recall 0.968 / 0.968 on the 60 written after the rules and never used to change them
-(README, "Checking a draft", also for the other splits; `tests/index/test_drafts.py` asserts the figures).
+(docs/api.md, "Checking a draft", also for the other splits; `tests/index/test_drafts.py` asserts the figures).
 The word lists are plain English (modal verbs, first-person pronouns, common news verbs),
 not any article's vocabulary.
 """

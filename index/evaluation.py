@@ -281,7 +281,7 @@ def fit_on_reviews(
     - **Confidence map**: refitted on every review under the chosen cut-offs, per verdict with
       20 reviews or more; a verdict with fewer keeps the map in force.
 
-    Measured (benchmarks/reviews_fit.py, README "The newsroom's reviews tune its verdicts"):
+    Measured (benchmarks/reviews_fit.py, docs/reviews.md, "The newsroom's reviews tune its verdicts"):
     cut-offs fitted on a few hundred reviews alone moved held-out balanced accuracy from
     -0.45 to +0.06 across five real-world dev sets (the precision constraint on a small
     sample picks extreme cut-offs); pooled with the dev sets they did not move at all; the

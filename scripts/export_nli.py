@@ -279,7 +279,7 @@ def model_card(name, training, figures, kind, mean, calibration, manifest) -> st
         f"Softmax temperature {calibration['temperature']} fitted by negative log-likelihood on "
         f"{calibration['pairs']:,} dev pairs: pair-level expected calibration error "
         f"{calibration['ece_before']} before, {calibration['ece_after']} after. The verdict's own calibration",
-        "(claim level) is in the README, section Quality.",
+        "(claim level) is in docs/quality.md.",
         "",
         "## Numerics across CPUs",
         "",

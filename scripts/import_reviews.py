@@ -8,7 +8,7 @@ request, and an interrupted import leaves nothing. Records that are not reviews 
 reported as `skipped <file>:<line or #n>: <reason>` and left out; the rest are imported.
 Re-importing the same records changes nothing (a review's id comes from its URL and claim,
 and unchanged content is not written, nor embedded again). Formats: index/reviews/claimreview.py
-and the README's "Reviews" section. Exit status: 0 when something was imported or all was
+and docs/reviews.md. Exit status: 0 when something was imported or all was
 already there, 1 when no record could be read or the index could not be written.
 """
 

@@ -195,8 +195,8 @@ def read_pairs(name: str, data_dir: Path = NLI_DIR) -> list[Pair]:
 # the judge meets the most evidence that is about the claim's topic but does not decide it:
 # on HealthVer's dev claims asked against all their evidence (`healthver_multi`), two judged
 # sentences in three were another claim's evidence, and the shipped judge read half of those
-# as entailing or contradicting (docs/quality.md). Measured with --negations in one pass: it
-# hurt (balanced accuracy 0.616 -> 0.528; README, "Quality"), because another claim's evidence
+# as entailing or contradicting (docs/quality-sets.md). Measured with --negations in one pass: it
+# hurt (balanced accuracy 0.616 -> 0.528; docs/quality.md), because another claim's evidence
 # on the same subject often does decide this claim. Kept to reproduce that run; not used.
 DOMAIN_NEUTRAL_SOURCES = ("healthver", "scifact", "covidfact", "fm2")
 

@@ -1,4 +1,4 @@
-"""Service configuration: one object, read from the environment (documented in the README)."""
+"""Service configuration: one object, read from the environment (documented in docs/operations.md, "Configuration")."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # "more than 5 states" agrees with 8 states, "less than 90%" with 89%, "nearly 700" with 689.
 # Plain English comparatives, not any article's vocabulary. Measured on the dev fact sets'
 # supported claims called contradicted: 5 of the 16 "same statement, other figure" errors
-# on the claim's own evidence were a bound read as an exact figure (docs/quality.md).
+# on the claim's own evidence were a bound read as an exact figure (docs/quality-sets.md).
 _AT_LEAST = ("more than", "greater than", "over", "above", "at least", "upwards of", "in excess of",
              "exceeding", "no fewer than", "no less than")  # fmt: skip
 _AT_MOST = ("less than", "fewer than", "under", "below", "at most", "up to", "no more than")

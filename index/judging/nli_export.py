@@ -94,7 +94,7 @@ def export_nli(
 
     `keep_down_projections` keeps the FFN down-projections fp32 (as the embedder's export
     does). The MiniLM judge measured no loss without it (model card), at 14 MB less; MPNet-base
-    lost 2 points of mean dev accuracy without it and 0.8 with it (README, "Quality")."""
+    lost 2 points of mean dev accuracy without it and 0.8 with it (docs/quality.md)."""
     import torch
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -24,7 +24,7 @@ Pure functions over numbers the model and the checks produce; nothing here loads
   every response says so.
 
 The thresholds and calibration were fitted on the dev splits of ../shared/nli (never on
-the sample article) with `scripts/evaluate.py --fit`; the figures are in the README. A
+the sample article) with `scripts/evaluate.py --fit`; the figures are in docs/quality.md. A
 newsroom refits them on its own reviews (`scripts/evaluate.py --reviews --fit`), which
 writes a **rules file** (`write_rules_file`) that the service reads at start (`RULES_FILE`,
 `read_rules_file`) in place of `RULES`.
@@ -80,7 +80,7 @@ JUDGED_CANDIDATES = 3
 JUDGE_WITHIN_TOP_COSINE = 0.2
 # Read until decided: the first candidate, then the next only while no reading has given a
 # stance (`decides`), one model call per round. Measured on the dev fact sets (report half,
-# rules refitted, exact int8 kernel on an AMD EPYC without VNNI; README, "Quality"): 1.53
+# rules refitted, exact int8 kernel on an AMD EPYC without VNNI; docs/quality.md): 1.53
 # pairs a claim instead of 2.24 (sentences read 1.40 instead of 2.06), and no figure worse:
 # balanced accuracy 0.598 → 0.601, `contradicted` precision 0.615 → 0.623, ECE 0.030 → 0.023,
 # hit@1 0.747 either way; the sample article 0.757 → 0.770. The one loss: `healthver_multi`
@@ -123,7 +123,7 @@ class VerdictRules:
 # fact sets (1,023 claims; never the sample article) for models/nli-minilm-l6 (sha256 9722ed23…),
 # with sentences the judge does not read taken as related (`judge`) and reading until decided
 # (`READ_UNTIL_DECIDED`; the cut-offs came out as before, the confidence map moved). A new
-# model needs a new fit. Figures on the other half: README, "Quality".
+# model needs a new fit. Figures on the other half: docs/quality.md.
 RULES = VerdictRules(
     support_probability=0.3,
     contradiction_probability=0.45,
@@ -278,7 +278,7 @@ def judge(
     back on the degraded rules (a cosine cut-off set on the sample article), which decided
     272 of 2,110 verdicts (the dev fact sets and the sample article); with it, and the rules
     refitted, the report half's wrong `supported` or `contradicted` verdicts fell from 301 to
-    253 of 1,013 (README, "Quality"). `substituted` maps (what the claim says, the
+    253 of 1,013 (docs/quality.md). `substituted` maps (what the claim says, the
     sentence's figure or date) to the model's reading of the claim with the latter put in
     (see `substitutions`).
     """

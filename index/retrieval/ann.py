@@ -66,7 +66,7 @@ from index.common.fileio import fsync_path
 # --threshold-sizes 10k,20k,50k,100k,200k,400k (BENCHMARKS.md, "Vector index at scale"): one
 # exact 50-deep query on one FAISS thread costs ~0.055 µs of CPU per vector: 2.8 ms at 50k,
 # 5.6 ms at 100k, 11.8 ms at 200k, 27 ms at 400k, against ~12 ms for a whole verify_claim call
-# (README, "Speed"). Up to 50k it stays under a quarter of a request and recall is exact;
+# (docs/speed.md). Up to 50k it stays under a quarter of a request and recall is exact;
 # beyond, IVF-Flat answers in 0.1-0.3 ms at recall@10 ≥ 0.98 and k-means takes seconds.
 FLAT_MAX_VECTORS = 50_000
 

@@ -254,7 +254,7 @@ def onnx_session(model: Path | bytes, threads: int | None):
     same on every x86-64 CPU: on CPUs without VNNI, ONNX Runtime's fast u8×s8 kernel adds
     pairs of 8-bit products in 16-bit registers (`vpmaddubsw`), which saturate, so the same
     graph gave other probabilities there (the judge's readings moved by up to 0.30 on 3,757
-    dev pairs, and 5% of its labels changed; README, "Quality"). `session.x64quantprecision`
+    dev pairs, and 5% of its labels changed; docs/quality.md). `session.x64quantprecision`
     makes ONNX Runtime rewrite the s8 weights to u8 (+128, an exact change) on exactly
     those CPUs, and run its u8×u8 kernel, which does not saturate: the integer sums, and so
     the readings, are those of a VNNI CPU. It costs the judge 1.27× on such a CPU

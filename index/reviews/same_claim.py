@@ -6,7 +6,7 @@ A newsroom's reviews cover its own beat, so a new claim usually has reviews on i
 hard case is the normal case: "The polar bear population has been growing" against a review
 of a polar bear attack. The decision is therefore fitted and judged on **same-topic
 negatives**: each development query asked again with its own review(s) left out, so that
-what remains near it is its own topic (`benchmarks/same_claim_fit.py`; README, "Claim
+what remains near it is its own topic (`benchmarks/same_claim_fit.py`; docs/reviews.md, "Claim
 matching").
 
 The signals of a (claim, review) pair, all cheap (no model call beyond the embedding the
@@ -92,7 +92,7 @@ class SameClaimModel:
 # negatives). A candidate that repeats the left-out review's claim (read by hand, or nearly word
 # for word: cosine ≥ 0.95 to it) is a true duplicate and not taken for a negative. The cut is the
 # lowest whose false "already checked" stays within 1.5% on the train queries of each domain,
-# a margin under the 2% bar. Figures on the dev sets: README, "Claim matching".
+# a margin under the 2% bar. Figures on the dev sets: docs/reviews.md, "Claim matching".
 MODEL = SameClaimModel(weights=(5.08, 11.82, 1.56, 3.31, 0.78), bias=-6.29, cut=0.84)
 
 

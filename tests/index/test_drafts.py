@@ -45,7 +45,7 @@ def _scores(rows: list[dict]) -> tuple[float, float]:
 
 
 def test_claim_classifier_precision_and_recall_on_its_labelled_sets():
-    """The figures the README gives. `dev` was written before the rules and read while writing
+    """The figures docs/api.md ("Checking a draft") gives. `dev` was written before the rules and read while writing
     them; `test` was written after, by the same hand, and never used to change a rule;
     `test2` was written after a flaw was noticed (a source's single name opening the
     sentence), aimed at it, and labelled before the rule was changed (recall 0.682 before)."""

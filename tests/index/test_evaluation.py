@@ -119,7 +119,7 @@ def test_verdict_accuracy_on_all_dev_claims(verifier):
     assert figures.verdict_accuracy >= 55 / 74 - 1e-9
     assert figures.hit_at_1 >= 0.9  # measured 0.944 with every graph
     # Claims the article never makes read as supported: 4 of 20 (3 with 7-bit weights), and one
-    # more allowed for the spread; the support cut-off fitted for this judge is 0.30 (README,
+    # more allowed for the spread; the support cut-off fitted for this judge is 0.30 (docs/quality.md,
     # "Quality", "Traded"). The regex verdict had 0.
     assert figures.confusion["not_found"].get("supported", 0) <= 5
 

@@ -50,8 +50,12 @@ for lock in "$@"; do
         "${sources[@]}" -r "$lock" 2> >(tee "$errors" >&2); then
         wait  # for tee
         package=$(grep -o '`[A-Za-z0-9._-]*==[^`]*`' "$errors" | head -1 | tr -d '`' || true)
-        echo "error: $lock did not install${package:+ ($package)}: uv's reason is above." \
-            "If the registry no longer serves a locked file, re-pin it: make lock LOCK_ARGS='--upgrade-package ${package%%==*}'" >&2
+        if [ -n "$package" ]; then
+            echo "error: $lock did not install ($package): uv's reason is above." \
+                "If the registry no longer serves the locked file, re-pin it: make lock LOCK_ARGS='--upgrade-package ${package%%==*}'" >&2
+        else
+            echo "error: $lock did not install: uv's reason is above (a registry or index out of reach?)" >&2
+        fi
         exit 1
     fi
 done

@@ -98,3 +98,27 @@ def test_a_newer_release_on_the_registry_does_not_change_what_the_lock_installs(
     extra = {n: v for n, v in installed.items() if n not in expected and n not in {"claimcheck", "pip"}}
     wrong = {n: (v, installed.get(n)) for n, v in expected.items() if installed.get(n) != v}
     assert not extra and not wrong, f"not what the lock says: extra {extra}, wrong {wrong}"
+
+
+@pytest.mark.slow
+def test_a_failed_install_ends_with_one_line_naming_the_package_and_the_fix(tmp_path):
+    """A lock whose hash the registry's file does not match (as when a release is re-uploaded,
+    or the lock was edited by hand): the install stops, and its last line says which package
+    and what to run."""
+    lock = tmp_path / "broken.lock"
+    lock.write_text("six==1.16.0 \\\n    --hash=sha256:" + "0" * 64 + "\n", "utf-8")
+    venv = tmp_path / "venv"
+    subprocess.run([PLAIN_PYTHON, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {**os.environ, "FIND_LINKS": str(tmp_path)}  # an empty folder: no torch index to ask
+    env.pop("VIRTUAL_ENV", None)
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "install_locked.sh"), str(venv), str(lock)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {lock} did not install (six==1.16.0)"), done.stderr[-2000:]
+    assert "make lock LOCK_ARGS='--upgrade-package six'" in last

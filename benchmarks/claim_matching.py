@@ -37,6 +37,7 @@ from pathlib import Path
 from harness import ROOT, SAMPLE_ARTICLES, bench_dir, command, import_reviews_into, log, machine, one_worker_threads
 
 DATA = ROOT.parent / "shared" / "claim_matching"
+POLITIFACT = DATA / "politifact"
 NLI_DATA = ROOT.parent / "shared" / "nli"
 UNMATCHED_SETS = ("fever_dev", "healthver_dev", "fm2_dev", "scifact_dev", "covidfact_dev", "vitaminc_real_dev")
 PLACEHOLDER_URL = "https://claim-matching.invalid/snopes/"
@@ -47,6 +48,17 @@ def read_tsv(path: Path) -> list[list[str]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:
         return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+
+
+def politifact_sentences() -> dict[str, str]:
+    """The debate and speech sentences of politifact/train_dev_queries.tsv by id, whitespace
+    normalised (111 lines repeat an earlier one: the first is kept)."""
+    said: dict[str, str] = {}
+    for line in (POLITIFACT / "train_dev_queries.tsv").read_text("utf-8").splitlines():
+        if "\t" in line:
+            sid, text = line.split("\t", 1)
+            said.setdefault(sid, " ".join(text.split()))
+    return said
 
 
 def qrels(split: str) -> dict[str, set[str]]:

@@ -104,10 +104,9 @@ def main(argv: list[str] | None = None) -> int:
 
     index_dir, _ = serving_load.ensure_index(args)
     if args.transcript:
-        source = ROOT.parent / "shared" / "claim_matching" / "politifact" / "train_dev_queries.tsv"
-        said = sorted(
-            {line.split("\t", 1)[1].strip() for line in source.read_text("utf-8").splitlines() if "\t" in line}
-        )
+        from claim_matching import politifact_sentences
+
+        said = sorted(set(politifact_sentences().values()))
         drafts = [make_transcript(said, args.transcript, args.seed + n) for n in range(args.drafts + 1)]
     else:
         claims = json.loads(serving_load.ensure_claims(index_dir, 2000, args.seed).read_text("utf-8"))

@@ -113,17 +113,12 @@ def real_reviews(name: str, work: Path) -> tuple[Path, int, list[str]]:
     from index.reviews.matching import matching_text
 
     if name == "politifact":
-        source = claim_matching.DATA / "politifact"
         feed = work / "politifact.jsonl"
-        with gzip.open(source / "politifact_verified_claims.jsonl.gz", "rt", encoding="utf-8") as lines:
+        export = claim_matching.POLITIFACT / "politifact_verified_claims.jsonl.gz"
+        with gzip.open(export, "rt", encoding="utf-8") as lines:
             records = [line for line in lines if line.strip()]
         feed.write_text("".join(records), "utf-8")
-        said: dict[str, str] = {}
-        for line in (source / "train_dev_queries.tsv").read_text("utf-8").splitlines():
-            if "\t" in line:
-                sid, text = line.split("\t", 1)
-                said.setdefault(sid, " ".join(text.split()))
-        return feed, len(records), list(said.values())
+        return feed, len(records), list(claim_matching.politifact_sentences().values())
     feed = work / "snopes.json"
     count = claim_matching.snopes_feed(feed)
     tweets = [

@@ -48,10 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from claim_matching import DATA, average_precision, qrels, read_tsv, snopes_rows
+from claim_matching import DATA, POLITIFACT, average_precision, politifact_sentences, qrels, read_tsv, snopes_rows
 from harness import bench_dir, command, ensure_onnx_export, log, machine, write_json
 
-POLITIFACT = DATA / "politifact"
 REPEATS = Path(__file__).resolve().parent / "data" / "same_claim_repeats.jsonl"
 NEAR_COPY = 0.95  # cosine of a flagged review to a left-out one at which it repeats it word for word
 JUDGED = 2  # with --judge: the first candidates the judge reads
@@ -113,11 +112,7 @@ def politifact_domain() -> Domain:
     ]
     domain = Domain("debates", ids, claims, texts, [r.get("speaker") for r in records])
     where = {vid: i for i, vid in enumerate(ids)}
-    sentences: dict[str, str] = {}
-    for line in (POLITIFACT / "train_dev_queries.tsv").read_text("utf-8").splitlines():
-        if "\t" in line:
-            sid, text = line.split("\t", 1)
-            sentences.setdefault(sid, " ".join(text.split()))
+    sentences = politifact_sentences()
     for split in ("train", "dev"):
         relevant: dict[str, set[int]] = {}
         for line in (POLITIFACT / f"{split}_qrels.tsv").read_text("utf-8").splitlines():

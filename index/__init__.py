@@ -62,7 +62,6 @@ _PUBLIC = {
     "Review": ("index.reviews.review", "Review"),
     "ReviewError": ("index.reviews.review", "ReviewError"),
     "REVIEW_VERDICTS": ("index.reviews.review", "VERDICTS"),
-    "claim_key": ("index.reviews.review", "claim_key"),
     "ReviewStore": ("index.reviews.store", "ReviewStore"),
     "record_review": ("index.reviews.store", "record_review"),
     "EvidenceMissing": ("index.reviews.store", "EvidenceMissing"),

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from flask import Blueprint, g, request, url_for
 
-from index import EvidenceMissing, Review, ReviewError, ReviewStore, claim_key, claimreview_feed, record_review
+from index import EvidenceMissing, Review, ReviewError, ReviewStore, claimreview_feed, record_review
 from service.auth import READ, WRITE, requires
 from service.engine import get_verifier
 from service.errors import ApiError
@@ -237,15 +237,8 @@ def mark_not_same_claim(review_id: str):
               schema: NotSameClaimSchema
     """
     claim = load_json_body(current_request_schemas().not_same_claim)["claim"]
-    marked = _store().mark_not_same_claim(review_id, claim, g.api_key_name)
-    if marked is None:
+    mark = _store().mark_not_same_claim(review_id, claim, g.api_key_name)
+    if mark is None:
         raise ApiError(404, "not_found", _NOT_FOUND)
-    generation, created = marked
-    payload = {
-        "review_id": review_id,
-        "claim": claim_key(claim),
-        "marked_by": g.api_key_name,
-        "generation": generation,
-        "status": "created" if created else "unchanged",
-    }
-    return _mark_schema.dump(payload), 201 if created else 200
+    payload = {**asdict(mark), "status": "created" if mark.created else "unchanged"}
+    return _mark_schema.dump(payload), 201 if mark.created else 200

@@ -279,12 +279,8 @@ def match_reviews(
     reviews = index.store.by_seq(sorted({seq for row in found for seq, _ in row}))
     marked = index.store.marked_pairs(claims)  # an editor's "not the same claim": never shown again
     candidates = [
-        [
-            (reviews[seq], cosine)
-            for seq, cosine in row
-            if seq in reviews and (claim_key(claim), reviews[seq].id) not in marked
-        ]
-        for claim, row in zip(claims, found, strict=True)
+        [(reviews[seq], cosine) for seq, cosine in row if seq in reviews and (key, reviews[seq].id) not in marked]
+        for key, row in zip(map(claim_key, claims), found, strict=True)
     ]
     return [
         [
@@ -296,5 +292,5 @@ def match_reviews(
             )
             for (review, cosine), signals in zip(row, row_signals, strict=True)
         ]
-        for text, row, row_signals in zip(texts, candidates, same_claim.signals(texts, candidates), strict=True)
+        for row, row_signals in zip(candidates, same_claim.signals(texts, candidates), strict=True)
     ]

@@ -84,6 +84,17 @@ class ReviewPut:
 
 
 @dataclass(frozen=True)
+class NotSameClaimMark:
+    """An editor's "not the same claim" for one (review, claim) pairing, as stored."""
+
+    review_id: str
+    claim: str  # review.claim_key of the claim
+    marked_by: str
+    generation: int  # the archive's generation that holds it
+    created: bool  # False: the pairing was marked already, nothing changed
+
+
+@dataclass(frozen=True)
 class ReviewRows:
     """Review rows (by `seq`) with what the index needs of them."""
 
@@ -148,23 +159,23 @@ class ReviewStore:
             conn.execute("UPDATE reviews SET retired = ? WHERE id = ? AND retired IS NULL", (generation, review_id))
         return generation
 
-    def mark_not_same_claim(self, review_id: str, claim: str, marked_by: str) -> tuple[int, bool] | None:
+    def mark_not_same_claim(self, review_id: str, claim: str, marked_by: str) -> NotSameClaimMark | None:
         """An editor's mark: this review is not the same claim as `claim`. The pairing is never
         shown again (matching.match_reviews), and `evaluate.py --reviews` counts it as a labelled
-        negative. (generation, whether it is new), or None if there is no such live review."""
+        negative. None if there is no such live review."""
         key = claim_key(claim)
         with self.archive.write_transaction() as conn:
             if conn.execute("SELECT 1 FROM reviews WHERE id = ? AND retired IS NULL", (review_id,)).fetchone() is None:
                 return None
             known = "SELECT 1 FROM review_marks WHERE review_id = ? AND claim = ?"
             if conn.execute(known, (review_id, key)).fetchone() is not None:
-                return self.archive.generation(), False
+                return NotSameClaimMark(review_id, key, marked_by, self.archive.generation(), created=False)
             generation = self.archive.log_change(conn, review_id, "review_mark")
             conn.execute(
                 "INSERT INTO review_marks (review_id, claim, marked_by, marked_at, added) VALUES (?,?,?,?,?)",
                 (review_id, key, marked_by, datetime.now(UTC).isoformat(timespec="seconds"), generation),
             )
-        return generation, True
+        return NotSameClaimMark(review_id, key, marked_by, generation, created=True)
 
     # ---- reads ----------------------------------------------------------------------------
 

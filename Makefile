@@ -67,14 +67,23 @@ $(NGINX):
 # nginx on 127.0.0.1:$(CLUSTER_PORT) in front of $(INSTANCES) instances sharing INDEX_DIR; Ctrl-C stops all.
 CLUSTER_PORT ?= 8080
 INSTANCES ?= 2
-cluster: $(VENV)/.runtime $(ONNX_DIR)/model.onnx $(INDEX_DIR)/CURRENT $(NGINX)
-	$(PY) scripts/cluster.py --instances $(INSTANCES) --port $(CLUSTER_PORT)
+# ARCHIVE=postgres: separate hosts (each its own INDEX_DIR under var/cluster/) sharing one archive in a
+# local PostgreSQL (var/postgres, Debian's package, installed if missing; docs/archive.md).
+ARCHIVE ?= sqlite
+PORT ?= $(CLUSTER_PORT)
+cluster: $(VENV)/.runtime $(ONNX_DIR)/model.onnx $(NGINX) $(if $(filter postgres,$(ARCHIVE)),$(POSTGRES),$(INDEX_DIR)/CURRENT)
+	$(PY) scripts/cluster.py --instances $(INSTANCES) --port $(PORT) --archive $(ARCHIVE) --articles $(ARTICLES)
 
-test: $(VENV)/.test $(CHROMIUM) $(NGINX)
+# The shared archive's tests start their own server from Debian's PostgreSQL (tests/conftest.py).
+POSTGRES := /usr/lib/postgresql
+$(POSTGRES):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+
+test: $(VENV)/.test $(CHROMIUM) $(NGINX) $(POSTGRES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The tests that load no model and export nothing (tests/conftest.py marks the others `model`).
-test-fast: $(VENV)/.test $(NGINX)
+test-fast: $(VENV)/.test $(NGINX) $(POSTGRES)
 	TEST_HIDE_MODELS=1 $(PY) -m pytest -m "not model" $(PYTEST_ARGS)
 
 lint: $(VENV)/.test

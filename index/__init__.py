@@ -58,6 +58,13 @@ _PUBLIC = {
     # records and parsing the HTTP shell shows or validates
     "ArticleSummary": ("index.storage.archive", "ArticleSummary"),
     "parse_date": ("index.documents.articles", "parse_date"),
+    # the shared archive (ARCHIVE_URL) and the errors its writes raise
+    "PostgresArchive": ("index.storage.postgres", "PostgresArchive"),
+    "ArchiveUnavailable": ("index.storage.postgres", "ArchiveUnavailable"),
+    "WriteConflict": ("index.storage.archive", "WriteConflict"),
+    "ARCHIVE_POOL_MAX": ("index.storage.postgres", "DEFAULT_POOL_MAX"),
+    "ARCHIVE_STATEMENT_TIMEOUT_MS": ("index.storage.postgres", "DEFAULT_STATEMENT_TIMEOUT_MS"),
+    "ARCHIVE_POLL_SECONDS": ("index.storage.postgres", "DEFAULT_POLL_SECONDS"),
     # reviews
     "Review": ("index.reviews.review", "Review"),
     "ReviewError": ("index.reviews.review", "ReviewError"),

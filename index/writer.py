@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from index.documents.articles import ArticleError, article_from_record
 from index.documents.sentences import article_sentences
 from index.ingestion.builder import SnapshotBusy, prepare_articles, write_snapshot
-from index.storage.archive import PutResult
+from index.storage.archive import PutResult, WriteConflict
+from index.storage.postgres import LogFollower, PullResult
 from index.verify import ClaimVerifier
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,19 @@ class WriteResult:
 class ArticleWriter:
     """Writes through the verifier's embedder and index (one of each per process)."""
 
-    def __init__(self, verifier: ClaimVerifier, snapshot_after: int = DEFAULT_SNAPSHOT_AFTER):
+    def __init__(self, verifier: ClaimVerifier, snapshot_after: int = DEFAULT_SNAPSHOT_AFTER, follow: bool = True):
         self.verifier = verifier
         self.snapshot_after = snapshot_after
         self._snapshotting = threading.Lock()
+        self.follower: LogFollower | None = None
+        primary = self.archive.primary
+        if primary is not None and follow:
+            # Every host follows the shared archive's log into its replica; a long way behind
+            # (a host back from a long absence), the snapshot is rewritten from the stored vectors.
+            self.follower = LogFollower(primary, self.archive.follow, self._pulled).start()
+
+    def _pulled(self, result: PullResult) -> None:
+        self._snapshot_if_due()
 
     @property
     def archive(self):
@@ -64,8 +74,20 @@ class ArticleWriter:
             # An article with no sentence long enough to index (a caption, "TBC") is still
             # stored and listed; it just never appears as evidence.
             parsed.append((article, article_sentences(article)))
+        # What each article was when this write began: one changed by another writer while this
+        # one embedded is refused (WriteConflict, 409), never silently overwritten.
+        expected = self.archive.article_versions([article.id for article, _ in parsed])
         prepared, _ = prepare_articles(parsed, self.verifier.embedder, self.archive)
-        generation, results = self.archive.put_articles(prepared, model=self.verifier.embedder.name)
+        try:
+            generation, results = self.archive.put_articles(
+                prepared, model=self.verifier.embedder.name, expected=expected
+            )
+        except WriteConflict as exc:
+            log.warning("write refused (409): %s", exc)
+            raise
+        for result in results:
+            if result.status != "unchanged":
+                log.info("article %r %s at generation %d", result.id, result.status, generation)
         self._snapshot_if_due()
         return WriteResult(generation, results)
 
@@ -75,6 +97,23 @@ class ArticleWriter:
         if generation is not None:
             self._snapshot_if_due()
         return generation
+
+    def archive_status(self) -> dict:
+        """Where writes go and, with a shared archive, how this host follows it (never the password)."""
+        primary = self.archive.primary
+        status = {
+            "backend": "sqlite" if primary is None else "postgresql",
+            "primary": self.archive.where if primary is not None else None,
+            "replica_generation": self.archive.generation(),
+            "following": None,
+            "last_pull": None,
+            "error": None,
+        }
+        if self.follower is not None:
+            status["following"] = self.follower.listening
+            status["last_pull"] = self.follower.last_pull
+            status["error"] = self.follower.last_error or primary.last_error
+        return status
 
     def _snapshot_if_due(self) -> None:
         view = self.verifier.index.view()

@@ -23,11 +23,20 @@ are fetched politely (robots.txt, per-host limits, retries, conditional requests
 changed is embedded and written, in batches through the archive's write path, and a new
 snapshot is published only when something changed. Run it again (from cron) to stay in sync;
 an unchanged source writes nothing. Files named beside them (HTML included) join the same sync.
+
+    python scripts/build_index.py --out var/index --archive postgresql://… data/articles
+    python scripts/build_index.py --out var/host-2 --from-archive postgresql://…
+
+With `--archive` (or ARCHIVE_URL set) every write goes to the shared archive in PostgreSQL and
+`--out` is this host's replica and snapshots (docs/archive.md, "Several hosts"). `--from-archive`
+builds a host's replica and snapshot from the vectors stored there, without loading the model:
+how a new host joins.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from contextlib import ExitStack
@@ -44,6 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("paths", nargs="*", help="article files (.txt, .md, .jsonl, .html) or folders")
     parser.add_argument("--out", required=True, help="index directory (e.g. var/index)")
+    shared = parser.add_argument_group("the shared archive (PostgreSQL)")
+    shared.add_argument(
+        "--archive",
+        metavar="URL",
+        default=os.environ.get("ARCHIVE_URL") or None,
+        help="write into this shared archive; --out is this host's replica (default: $ARCHIVE_URL)",
+    )
+    shared.add_argument(
+        "--from-archive",
+        metavar="URL",
+        help="build --out from the vectors stored in this shared archive (nothing is embedded)",
+    )
     sources = parser.add_argument_group("sources by URL (the run is then an incremental sync)")
     sources.add_argument("--feed", action="append", default=[], metavar="URL", help="an RSS or Atom feed (repeatable)")
     sources.add_argument(
@@ -77,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     ray.add_argument("--ray-block-texts", type=int, help="texts an actor takes at a time (default 512)")
     args = parser.parse_args(argv)
     syncing = bool(args.feed or args.sitemap or args.wordpress)
+    if args.from_archive:
+        if args.paths or syncing:
+            parser.error("--from-archive builds from the shared archive alone: give no inputs")
+        return _from_archive(args.from_archive, args.out)
     if not args.paths and not syncing:
         parser.error("give article files or folders, or --feed / --sitemap / --wordpress URLs")
     if syncing and args.ray:
@@ -98,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if syncing:
         return _sync(args, embedder, since)
+    # ArchiveUnavailable and SchemaMismatch are RuntimeErrors: one line, no traceback, too.
     errors: tuple[type[Exception], ...] = (RuntimeError, OSError, ValueError, sqlite3.Error)
     with (
         ExitStack() as stack,
@@ -116,7 +142,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"embedding {n} new sentences{where}", file=sys.stderr, flush=True)
                 bar.total = n
 
-            report = build_index(args.paths, args.out, embedder, progress=bar.update, on_total=on_total, **steps)
+            report = build_index(
+                args.paths,
+                args.out,
+                embedder,
+                progress=bar.update,
+                on_total=on_total,
+                primary=_primary(args.archive),
+                **steps,
+            )
         except NothingToIndex as exc:
             _print_problems(exc.problems)
             print(f"error: {exc}", file=sys.stderr)
@@ -137,6 +171,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _primary(url: str | None):
+    if not url:
+        return None
+    from index.storage.postgres import PostgresArchive
+
+    return PostgresArchive(url)
+
+
+def _from_archive(url: str, out: str) -> int:
+    from index.ingestion.builder import build_from_archive
+    from index.storage.postgres import ArchiveUnavailable, PostgresArchive, ReplicaMismatch, SchemaMismatch
+
+    try:
+        primary = PostgresArchive(url)
+        report = build_from_archive(primary, out)
+    except (ArchiveUnavailable, SchemaMismatch, ReplicaMismatch, ValueError, OSError, sqlite3.Error) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
 def _sync(args: argparse.Namespace, embedder, since: str | None) -> int:
     """The sources by URL (and any files) as one incremental sync; see index/ingestion/sources/sync.py."""
     from tqdm import tqdm
@@ -144,6 +200,7 @@ def _sync(args: argparse.Namespace, embedder, since: str | None) -> int:
     from index.ingestion.sources.fetcher import Fetcher, FetchPolicy
     from index.ingestion.sources.sync import Sync, SyncBusy
     from index.storage.archive import ArchiveError, ModelMismatch
+    from index.storage.postgres import ArchiveUnavailable, SchemaMismatch
 
     policy = FetchPolicy(
         per_host_concurrency=args.per_host,
@@ -167,13 +224,14 @@ def _sync(args: argparse.Namespace, embedder, since: str | None) -> int:
             workers=max(1, args.per_host) * 4,
             progress=bar.update,
             on_total=more,
+            primary=_primary(args.archive),
         )
         try:
             report = sync.run(args.paths, args.feed, args.sitemap, args.wordpress)
         except SyncBusy as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        except (ArchiveError, ModelMismatch, OSError, sqlite3.Error) as exc:
+        except (ArchiveError, ModelMismatch, ArchiveUnavailable, SchemaMismatch, OSError, sqlite3.Error) as exc:
             # Batches already committed stay (each is whole); the next sync goes on from there.
             print(f"error: {type(exc).__name__}: {exc}; batches written before it are kept", file=sys.stderr)
             return 1

@@ -11,6 +11,16 @@ that dies is restarted on its port (nginx sends its requests to the others meanw
 SIGINT/SIGTERM, or when nginx exits, it stops everything it started, exiting non-zero
 after a failure. Every instance writes (the archive's locks make writes from several processes
 safe), so `claimcheck_write` lists them all here.
+
+    python scripts/cluster.py --instances 3 --port 8080 --archive postgres
+
+With `--archive postgres` (`make cluster ARCHIVE=postgres`) the instances are separate hosts
+sharing one archive in PostgreSQL: a local server (service/postgres_server.py: Debian's
+package, data in var/postgres, on PORT + INSTANCES + 1) is started and migrated; each
+instance gets its own INDEX_DIR (var/cluster/host-N), its replica and snapshots, built from
+the vectors stored in PostgreSQL (the first host embeds ARTICLES when the archive is empty),
+and ARCHIVE_URL. Every instance follows the archive's log, so a write through any of them is
+answered by all within about a second.
 """
 
 from __future__ import annotations
@@ -77,6 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         help="the first instance's port, the others follow (default: PORT + 1; 0: any free ports). "
         "Fixed ports let Prometheus scrape each instance's /metrics",
     )
+    parser.add_argument(
+        "--archive",
+        choices=("sqlite", "postgres"),
+        default=os.environ.get("ARCHIVE") or "sqlite",
+        help="sqlite: the instances share INDEX_DIR; postgres: separate hosts sharing a PostgreSQL archive",
+    )
+    parser.add_argument(
+        "--articles", default=os.environ.get("ARTICLES", "data/articles"), help="what the first host embeds"
+    )
     args = parser.parse_args(argv)
     if args.instances < 1:
         parser.error("--instances must be at least 1")
@@ -98,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal stopping
         stopping = True
 
+    postgres = None
+    host_env: list[dict[str, str]] = [{} for _ in range(args.instances)]
+
     def start_instance(i: int, port: int) -> subprocess.Popen:
-        env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+        env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers), **host_env[i]}
         env.pop("BIND", None)
         if env.get("PROMETHEUS_MULTIPROC_DIR"):  # one directory per instance: each empties its own at start
             env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(env["PROMETHEUS_MULTIPROC_DIR"]) / f"instance-{i}")
@@ -117,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     failed = False
     try:
+        if args.archive == "postgres":
+            postgres = shared_archive(args, logs, host_env)
         first = args.port + 1 if args.instance_port is None else args.instance_port
         ports = [first + i for i in range(args.instances)] if first else [free_port() for _ in range(args.instances)]
         for i, port in enumerate(ports):
@@ -172,7 +196,36 @@ def main(argv: list[str] | None = None) -> int:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
         shutil.rmtree(runtime, ignore_errors=True)
+        if postgres is not None and postgres.running():
+            postgres.stop()
     return 1 if failed else 0
+
+
+def shared_archive(args: argparse.Namespace, logs: Path, host_env: list[dict[str, str]]):
+    """Start and migrate the local PostgreSQL; give each host its replica (built from the stored
+    vectors; the first host embeds the articles into an empty archive) and its environment."""
+    from index.storage.postgres import PostgresArchive
+    from service.postgres_server import init
+
+    server = init(ROOT / "var" / "postgres", args.port + args.instances + 1)
+    url = server.url()
+    primary = PostgresArchive(url)
+    primary.migrate()
+    empty = primary.generation() == 0
+    primary.close()
+    build = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--no-progress"]
+    for i in range(args.instances):
+        host = logs / f"host-{i + 1}"
+        host_env[i].update({"INDEX_DIR": str(host), "ARCHIVE_URL": url})
+        if (host / "CURRENT").exists():
+            continue  # it catches up from the log when it starts
+        if empty and i == 0:
+            command = [*build, "--archive", url, "--out", str(host), args.articles]
+        else:
+            command = [*build, "--from-archive", url, "--out", str(host)]
+        subprocess.run(command, cwd=ROOT, check=True, env={**os.environ, "ARCHIVE_URL": url})
+    print(f"cluster: PostgreSQL {primary.display} (data in {server.data_dir})", flush=True)
+    return server
 
 
 if __name__ == "__main__":

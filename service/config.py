@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from index import (
+    ARCHIVE_POLL_SECONDS,
+    ARCHIVE_POOL_MAX,
+    ARCHIVE_STATEMENT_TIMEOUT_MS,
     BACKENDS,
     DEFAULT_BACKEND,
     DEFAULT_CACHE_PAIRS,
@@ -33,6 +36,13 @@ REQUEST_LIMITS = (
 @dataclass(frozen=True)
 class Settings:
     index_dir: str = "var/index"
+    # The shared archive (docs/archive.md, "Several hosts"): unset = INDEX_DIR/archive.sqlite on
+    # this machine; postgresql://… = PostgreSQL, with INDEX_DIR this host's replica and snapshots.
+    # Never shown (repr, logs, /v1/index) with its password.
+    archive_url: str | None = field(default=None, repr=False)
+    archive_pool_max: int = ARCHIVE_POOL_MAX  # connections per worker
+    archive_statement_timeout_ms: int = ARCHIVE_STATEMENT_TIMEOUT_MS  # also bounds the wait for the write lock
+    archive_poll_seconds: float = ARCHIVE_POLL_SECONDS  # pull even without a NOTIFY this often
     embedding_model: str | None = None  # local directory; None = the packaged all-MiniLM-L6-v2
     embedding_backend: str = DEFAULT_BACKEND  # torch | onnx | onnx-int8 (see index/retrieval/embedder.py)
     onnx_dir: str | None = None  # the model's ONNX export; None = var/models/<model>-onnx
@@ -86,6 +96,13 @@ class Settings:
         for name in ("encode_batch_texts", *REQUEST_LIMITS):
             if getattr(self, name) < 1:
                 raise ValueError(f"invalid {name.upper()}={getattr(self, name)}: must be at least 1")
+        if self.archive_url and not self.archive_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("invalid ARCHIVE_URL: must start with postgresql:// (unset: the local SQLite archive)")
+        for name in ("archive_pool_max", "archive_statement_timeout_ms"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"invalid {name.upper()}={getattr(self, name)}: must be at least 1")
+        if self.archive_poll_seconds <= 0:
+            raise ValueError(f"invalid ARCHIVE_POLL_SECONDS={self.archive_poll_seconds}: must be above 0")
         if self.judge_cache_pairs < 0:
             raise ValueError(f"invalid JUDGE_CACHE_PAIRS={self.judge_cache_pairs}: must be 0 (off) or more")
         if self.embedding_backend not in BACKENDS:

@@ -14,6 +14,7 @@ from index import (
     Embedder,
     NliModelMissing,
     NliScorer,
+    PostgresArchive,
     QueryAdapter,
     VerdictRules,
     load_adapter,
@@ -56,7 +57,7 @@ class VerifierHolder:
                     backend=settings.embedding_backend,
                     onnx_dir=settings.onnx_dir,
                 )
-                index = load_index(settings.index_dir)
+                index = load_index(settings.index_dir, _primary(settings))
                 nli, degraded_reason = _load_judge(settings)
                 rules, rules_source = _load_rules(settings, nli)
                 adapter = _load_review_adapter(settings, embedder)
@@ -95,6 +96,18 @@ class VerifierHolder:
             threading.Thread(target=self.load, args=(settings,), name="load-index", daemon=True).start()
         else:
             self.load(settings)
+
+
+def _primary(settings: Settings) -> PostgresArchive | None:
+    """The shared archive, if ARCHIVE_URL names one (its pool opens without waiting for it)."""
+    if not settings.archive_url:
+        return None
+    return PostgresArchive(
+        settings.archive_url,
+        pool_max=settings.archive_pool_max,
+        statement_timeout_ms=settings.archive_statement_timeout_ms,
+        poll_seconds=settings.archive_poll_seconds,
+    )
 
 
 def _load_judge(settings: Settings) -> tuple[NliScorer | None, str | None]:

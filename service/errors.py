@@ -8,6 +8,8 @@ from flask import Blueprint, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from index import ArchiveUnavailable, WriteConflict
+
 log = logging.getLogger(__name__)
 bp = Blueprint("errors", __name__)
 
@@ -56,6 +58,20 @@ def handle_http_exception(exc: HTTPException):
     status = exc.code or 500
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # keeps Allow, Retry-After
     return error_response(status, _CODES.get(status, "http_error"), exc.description or exc.name, headers=headers)
+
+
+@bp.app_errorhandler(ArchiveUnavailable)
+def handle_archive_unavailable(exc: ArchiveUnavailable):
+    # Nothing was written; reads keep being answered from this host's replica. The message
+    # names the archive without its password (index/storage/postgres.py).
+    log.warning("write refused: %s", exc)
+    message = "The archive cannot take writes right now; nothing was written. Retry later."
+    return error_response(503, "archive_unavailable", message, headers={"Retry-After": "5"})
+
+
+@bp.app_errorhandler(WriteConflict)
+def handle_write_conflict(exc: WriteConflict):
+    return error_response(409, "conflict", str(exc) + "; read it again, then write.")
 
 
 @bp.app_errorhandler(Exception)

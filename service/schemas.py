@@ -478,6 +478,25 @@ class JudgeStatsSchema(Schema):
     )
 
 
+class ArchiveStatusSchema(Schema):
+    backend = fields.String(required=True, metadata={"description": "`sqlite` (one machine) or `postgresql` (shared)."})
+    primary = fields.String(
+        required=True, allow_none=True, metadata={"description": "The shared archive, without its password."}
+    )
+    replica_generation = fields.Integer(
+        required=True, metadata={"description": "The last generation this host has applied."}
+    )
+    following = fields.Boolean(
+        required=True, allow_none=True, metadata={"description": "Listening for the shared archive's changes."}
+    )
+    last_pull = fields.Float(
+        required=True, allow_none=True, metadata={"description": "Unix time of the last pull from the shared archive."}
+    )
+    error = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why the shared archive is out of reach, if it is."}
+    )
+
+
 class IndexStatsSchema(Schema):
     version = fields.String(required=True, metadata={"description": "The live snapshot."})
     generation = fields.Integer(required=True, metadata={"description": "The index version (moves with each write)."})
@@ -512,6 +531,7 @@ class IndexStatsSchema(Schema):
     degraded_reason = fields.String(
         required=True, allow_none=True, metadata={"description": "Why the judge is not loaded (null if it is)."}
     )
+    archive = fields.Nested(ArchiveStatusSchema, required=True, metadata={"description": "Where writes go."})
 
 
 def _valid_date(value: str) -> None:
@@ -741,6 +761,9 @@ class ClaimReviewFeedSchema(Schema):
 class StatusSchema(Schema):
     status = fields.String(required=True)
     reason = fields.String(metadata={"description": "Why the service is not ready."})
+    archive = fields.String(
+        metadata={"description": "Ready, but the shared archive is out of reach: writes answer 503 meanwhile."}
+    )
 
 
 class ErrorSchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from service.auth import READ, requires
-from service.engine import get_verifier
+from service.engine import get_verifier, get_writer
 from service.metrics import exposition
 from service.openapi import ENGINE, gives
 from service.schemas import IndexStatsSchema, StatusSchema
@@ -49,6 +49,12 @@ def readyz():
     """
     holder = current_app.extensions["verifier"]
     if holder.ready:
+        # Reads are answered from this host's replica whatever the shared archive does; when it
+        # is out of reach, say so (writes answer 503) without taking the host out of rotation.
+        archive = holder.writer.archive_status() if holder.writer else {}
+        if archive.get("error"):
+            note = f"writes unavailable, reads answered from this host's replica: {archive['error']}"
+            return StatusSchema().dump({"status": "ready", "archive": note})
         return StatusSchema().dump({"status": "ready"})
     return StatusSchema().dump({"status": "not_ready", "reason": holder.reason()}), 503, {"Retry-After": "5"}
 
@@ -68,7 +74,7 @@ def index_stats():
             application/json:
               schema: IndexStatsSchema
     """
-    return IndexStatsSchema().dump(get_verifier().stats())
+    return IndexStatsSchema().dump(get_verifier().stats() | {"archive": get_writer().archive_status()})
 
 
 @bp.get("/metrics")

@@ -12,11 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
 
-from service.processes import ROOT, running_gunicorn
+from service.processes import ROOT, free_port, running_gunicorn
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -162,3 +164,30 @@ def client(app):
 def server(onnx_dir, sample_index_dir):
     with running_gunicorn(sample_index_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on a free port for the session (installed with apt if missing),
+    run as the unprivileged `postgres` user, as `make cluster ARCHIVE=postgres` runs it."""
+    from service.postgres_server import init
+
+    parent = Path(tempfile.mkdtemp(prefix="claimcheck-pg-"))
+    parent.chmod(0o755)  # the server's user must reach its data directory
+    server = init(parent / "data", free_port())
+    yield server
+    if server.running():
+        server.stop("immediate")
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def archive_url(postgres_server) -> str:
+    """A new, migrated shared archive (its own database) on the session's server."""
+    from index.storage.postgres import PostgresArchive
+
+    url = postgres_server.create_database(f"test_{uuid.uuid4().hex[:12]}")
+    primary = PostgresArchive(url)
+    primary.migrate()
+    primary.close()
+    return url

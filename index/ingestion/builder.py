@@ -21,6 +21,7 @@ from index.retrieval.embedder import Embedder
 from index.retrieval.lexical import LexicalIndex
 from index.storage import layout
 from index.storage.archive import Archive, PreparedArticle, content_hash
+from index.storage.postgres import PostgresArchive
 
 # Vectors are embedded and added in chunks so memory stays flat for large corpora.
 CHUNK_SENTENCES = 4096
@@ -151,6 +152,7 @@ def build_index(
     on_total: Callable[[int], None] | None = None,
     split: SplitInputs = split_inputs,
     encode: EncodeTexts | None = None,
+    primary: PostgresArchive | None = None,
 ) -> BuildReport:
     """Add or replace articles from files in the archive, then write a new snapshot and make it live.
 
@@ -158,6 +160,7 @@ def build_index(
     are kept. `on_total(n)` is called with the number of sentences to embed, `progress(k)`
     after each chunk of k (for a progress bar). `split` and `encode` read and embed
     elsewhere (index/ingestion/ray_build.py); the archive and the snapshot are written here either way.
+    With `primary` the articles go to the shared archive, and `index_dir` is this host's replica.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
@@ -165,7 +168,10 @@ def build_index(
     per_article = [(a, s) for a, s in per_article if s]
     if not per_article:
         raise NothingToIndex(ingest.problems)
-    archive = Archive.open(index_dir, create=True)
+    archive = Archive.open(index_dir, create=True, primary=primary)
+    if primary is not None:
+        primary.check_schema()
+        archive.follow()  # its stored vectors: nothing already in the shared archive is embedded again
     archive.check_model(embedder.name, embedder.dimension)  # before embedding anything
     hashes = archive.content_hashes()
     changed = [(a, s) for a, s in per_article if hashes.get(a.id) != content_hash(a)]
@@ -186,6 +192,41 @@ def build_index(
         problems=ingest.problems,
         embedded=embedded,
         unchanged=len(per_article) - len(changed),
+    )
+
+
+@dataclass
+class ReplicaReport:
+    version: str
+    generation: int
+    articles: int
+    sentences: int
+    copy_seconds: float  # the shared archive's rows into the local replica
+    snapshot_seconds: float  # FAISS and BM25 from the stored vectors
+
+    def summary(self) -> str:
+        return (
+            f"replicated {self.articles} articles, {self.sentences} sentences at generation {self.generation} "
+            f"in {self.copy_seconds:.1f}s; snapshot {self.version} in {self.snapshot_seconds:.1f}s (nothing embedded)"
+        )
+
+
+def build_from_archive(primary: PostgresArchive, index_dir: str | Path) -> ReplicaReport:
+    """A host's replica and snapshot from the shared archive's stored vectors: how a new host
+    joins, and how one too far behind catches up, without loading the model."""
+    primary.check_schema()
+    started = time.perf_counter()
+    archive = Archive.open(index_dir, create=True, primary=primary)
+    archive.follow()
+    copied = time.perf_counter()
+    manifest = write_snapshot(index_dir, archive)
+    return ReplicaReport(
+        version=manifest.version,
+        generation=manifest.generation,
+        articles=manifest.articles,
+        sentences=manifest.sentences,
+        copy_seconds=copied - started,
+        snapshot_seconds=time.perf_counter() - copied,
     )
 
 

@@ -28,6 +28,7 @@ from index.retrieval import ann
 from index.retrieval.lexical import LexicalDelta, LexicalIndex
 from index.storage import layout
 from index.storage.archive import Archive
+from index.storage.postgres import ArchiveUnavailable, PostgresArchive
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +167,19 @@ def build_view(snapshot: Snapshot, archive: Archive, generation: int) -> IndexVi
 class LiveIndex:
     """The index of one directory as one process serves it; `view()` per request."""
 
-    def __init__(self, index_dir: str | Path):
+    def __init__(self, index_dir: str | Path, primary: PostgresArchive | None = None):
         self.index_dir = Path(index_dir)
         directory = layout.current_version_dir(self.index_dir)
-        self.archive = Archive.open(self.index_dir)
+        self.archive = Archive.open(self.index_dir, primary=primary)
         self.archive.check()
+        if primary is not None:
+            # A schema this release cannot read leaves the worker not ready (SchemaMismatch names
+            # the fix). An archive out of reach does not: reads are answered from the replica.
+            try:
+                primary.check_schema()
+                self.archive.follow()  # catch up with what was written while this host was away
+            except ArchiveUnavailable as exc:
+                log.warning("serving reads from this host's replica; writes answer 503 until it returns: %s", exc)
         snapshot = load_snapshot(directory)
         self._view = build_view(snapshot, self.archive, self.archive.generation())
         self._lock = threading.Lock()
@@ -225,6 +234,7 @@ class LiveIndex:
         return snapshot
 
 
-def load_index(index_dir: str | Path) -> LiveIndex:
-    """Open an index directory for serving; raises naming the offending file on any problem."""
-    return LiveIndex(index_dir)
+def load_index(index_dir: str | Path, primary: PostgresArchive | None = None) -> LiveIndex:
+    """Open an index directory for serving; raises naming the offending file on any problem.
+    With `primary`, the directory's archive is a replica of that shared archive."""
+    return LiveIndex(index_dir, primary)

@@ -1,4 +1,4 @@
-"""`ReviewStore`: reviews in the archive's SQLite file, with the articles' discipline.
+"""`ReviewStore`: reviews in the archive, with the articles' discipline.
 
 Every write is one transaction of the archive (`Archive.write_transaction`: WAL,
 `synchronous=FULL`, durable once it returns) and moves the archive's generation (a row in
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,46 +28,6 @@ from index.retrieval.embedder import Embedder
 from index.reviews.claimreview import build_review
 from index.reviews.review import EvidenceRef, Rating, Review, ReviewError, claim_key, content_hash
 from index.storage.archive import Archive, decode_cursor, encode_cursor
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reviews (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- this revision's row: the review index's id; never reused
-    id           TEXT NOT NULL,                      -- the review's stable id (review.review_id)
-    claim        TEXT NOT NULL,
-    match_text   TEXT NOT NULL,                      -- what claims are matched against (claim + headline)
-    verdict      TEXT NOT NULL,
-    rating_text  TEXT,
-    rating_value REAL,
-    best_rating  REAL,
-    worst_rating REAL,
-    reviewed_by  TEXT NOT NULL,
-    reviewed_at  TEXT NOT NULL,
-    url          TEXT,
-    title        TEXT,
-    claimant     TEXT,
-    claim_where  TEXT,
-    claim_date   TEXT,
-    note         TEXT,
-    evidence     TEXT NOT NULL,                      -- JSON list of sentence ids
-    vector       BLOB NOT NULL,                      -- float32, L2-normalised, of match_text
-    content_hash TEXT NOT NULL,
-    added        INTEGER NOT NULL,                   -- generation that inserted this row
-    retired      INTEGER                             -- generation that replaced or deleted it
-);
-CREATE INDEX IF NOT EXISTS reviews_live ON reviews(id, retired);
-CREATE INDEX IF NOT EXISTS reviews_added ON reviews(added);
-CREATE INDEX IF NOT EXISTS reviews_retired ON reviews(retired);
-CREATE INDEX IF NOT EXISTS reviews_listing ON reviews(retired, reviewed_at, id);
-CREATE TABLE IF NOT EXISTS review_marks (          -- an editor's "not the same claim" for one pairing
-    review_id    TEXT NOT NULL,
-    claim        TEXT NOT NULL,                      -- review.claim_key of the claim it was matched to
-    marked_by    TEXT NOT NULL,
-    marked_at    TEXT NOT NULL,
-    added        INTEGER NOT NULL,                   -- generation of the mark
-    PRIMARY KEY (review_id, claim)
-);
-CREATE INDEX IF NOT EXISTS review_marks_claim ON review_marks(claim);
-"""
 
 _COLUMNS = (
     "seq, id, claim, verdict, rating_text, rating_value, best_rating, worst_rating, reviewed_by, reviewed_at, "
@@ -107,11 +66,7 @@ class ReviewStore:
     """The reviews of one archive; as thread- and process-safe as the `Archive` itself."""
 
     def __init__(self, archive: Archive):
-        self.archive = archive
-        conn = archive.connection
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'review_marks'").fetchone() is None:
-            conn.executescript(_SCHEMA)  # each statement idempotent: any process may be first (and an
-            # archive from before the marks gains their table)
+        self.archive = archive  # its tables are the archive's (index/storage/archive.py, and migrations/)
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -128,7 +83,7 @@ class ReviewStore:
                 results.append(self._put(conn, review, vector))
         return self.archive.generation(), results
 
-    def _put(self, conn: sqlite3.Connection, review: Review, vector: np.ndarray) -> ReviewPut:
+    def _put(self, conn, review: Review, vector: np.ndarray) -> ReviewPut:
         digest = content_hash(review)
         row = conn.execute("SELECT content_hash FROM reviews WHERE id = ? AND retired IS NULL", (review.id,)).fetchone()
         if row is not None and row[0] == digest:

@@ -11,23 +11,35 @@ exactly the sentences live at g:
 Sentence ids are the FAISS ids. They come from AUTOINCREMENT, so they are never reused
 and an update never renumbers the index. Retired rows are deleted only once no index
 version that may still be in use refers to them (`collect_garbage`).
+
+With a shared archive (`ARCHIVE_URL`, index/storage/postgres.py) this file is the host's
+replica: every write goes to PostgreSQL (`primary`), in the same SQL, and comes back into
+this file by `follow()`; every read stays here, so reads never wait on the network.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.documents.articles import Article
 from index.documents.sentences import Sentence
+
+if TYPE_CHECKING:
+    from index.storage.postgres import PostgresArchive, PullResult
+
+log = logging.getLogger(__name__)
 
 ARCHIVE = "archive.sqlite"
 SCHEMA_VERSION = "1"
@@ -66,10 +78,48 @@ CREATE INDEX IF NOT EXISTS sentences_added ON sentences(added);
 CREATE INDEX IF NOT EXISTS sentences_retired ON sentences(retired);
 CREATE TABLE IF NOT EXISTS changes (
     generation INTEGER PRIMARY KEY AUTOINCREMENT,
-    article_id TEXT NOT NULL,
-    op         TEXT NOT NULL,          -- 'put' or 'delete'
+    article_id TEXT NOT NULL,          -- or a review's id
+    op         TEXT NOT NULL,          -- 'put', 'delete', 'review_put', 'review_delete', 'review_mark'
     at         TEXT NOT NULL
 );
+-- The newsroom's reviews (index/reviews/store.py), versioned as sentences are.
+CREATE TABLE IF NOT EXISTS reviews (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- this revision's row: the review index's id; never reused
+    id           TEXT NOT NULL,                      -- the review's stable id (review.review_id)
+    claim        TEXT NOT NULL,
+    match_text   TEXT NOT NULL,                      -- what claims are matched against (claim + headline)
+    verdict      TEXT NOT NULL,
+    rating_text  TEXT,
+    rating_value REAL,
+    best_rating  REAL,
+    worst_rating REAL,
+    reviewed_by  TEXT NOT NULL,
+    reviewed_at  TEXT NOT NULL,
+    url          TEXT,
+    title        TEXT,
+    claimant     TEXT,
+    claim_where  TEXT,
+    claim_date   TEXT,
+    note         TEXT,
+    evidence     TEXT NOT NULL,                      -- JSON list of sentence ids
+    vector       BLOB NOT NULL,                      -- float32, L2-normalised, of match_text
+    content_hash TEXT NOT NULL,
+    added        INTEGER NOT NULL,                   -- generation that inserted this row
+    retired      INTEGER                             -- generation that replaced or deleted it
+);
+CREATE INDEX IF NOT EXISTS reviews_live ON reviews(id, retired);
+CREATE INDEX IF NOT EXISTS reviews_added ON reviews(added);
+CREATE INDEX IF NOT EXISTS reviews_retired ON reviews(retired);
+CREATE INDEX IF NOT EXISTS reviews_listing ON reviews(retired, reviewed_at, id);
+CREATE TABLE IF NOT EXISTS review_marks (          -- an editor's "not the same claim" for one pairing
+    review_id    TEXT NOT NULL,
+    claim        TEXT NOT NULL,                      -- review.claim_key of the claim it was matched to
+    marked_by    TEXT NOT NULL,
+    marked_at    TEXT NOT NULL,
+    added        INTEGER NOT NULL,                   -- generation of the mark
+    PRIMARY KEY (review_id, claim)
+);
+CREATE INDEX IF NOT EXISTS review_marks_claim ON review_marks(claim);
 """
 
 _LIVE = "s.added <= :g AND (s.retired IS NULL OR s.retired > :g)"
@@ -93,6 +143,22 @@ class ArchiveError(ValueError):
 
 class ModelMismatch(ValueError):
     """Vectors from a different embedding model than the archive holds."""
+
+
+class WriteConflict(RuntimeError):
+    """The article changed (through another host or process) after this write read it: one of
+    two concurrent writes of the same article wins, the other is refused rather than silently
+    overwriting it. The client reads the article again and decides."""
+
+    def __init__(self, article_id: str, expected: int | None, found: int | None):
+        def state(generation: int | None) -> str:
+            return "absent" if generation is None else f"at generation {generation}"
+
+        super().__init__(
+            f"article {article_id!r} changed while this write was prepared: it was {state(expected)}, "
+            f"it is now {state(found)}"
+        )
+        self.article_id, self.expected, self.found = article_id, expected, found
 
 
 @dataclass(frozen=True)
@@ -182,10 +248,14 @@ def _now() -> str:
 
 
 class Archive:
-    """The archive at `INDEX_DIR/archive.sqlite`; one connection per thread, safe across processes."""
+    """The archive at `INDEX_DIR/archive.sqlite`; one connection per thread, safe across processes.
 
-    def __init__(self, path: str | Path, create: bool = False):
+    With `primary` (a `PostgresArchive`), the file is this host's replica of it: writes go to
+    the primary and `follow()` brings them back; reads stay local."""
+
+    def __init__(self, path: str | Path, create: bool = False, primary: PostgresArchive | None = None):
         self.path = Path(path)
+        self.primary = primary
         if not create and not self.path.is_file():
             raise FileNotFoundError(f"archive not found: {self.path}; build an index with scripts/build_index.py")
         self._local = threading.local()
@@ -195,6 +265,9 @@ class Archive:
                 with conn:
                     conn.executescript(_SCHEMA)
                     conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'review_marks'").fetchone() is None:
+                conn.executescript(_SCHEMA)  # each statement idempotent: an archive from before reviews
+                # (or their marks) gains their tables; any process may be first
             schema = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -203,10 +276,19 @@ class Archive:
             raise ArchiveError(f"archive {self.path} has schema {schema and schema[0]!r}, expected {SCHEMA_VERSION}")
 
     @classmethod
-    def open(cls, index_dir: str | Path, create: bool = False) -> Archive:
+    def open(cls, index_dir: str | Path, create: bool = False, primary: PostgresArchive | None = None) -> Archive:
         if create:
             Path(index_dir).mkdir(parents=True, exist_ok=True)
-        return cls(Path(index_dir) / ARCHIVE, create=create)
+        return cls(Path(index_dir) / ARCHIVE, create=create, primary=primary)
+
+    @property
+    def where(self) -> str:
+        """Where writes go: this file, or the shared archive (without its password)."""
+        return self.primary.display if self.primary is not None else str(self.path)
+
+    def follow(self) -> PullResult | None:
+        """Bring the primary's changes into this replica (None without a primary)."""
+        return None if self.primary is None else self.primary.pull_into(self.connection)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -246,13 +328,13 @@ class Archive:
         return (rows["model"], int(rows["dimension"])) if "model" in rows else None
 
     def check_model(self, model: str, dimension: int) -> None:
-        """`ModelMismatch` unless the archive is empty or holds vectors of this model."""
-        stored = self.model()
-        if stored is not None and stored != (model, dimension):
-            raise ModelMismatch(
-                f"{self.path} holds vectors of {stored[0]} ({stored[1]}d), not {model} "
-                f"({dimension}d); build into a new index directory"
-            )
+        """`ModelMismatch` unless the archive (the primary, if there is one) is empty or holds
+        vectors of this model."""
+        if self.primary is None:
+            _check_model(self.connection, model, dimension, self.where)
+        else:
+            with self.primary.read() as conn:
+                _check_model(conn, model, dimension, self.where)
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -261,33 +343,51 @@ class Archive:
         items: Sequence[PreparedArticle],
         model: str,
         also: Callable[[sqlite3.Connection], None] | None = None,
+        expected: Mapping[str, int | None] | None = None,
     ) -> tuple[int, list[PutResult]]:
         """Insert or replace articles, all in one transaction. Returns (generation, per-article result).
 
         `also(conn)` writes more rows in the same transaction (index/ingestion/sources/sync.py: where each
-        article came from), so both are committed together or not at all."""
+        article came from), so both are committed together or not at all. `expected` holds, for
+        articles the caller read before preparing them, the generation they were at (None:
+        absent; `article_versions`): one that has changed since raises `WriteConflict`."""
         if not items:
             if also is not None:
                 with self._write() as conn:
                     also(conn)
             return self.generation(), []
-        conn = self.connection
         results = []
-        with self._write(model, items[0].vectors.shape[1]):
+        with self._write(model, items[0].vectors.shape[1]) as conn:
             for item in items:
-                results.append(self._put(conn, item))
+                results.append(self._put(conn, item, expected))
             if also is not None:
                 also(conn)
         return self.generation(), results
 
-    def _put(self, conn: sqlite3.Connection, item: PreparedArticle) -> PutResult:
+    def article_versions(self, ids: Sequence[str]) -> dict[str, int | None]:
+        """The generation each live article is at (None: absent or deleted), read from the
+        primary: what `put_articles(expected=…)` compares against when it commits."""
+        found: dict[str, int | None] = dict.fromkeys(ids)
+        with self._read_primary() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT id, updated FROM articles WHERE deleted IS NULL AND id IN ({marks})"
+                found.update({aid: int(updated) for aid, updated in conn.execute(query, chunk).fetchall()})
+        return found
+
+    def _put(self, conn, item: PreparedArticle, expected: Mapping[str, int | None] | None = None) -> PutResult:
         article, sentences = item.article, item.sentences
         if len(sentences) != len(item.vectors):
             raise ValueError(f"{article.id}: {len(sentences)} sentences but {len(item.vectors)} vectors")
         digest = content_hash(article)
-        row = conn.execute("SELECT content_hash, deleted FROM articles WHERE id = ?", (article.id,)).fetchone()
+        row = conn.execute("SELECT content_hash, deleted, updated FROM articles WHERE id = ?", (article.id,)).fetchone()
         if row is not None and row[0] == digest and row[1] is None:
             return PutResult(article.id, len(sentences), "unchanged")
+        if expected is not None and article.id in expected:
+            now = None if row is None or row[1] is not None else int(row[2])
+            if now != expected[article.id]:
+                raise WriteConflict(article.id, expected[article.id], now)
         generation = self._log_change(conn, article.id, "put")
         conn.execute(
             "UPDATE sentences SET retired = ? WHERE article_id = ? AND retired IS NULL", (generation, article.id)
@@ -327,8 +427,7 @@ class Archive:
     def delete_article(self, article_id: str, also: Callable[[sqlite3.Connection], None] | None = None) -> int | None:
         """Delete a live article; the new generation, or None if there was no such article.
         `also(conn)` runs in the same transaction either way."""
-        conn = self.connection
-        with self._write():
+        with self._write() as conn:
             if also is not None:
                 also(conn)
             row = conn.execute("SELECT 1 FROM articles WHERE id = ? AND deleted IS NULL", (article_id,)).fetchone()
@@ -344,9 +443,10 @@ class Archive:
         return generation
 
     def collect_garbage(self, up_to_generation: int) -> int:
-        """Delete sentences retired at or before `up_to_generation` (no kept index version refers to them)."""
+        """Delete sentences retired at or before `up_to_generation` (no kept index version refers to
+        them). Local: with a primary, this trims this host's replica, never the shared archive."""
         conn = self.connection
-        with self._write():
+        with self._local_write():
             gone = conn.execute("DELETE FROM sentences WHERE retired <= ?", (up_to_generation,)).rowcount
             conn.execute("DELETE FROM articles WHERE deleted <= ?", (up_to_generation,))
         return gone
@@ -355,20 +455,64 @@ class Archive:
         """Copy the write-ahead log into the main file and empty it (after a snapshot)."""
         self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def _log_change(self, conn: sqlite3.Connection, article_id: str, op: str) -> int:
-        cursor = conn.execute("INSERT INTO changes (article_id, op, at) VALUES (?,?,?)", (article_id, op, _now()))
-        return int(cursor.lastrowid)
+    def _log_change(self, conn, article_id: str, op: str) -> int:
+        row = conn.execute(
+            "INSERT INTO changes (article_id, op, at) VALUES (?,?,?) RETURNING generation", (article_id, op, _now())
+        ).fetchone()
+        return int(row[0])
 
-    def _write(self, model: str | None = None, dimension: int = 0):
-        return _WriteTransaction(self, model, dimension)
+    @contextmanager
+    def _local_write(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT on this file: one writer at a time across processes; all or nothing."""
+        conn = self.connection
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self, model: str | None = None, dimension: int = 0) -> Iterator:
+        """One write transaction on the primary (this file, or the shared archive, then pulled
+        back here so this host's next request sees it). Checks and records the vectors' model."""
+        if self.primary is None:
+            with self._local_write() as conn:
+                if model:
+                    _record_model(conn, model, dimension, self.where)
+                yield conn
+            return
+        with self.primary.write_transaction() as conn:
+            if model:
+                _record_model(conn, model, dimension, self.where)
+            yield conn
+        try:
+            self.follow()
+        except Exception as exc:  # committed: the follower thread brings it here later
+            log.warning("a write committed to %s is not yet in this host's replica: %s", self.where, exc)
+
+    @contextmanager
+    def _read_primary(self) -> Iterator:
+        """A connection for reads that must see every committed write (the primary's)."""
+        if self.primary is None:
+            yield self.connection
+        else:
+            with self.primary.read() as conn:
+                yield conn
+
+    def read_primary(self):
+        """Reads of the sync's state and of what is stored, on the primary (public for sync.py)."""
+        return self._read_primary()
 
     # Other record kinds kept in the archive (index/reviews/store.py) write through these, so
     # they share its one-writer transactions, its model check and its generations.
     def write_transaction(self, model: str | None = None, dimension: int = 0):
-        """BEGIN IMMEDIATE … COMMIT (checking the vectors' model when `model` is given)."""
+        """One write transaction on the primary (checking the vectors' model when `model` is given)."""
         return self._write(model, dimension)
 
-    def log_change(self, conn: sqlite3.Connection, key: str, op: str) -> int:
+    def log_change(self, conn, key: str, op: str) -> int:
         """Record a change inside a `write_transaction`; returns the new generation."""
         return self._log_change(conn, key, op)
 
@@ -501,44 +645,40 @@ class Archive:
         return {text: np.frombuffer(vector, dtype=np.float32) for text, vector in rows}
 
     def content_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
-        """Content hash of every live article (or of those of `ids` that are live)."""
-        if ids is None:
-            return dict(self.connection.execute("SELECT id, content_hash FROM articles WHERE deleted IS NULL"))
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), 500):  # SQLite's bound on parameters
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT id, content_hash FROM articles WHERE deleted IS NULL AND id IN ({marks})"
-            found.update(self.connection.execute(query, chunk))
-        return found
+        """Content hash of every live article (or of those of `ids` that are live), on the primary."""
+        with self._read_primary() as conn:
+            if ids is None:
+                return dict(conn.execute("SELECT id, content_hash FROM articles WHERE deleted IS NULL").fetchall())
+            found: dict[str, str] = {}
+            for start in range(0, len(ids), 500):  # SQLite's bound on parameters
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT id, content_hash FROM articles WHERE deleted IS NULL AND id IN ({marks})"
+                found.update(conn.execute(query, chunk).fetchall())
+            return found
 
 
-class _WriteTransaction:
-    """BEGIN IMMEDIATE … COMMIT: one writer at a time across processes; all or nothing."""
+def _check_model(conn, model: str, dimension: int, where: str) -> bool:
+    """`ModelMismatch` unless the archive behind `conn` is empty or holds vectors of this model;
+    True if it holds some already."""
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('model', 'dimension')").fetchall())
+    if "model" not in rows:
+        return False
+    if (rows["model"], int(rows["dimension"])) != (model, dimension):
+        raise ModelMismatch(
+            f"{where} holds vectors of {rows['model']} ({rows['dimension']}d), not {model} "
+            f"({dimension}d); build into a new index directory"
+        )
+    return True
 
-    def __init__(self, archive: Archive, model: str | None, dimension: int):
-        self.archive, self.model, self.dimension = archive, model, dimension
 
-    def __enter__(self) -> sqlite3.Connection:
-        conn = self.archive.connection
-        conn.execute("BEGIN IMMEDIATE")
-        if self.model:
-            try:
-                self.archive.check_model(self.model, self.dimension)
-            except ModelMismatch:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('model', ?), ('dimension', ?)", (self.model, self.dimension)
-            )
-        return conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        conn = self.archive.connection
-        if exc_type is None:
-            conn.execute("COMMIT")
-        elif conn.in_transaction:
-            conn.execute("ROLLBACK")
+def _record_model(conn, model: str, dimension: int, where: str) -> None:
+    """Inside a write: check the model, and record it on the first write of vectors."""
+    if not _check_model(conn, model, dimension, where):
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?) ON CONFLICT (key) DO NOTHING",
+            ("model", model, "dimension", str(dimension)),
+        )
 
 
 def _date_range(where: list[str], params: dict, column: str, after: str | None, before: str | None) -> None:

@@ -44,6 +44,7 @@ from index.ingestion.sources.fetcher import NOT_MODIFIED, OK, Fetcher, FetchResu
 from index.retrieval.embedder import Embedder
 from index.storage import layout
 from index.storage.archive import Archive, content_hash
+from index.storage.postgres import SYNC_LOCK, LockBusy, PostgresArchive
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_state (
@@ -131,8 +132,16 @@ def _reason_kind(reason: str) -> str:
 
 
 @contextmanager
-def sync_lock(index_dir: Path) -> Iterator[None]:
-    """One sync at a time per index directory (a service writing articles is not blocked)."""
+def sync_lock(index_dir: Path, primary: PostgresArchive | None = None) -> Iterator[None]:
+    """One sync at a time per index directory, or per shared archive, whichever host runs it
+    (a service writing articles is not blocked)."""
+    if primary is not None:
+        try:
+            with primary.session_lock(SYNC_LOCK, f"another sync is running on {primary.display}"):
+                yield
+        except LockBusy as exc:
+            raise SyncBusy(str(exc)) from None
+        return
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".sync.lock", "w") as fh:
         try:
@@ -147,38 +156,53 @@ class SourceState:
 
     def __init__(self, archive: Archive):
         self.archive = archive
-        conn = archive.connection
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_state'").fetchone() is None:
-            conn.executescript(_SCHEMA)  # each statement idempotent: any process may be first
-        self.pages = {r[0]: StateRow(*r) for r in conn.execute("SELECT * FROM source_state")}
-        self.posts: dict[tuple[str, int], tuple[str | None, str]] = {
-            (site, post): (aid, modified)
-            for site, post, aid, modified in conn.execute(
-                "SELECT site, post_id, article_id, modified FROM source_posts"
-            )
-        }
-        self.cursors = dict(conn.execute("SELECT source, value FROM source_cursors"))
+        if archive.primary is None:  # a shared archive has these tables from its migrations
+            conn = archive.connection
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_state'").fetchone() is None:
+                conn.executescript(_SCHEMA)  # each statement idempotent: any process may be first
+        # Read on the primary: with a shared archive, the state lives only there.
+        with archive.read_primary() as conn:
+            self.pages = {r[0]: StateRow(*r) for r in conn.execute("SELECT * FROM source_state").fetchall()}
+            self.posts: dict[tuple[str, int], tuple[str | None, str]] = {
+                (site, post): (aid, modified)
+                for site, post, aid, modified in conn.execute(
+                    "SELECT site, post_id, article_id, modified FROM source_posts"
+                ).fetchall()
+            }
+            self.cursors = dict(conn.execute("SELECT source, value FROM source_cursors").fetchall())
 
+    # Upserts in the SQL both SQLite and PostgreSQL take (`StateWrite`s run inside the archive's write).
     @staticmethod
-    def write_page(conn: sqlite3.Connection, row: StateRow) -> None:
+    def write_page(conn, row: StateRow) -> None:
         conn.execute(
-            "INSERT OR REPLACE INTO source_state VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO source_state VALUES (?,?,?,?,?,?,?) ON CONFLICT (url) DO UPDATE SET "
+            "etag = excluded.etag, last_modified = excluded.last_modified, lastmod = excluded.lastmod, "
+            "body_hash = excluded.body_hash, article_id = excluded.article_id, outcome = excluded.outcome",
             (row.url, row.etag, row.last_modified, row.lastmod, row.body_hash, row.article_id, row.outcome),
         )
 
     @staticmethod
-    def write_post(conn: sqlite3.Connection, site: str, post_id: int, article_id: str | None, modified: str) -> None:
-        conn.execute("INSERT OR REPLACE INTO source_posts VALUES (?,?,?,?)", (site, post_id, article_id, modified))
+    def write_post(conn, site: str, post_id: int, article_id: str | None, modified: str) -> None:
+        conn.execute(
+            "INSERT INTO source_posts VALUES (?,?,?,?) ON CONFLICT (site, post_id) DO UPDATE SET "
+            "article_id = excluded.article_id, modified = excluded.modified",
+            (site, post_id, article_id, modified),
+        )
 
     @staticmethod
-    def forget_post(conn: sqlite3.Connection, site: str, post_id: int) -> None:
+    def forget_post(conn, site: str, post_id: int) -> None:
         conn.execute("DELETE FROM source_posts WHERE site = ? AND post_id = ?", (site, post_id))
 
     @staticmethod
-    def write_cursor(conn: sqlite3.Connection, source: str, value: str) -> None:
-        conn.execute("INSERT OR REPLACE INTO source_cursors VALUES (?,?)", (source, value))
+    def write_cursor(conn, source: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO source_cursors VALUES (?,?) ON CONFLICT (source) DO UPDATE SET value = excluded.value",
+            (source, value),
+        )
 
 
+# A write of the sync's state, run inside the archive's write transaction (a SQLite connection,
+# or the shared archive's `PortableConnection`).
 StateWrite = Callable[[sqlite3.Connection], None]
 
 
@@ -212,8 +236,10 @@ class Sync:
         workers: int = 8,
         progress: Callable[[int], None] | None = None,
         on_total: Callable[[int], None] | None = None,
+        primary: PostgresArchive | None = None,
     ):
         self.index_dir = Path(index_dir)
+        self.primary = primary
         self.embedder = embedder
         self.fetcher = fetcher or Fetcher()
         self.since = since
@@ -238,8 +264,11 @@ class Sync:
         wordpress_sites: Sequence[str] = (),
     ) -> SyncReport:
         started = time.perf_counter()
-        with sync_lock(self.index_dir):
-            self.archive = Archive.open(self.index_dir, create=True)
+        with sync_lock(self.index_dir, self.primary):
+            self.archive = Archive.open(self.index_dir, create=True, primary=self.primary)
+            if self.primary is not None:
+                self.primary.check_schema()
+                self.archive.follow()
             self.archive.check_model(self.embedder.name, self.embedder.dimension)
             self.state = SourceState(self.archive)
             self.report.generation_before = self.archive.generation()

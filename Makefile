@@ -70,9 +70,10 @@ INSTANCES ?= 2
 # ARCHIVE=postgres: separate hosts (each its own INDEX_DIR under var/cluster/) sharing one archive in a
 # local PostgreSQL (var/postgres, Debian's package, installed if missing; docs/archive.md).
 ARCHIVE ?= sqlite
-PORT ?= $(CLUSTER_PORT)
+# PORT given on the command line (make cluster PORT=9000) is nginx's port; else CLUSTER_PORT.
+NGINX_PORT = $(if $(filter command line,$(origin PORT)),$(PORT),$(CLUSTER_PORT))
 cluster: $(VENV)/.runtime $(ONNX_DIR)/model.onnx $(NGINX) $(if $(filter postgres,$(ARCHIVE)),$(POSTGRES),$(INDEX_DIR)/CURRENT)
-	$(PY) scripts/cluster.py --instances $(INSTANCES) --port $(PORT) --archive $(ARCHIVE) --articles $(ARTICLES)
+	$(PY) scripts/cluster.py --instances $(INSTANCES) --port $(NGINX_PORT) --archive $(ARCHIVE) --articles $(ARTICLES)
 
 # The shared archive's tests start their own server from Debian's PostgreSQL (tests/conftest.py).
 POSTGRES := /usr/lib/postgresql

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/soak.py --duration 300 --clients 32
 
 Each client keeps one HTTP/1.1 connection and loops: 70% single verify, 20% batch of 8
-claims, 10% article writes (create, replace or delete among 40 ids). Worker RSS is sampled
+claims, 10% article writes (create, replace or delete among 40 ids; two clients replacing one
+article at once: one wins, the other's 409 is the answer, not an error). Worker RSS is sampled
 every 5 s. Prints a markdown table; with --check, exits 1 on any error or if RSS grew by
 more than --max-growth-mb after the warm-up.
 """
@@ -57,7 +58,8 @@ class Client(threading.Thread):
             f"Officials said {figure} drones were launched overnight. "
             f"Air defences shot down {figure // 2} of them, the report added."
         )
-        return "write", "POST", "/v1/articles", {"id": article_id, "title": f"Soak {article_id}", "text": text}, (201,)
+        record = {"id": article_id, "title": f"Soak {article_id}", "text": text}
+        return "write", "POST", "/v1/articles", record, (201, 409)
 
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)

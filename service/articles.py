@@ -61,6 +61,20 @@ def put_articles():
           content:
             application/json:
               schema: ArticlesWrittenSchema
+        409:
+          description: >
+            An article changed (through another host or request) while this write was prepared:
+            nothing was written. Read it again, then write.
+          content:
+            application/json:
+              schema: ErrorSchema
+        503:
+          description: >
+            The shared archive (ARCHIVE_URL) cannot take writes now: nothing was written; retry
+            after `Retry-After` seconds. Reads keep being answered.
+          content:
+            application/json:
+              schema: ErrorSchema
     """
     body = load_json_body(None)
     schemas = current_request_schemas()

@@ -57,7 +57,7 @@ DEFAULT_POOL_MAX = 4  # per worker: writes are serialised anyway; pulls and read
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000  # no statement holds a connection (or the write lock) longer
 DEFAULT_POLL_SECONDS = 5.0  # pull even without a notification (a lost one, a LISTEN reconnecting)
 CONNECT_TIMEOUT_SECONDS = 5
-POOL_WAIT_SECONDS = 10.0  # a write waiting this long for a connection answers 503
+POOL_WAIT_SECONDS = 3.0  # a write waiting this long for a connection answers 503 (a thread held no longer)
 
 
 class ArchiveUnavailable(RuntimeError):

@@ -218,6 +218,11 @@ def build_from_archive(primary: PostgresArchive, index_dir: str | Path) -> Repli
     started = time.perf_counter()
     archive = Archive.open(index_dir, create=True, primary=primary)
     archive.follow()
+    if archive.model() is None:
+        raise ValueError(
+            f"the shared archive {primary.display} holds no sentences yet: build into it first "
+            "(scripts/build_index.py --archive URL --out DIR FILES)"
+        )
     copied = time.perf_counter()
     manifest = write_snapshot(index_dir, archive)
     return ReplicaReport(

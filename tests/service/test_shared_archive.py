@@ -243,3 +243,19 @@ def test_postgres_stopped_mid_writes_loses_nothing_acknowledged(tmp_path, onnx_d
     finally:
         if server.running():
             server.stop("immediate")
+
+
+def test_a_schema_this_release_cannot_read_leaves_the_worker_not_ready(writable_index_dir, onnx_dir, postgres_server):
+    from service import create_app
+    from service.config import Settings
+
+    url = postgres_server.create_database(f"unmigrated_{time.time_ns()}")
+    settings = Settings(index_dir=str(writable_index_dir), archive_url=url, onnx_dir=str(onnx_dir))
+    assert postgres_server.password not in repr(settings)
+    client = create_app(settings).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    reason = response.get_json()["reason"]
+    assert "schema version 0" in reason and "scripts/archive_schema.py --upgrade" in reason
+    assert postgres_server.password not in reason
+    assert client.post("/v1/verify", json={"claim": "Russia launched 133 drones"}).status_code == 503

@@ -70,3 +70,19 @@ def test_the_engine_and_the_service_never_import_ray():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_ray_build_writes_into_the_shared_archive(tmp_path, archive_url):
+    """`--ray` with `--archive`: the articles land in PostgreSQL; the output is a replica of it."""
+    options = ("--ray", "local", "--ray-actors", "1", "--archive", archive_url)
+    run = run_build_index(tmp_path / "ray", SAMPLE_ARTICLES, *options)
+    assert run.returncode == 0, run.stderr
+    assert "embedding 28 new sentences on Ray" in run.stderr
+    from index.storage.postgres import PostgresArchive
+
+    primary = PostgresArchive(archive_url)
+    with primary.read() as conn:
+        assert conn.execute("SELECT count(*) FROM sentences WHERE retired IS NULL").fetchone()[0] == 28
+    replica = Archive.open(tmp_path / "ray")
+    assert replica.generation() == primary.generation() == 1
+    assert len(replica.live_rows(1).ids) == 28

@@ -211,3 +211,41 @@ def test_a_sqlite_archive_moves_into_postgres_resumably_and_verified(tmp_path, a
     _, [put] = joined.put_articles([prepared("after", "Written after the move. It works.")], "m")
     assert put.status == "created" and min(joined.live_rows(joined.generation(), 31).ids) > 60
     assert np.all(np.diff(joined.live_rows(joined.generation()).ids) > 0)
+
+
+@pytest.mark.model
+def test_a_host_far_behind_writes_a_snapshot_from_the_stored_vectors(tmp_path, archive_url, embedder, monkeypatch):
+    """A host that follows a burst of writes past SNAPSHOT_AFTER folds them into a new snapshot
+    from the vectors it pulled: the model embeds nothing."""
+    from index.ingestion.builder import build_from_archive
+    from index.retrieval.live import load_index
+    from index.storage import layout
+    from index.verify import ClaimVerifier
+    from index.writer import ArticleWriter
+
+    a = host(tmp_path, "a", archive_url)
+    one = prepared("first", "The first story was filed. It had two sentences.", dim=embedder.dimension)
+    a.put_articles([one], embedder.name)
+    build_from_archive(PostgresArchive(archive_url), tmp_path / "b")
+    live = load_index(tmp_path / "b", PostgresArchive(archive_url))
+    writer = ArticleWriter(ClaimVerifier(embedder, live), snapshot_after=50)
+    before = live.manifest.version
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a host following the archive embedded something")
+
+    monkeypatch.setattr(embedder, "encode", refuse)
+    try:
+        for i in range(30):  # 60 sentences through host a while b follows
+            text = f"Story {i} was filed late. It said {i} things."
+            a.put_articles([prepared(f"s{i}", text, dim=embedder.dimension)], embedder.name)
+        generation = a.generation()
+        deadline = time.monotonic() + 30
+        while live.view().generation < generation or live.view().version == before:
+            assert time.monotonic() < deadline, "not caught up, or no new snapshot"
+            time.sleep(0.1)
+        view = live.view()
+        assert view.size == 62 and view.snapshot.manifest.generation > 1
+        assert layout.Manifest.read(layout.current_version_dir(tmp_path / "b")).version == view.version
+    finally:
+        writer.follower.stop()

@@ -298,6 +298,25 @@ class PostgresArchive:
             row = conn.execute("SELECT value FROM meta WHERE key = 'archive_id'").fetchone()
             return row[0] if row else None
 
+    def compact(self, keep_generations: int) -> dict[str, int]:
+        """Empty the text and vectors of rows retired more than `keep_generations` ago (and the
+        bodies of articles deleted as long ago); rows per table. Each row itself stays (ids,
+        `added`, `retired`: some 60 bytes), so a host however far behind still learns what was
+        retired: no host ever needs more than the log to catch up. VACUUM then reuses the space."""
+        compacted: dict[str, int] = {}
+        with self.write_transaction() as conn:
+            horizon = conn.execute("SELECT coalesce(max(generation), 0) FROM changes").fetchone()[0] - keep_generations
+            compacted["sentences"] = conn.execute(
+                "UPDATE sentences SET vector = ?, text = '' WHERE retired <= ? AND length(vector) > 0", (b"", horizon)
+            ).rowcount
+            compacted["reviews"] = conn.execute(
+                "UPDATE reviews SET vector = ? WHERE retired <= ? AND length(vector) > 0", (b"", horizon)
+            ).rowcount
+            compacted["articles"] = conn.execute(
+                "UPDATE articles SET body = '' WHERE deleted <= ? AND body <> ''", (horizon,)
+            ).rowcount
+        return compacted
+
     # ---- the replica ----------------------------------------------------------------------
 
     def pull_into(self, local: sqlite3.Connection) -> PullResult:

@@ -249,3 +249,22 @@ def test_a_host_far_behind_writes_a_snapshot_from_the_stored_vectors(tmp_path, a
         assert layout.Manifest.read(layout.current_version_dir(tmp_path / "b")).version == view.version
     finally:
         writer.follower.stop()
+
+
+def test_compaction_keeps_what_a_host_far_behind_needs(tmp_path, archive_url):
+    a, b = host(tmp_path, "a", archive_url), host(tmp_path, "b", archive_url)
+    a.put_articles([prepared("x", "Kyiv was hit by 133 drones. Power failed.")], "m")
+    a.put_articles([prepared("gone", "This one is deleted later. It goes.")], "m")
+    b.follow()  # b is at generation 2, then away
+    a.put_articles([prepared("x", "Kyiv was hit by 140 drones. Power failed.")], "m")
+    a.delete_article("gone")
+    compacted = a.primary.compact(keep_generations=0)
+    assert compacted == {"sentences": 4, "reviews": 0, "articles": 1}
+    with a.primary.read() as conn:
+        assert conn.execute("SELECT count(*) FROM sentences WHERE length(vector) = 0").fetchone()[0] == 4
+    b.follow()  # the retirements still reach it; the live rows are whole
+    assert state(b) == state(a)
+    assert b.live_rows(b.generation()).texts == ["Kyiv was hit by 140 drones.", "Power failed."]
+    fresh = host(tmp_path, "fresh", archive_url)  # a new host joins after compaction
+    fresh.follow()
+    assert state(fresh) == state(a)

@@ -72,7 +72,7 @@ def test_the_engine_and_the_service_never_import_ray():
     assert done.returncode == 0, done.stderr
 
 
-def test_a_ray_build_writes_into_the_shared_archive(tmp_path, archive_url):
+def test_a_ray_build_writes_into_the_shared_archive(tmp_path, archive_url, onnx_dir):
     """`--ray` with `--archive`: the articles land in PostgreSQL; the output is a replica of it."""
     options = ("--ray", "local", "--ray-actors", "1", "--archive", archive_url)
     run = run_build_index(tmp_path / "ray", SAMPLE_ARTICLES, *options)

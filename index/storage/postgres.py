@@ -347,6 +347,18 @@ class PostgresArchive:
                     f"{self.display} is another archive (id {meta.get('archive_id')}) than the one this host "
                     f"replicates ({mine.get('primary_id')}): rebuild it with scripts/build_index.py --from-archive"
                 )
+            if have and target >= have:
+                # The last change this host applied must be the primary's too: after a failover to a
+                # standby that missed it, new writes reuse its generation and the histories diverge.
+                theirs = conn.execute(
+                    "SELECT article_id, op, at FROM changes WHERE generation = %s", (have,)
+                ).fetchone()
+                ours = local.execute("SELECT article_id, op, at FROM changes WHERE generation = ?", (have,)).fetchone()
+                if theirs is None or tuple(theirs) != tuple(ours or ()):
+                    raise ReplicaMismatch(
+                        f"this host's replica and {self.display} disagree on generation {have} (a standby promoted "
+                        "without the last writes?): rebuild it with scripts/build_index.py --from-archive"
+                    )
             if target < have:
                 raise ReplicaMismatch(
                     f"this host's replica is at generation {have}, ahead of {self.display} at {target} "

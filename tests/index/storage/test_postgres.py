@@ -151,7 +151,11 @@ def test_a_replica_of_another_archive_or_ahead_of_it_is_refused(tmp_path, archiv
     moved = Archive.open(tmp_path / "a", primary=PostgresArchive(other_url))
     with pytest.raises(ReplicaMismatch, match="another archive"):
         moved.follow()
-    with psycopg.connect(archive_url, autocommit=True) as conn:  # as if a replica lost the last write
+    with psycopg.connect(archive_url, autocommit=True) as conn:  # a standby promoted without the last write,
+        conn.execute("UPDATE changes SET at = 'another history'")  # then written to: the same generation, diverged
+    with pytest.raises(ReplicaMismatch, match="disagree on generation 1"):
+        a.follow()
+    with psycopg.connect(archive_url, autocommit=True) as conn:  # the same standby, not yet written to
         conn.execute("DELETE FROM changes")
     with pytest.raises(ReplicaMismatch, match="ahead of"):
         a.follow()

@@ -80,7 +80,7 @@ def main() -> None:
     if a.sentences is None and not a.write_rate and a.from_archive_only is None:
         a.sentences = 100_000
     modes = [
-        *([f"sentences{human(a.sentences)}"] if a.sentences else []),
+        *([f"sentences{human(a.sentences)}{'-' + a.backend if a.backend else ''}"] if a.sentences else []),
         *(["write-rate"] if a.write_rate else []),
         *([f"from-archive-only{human(a.from_archive_only)}"] if a.from_archive_only else []),
     ]

@@ -31,6 +31,12 @@ With `--archive` (or ARCHIVE_URL set) every write goes to the shared archive in 
 `--out` is this host's replica and snapshots (docs/archive.md, "Several hosts"). `--from-archive`
 builds a host's replica and snapshot from the vectors stored there, without loading the model:
 how a new host joins.
+
+    python scripts/build_index.py --out var/index --snapshot
+
+`--snapshot` writes a new snapshot of the archive as it is (FAISS and BM25 from the stored
+vectors, nothing embedded): after an upgrade whose snapshot format changed, a worker stays
+not ready and names this command.
 """
 
 from __future__ import annotations
@@ -59,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         default=os.environ.get("ARCHIVE_URL") or None,
         help="write into this shared archive; --out is this host's replica (default: $ARCHIVE_URL)",
+    )
+    parser.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="write a new snapshot of --out's archive as it is (after an upgrade); nothing is embedded",
     )
     shared.add_argument(
         "--from-archive",
@@ -98,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     ray.add_argument("--ray-block-texts", type=int, help="texts an actor takes at a time (default 512)")
     args = parser.parse_args(argv)
     syncing = bool(args.feed or args.sitemap or args.wordpress)
+    if args.snapshot:
+        if args.paths or syncing or args.from_archive:
+            parser.error("--snapshot rewrites the snapshot of --out's archive alone: give no inputs")
+        return _snapshot(args.out, args.archive)
     if args.from_archive:
         if args.paths or syncing:
             parser.error("--from-archive builds from the shared archive alone: give no inputs")
@@ -177,6 +192,28 @@ def _primary(url: str | None):
     from index.storage.postgres import PostgresArchive
 
     return PostgresArchive(url)
+
+
+def _snapshot(out: str, url: str | None) -> int:
+    from index.ingestion.builder import write_snapshot
+    from index.storage.archive import Archive, ArchiveError
+
+    try:
+        archive = Archive.open(out, primary=_primary(url))
+        archive.check()
+        archive.follow()
+        if archive.model() is None:
+            print(f"error: {archive.where} holds no sentences yet", file=sys.stderr)
+            return 1
+        manifest = write_snapshot(out, archive)
+    except (ArchiveError, FileNotFoundError, OSError, RuntimeError, ValueError, sqlite3.Error) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"snapshot {manifest.version}: {manifest.articles} articles, {manifest.sentences} sentences at generation "
+        f"{manifest.generation} in {manifest.build_seconds:.1f}s (nothing embedded)"
+    )
+    return 0
 
 
 def _from_archive(url: str, out: str) -> int:

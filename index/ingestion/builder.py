@@ -257,7 +257,7 @@ def write_snapshot(
         spec = ann.choose_index_spec(len(rows.ids))
         vectors = ann.build_vector_index(rows.vectors.reshape(-1, dimension), rows.ids, spec)
         faiss.write_index(vectors, str(building / layout.VECTORS))
-        LexicalIndex.build(rows.texts, rows.ids).save(building / layout.LEXICAL)
+        LexicalIndex.build(rows.texts, rows.ids, directory=building / layout.LEXICAL)
         manifest = layout.Manifest(
             version=version,
             model=stored_model,

@@ -48,7 +48,8 @@ def load_snapshot(directory: Path) -> Snapshot:
     manifest = layout.Manifest.read(directory)
     if manifest.format != layout.FORMAT:
         raise layout.CorruptIndex(
-            f"index format {manifest.format} in {directory} is not {layout.FORMAT}; rebuild the index"
+            f"index format {manifest.format} in {directory} is not {layout.FORMAT}: write a new snapshot of the "
+            "archive with scripts/build_index.py --out INDEX_DIR --snapshot (nothing is embedded)"
         )
     layout.verify_checksums(directory, manifest.files)
     vectors_path = directory / layout.VECTORS
@@ -92,7 +93,6 @@ class IndexView:
     delta_lexical: LexicalDelta
     _keep_alive: tuple = field(default=(), repr=False)
     _base_params: faiss.SearchParameters | None = field(default=None, repr=False)
-    _base_mask: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -128,8 +128,11 @@ class IndexView:
     def lexical(self, queries: list[str], k: int, allowed: Filter | None = None) -> list[list[tuple[int, float]]]:
         """Per query, up to k (sentence id, BM25 score) pairs, best first."""
         base = self.snapshot.lexical
-        mask = self._base_mask if allowed is None else base.mask(allowed=allowed.ids)
-        results = base.search(queries, k, mask=mask)
+        # The filter's ids are all live, so it replaces the retired ids' exclusion.
+        if allowed is None:
+            results = base.search(queries, k, excluded=self.retired)
+        else:
+            results = base.search(queries, k, allowed=allowed.ids)
         if self.delta_lexical.size:
             delta_allowed = None if allowed is None else allowed.ids
             for row, found in enumerate(self.delta_lexical.search(queries, k, delta_allowed)):
@@ -160,7 +163,6 @@ def build_view(snapshot: Snapshot, archive: Archive, generation: int) -> IndexVi
         delta_lexical=delta_lexical,
         _keep_alive=keep_alive,
         _base_params=params,
-        _base_mask=snapshot.lexical.mask(excluded=retired),
     )
 
 

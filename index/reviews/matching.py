@@ -93,7 +93,6 @@ class ReviewView:
     delta_vectors: np.ndarray  # float32 (n, d), exact
     delta_lexical: LexicalDelta
     _params: faiss.SearchParameters | None = field(default=None, repr=False)
-    _lexical_mask: np.ndarray | None = field(default=None, repr=False)
     _keep_alive: tuple = field(default=(), repr=False)  # FAISS holds raw pointers to the selector
 
     @classmethod
@@ -112,7 +111,6 @@ class ReviewView:
             added.vectors,
             LexicalDelta(base.lexical, added.texts, added.seqs),
             params,
-            base.lexical.mask(excluded=retired) if len(retired) else None,
             keep_alive,
         )
 
@@ -141,7 +139,7 @@ class ReviewView:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         depth = min(CANDIDATES, self.size)
         dense = self._dense(vectors if queries is None else np.ascontiguousarray(queries, dtype=np.float32), depth)
-        lexical = self.base.lexical.search(list(texts), depth, mask=self._lexical_mask)
+        lexical = self.base.lexical.search(list(texts), depth, excluded=self.retired)
         if self.delta_lexical.size:
             for row, found in enumerate(self.delta_lexical.search(list(texts), depth)):
                 lexical[row] = sorted(lexical[row] + found, key=lambda pair: -pair[1])[:depth]

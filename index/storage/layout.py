@@ -6,7 +6,7 @@
       versions/<version>/      a snapshot of the archive at one generation, for fast search
         manifest.json          model, dimension, generation, counts, sha256 of every file
         vectors.faiss          FAISS inner-product index, ids = sentence ids
-        lexical/               BM25 index (bm25s) and ids.npy (document i = sentence ids[i])
+        lexical/               BM25 index (Tantivy, memory-mapped; lexical.json: its engine and format)
 
 A snapshot is written to a new `versions/.building-*` directory beside the live one
 and only then renamed and pointed at by `CURRENT`, so a build that crashes or is
@@ -30,8 +30,9 @@ CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
-LEXICAL = "lexical"  # bm25s files
-FORMAT = 3  # 3: snapshot of archive.sqlite at a generation, with checksums
+LEXICAL = "lexical"  # a Tantivy index (index/retrieval/lexical.py)
+# 3: snapshot of archive.sqlite at a generation, with checksums; 4: the lexical index on Tantivy
+FORMAT = 4
 
 
 class IndexMissing(FileNotFoundError):

@@ -212,3 +212,25 @@ def test_an_encoder_that_leaves_a_text_out_fails_the_build_before_any_write(tmp_
         build_index([SAMPLE_ARTICLES], tmp_path, embedder, encode=one_short)
     assert not (tmp_path / layout.CURRENT).exists()
     assert _stored(tmp_path).ids.size == 0
+
+
+def test_a_snapshot_of_an_older_format_names_the_command_that_rewrites_it(tmp_path):
+    """After an upgrade that changes the snapshot format (issue 38: BM25 on Tantivy), a worker
+    is not ready and names `--snapshot`, which rewrites it from the stored vectors (no model)."""
+    from index.ingestion.builder import write_snapshot
+    from tests.index.storage.test_archive import prepared
+
+    archive = Archive.open(tmp_path, create=True)
+    archive.put_articles([prepared("x", "Kyiv was hit by 133 drones. Power failed.")], "m")
+    write_snapshot(tmp_path, archive)
+    manifest_path = layout.current_version_dir(tmp_path) / layout.MANIFEST
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), "format": 3}))
+    with pytest.raises(layout.CorruptIndex, match=r"build_index\.py --out INDEX_DIR --snapshot"):
+        load_index(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "scripts/build_index.py", "--out", str(tmp_path), "--snapshot"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "nothing embedded" in run.stdout
+    assert load_index(tmp_path).view().lexical(["drones Kyiv"], 5)[0][0][0] == 1

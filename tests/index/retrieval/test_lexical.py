@@ -1,11 +1,23 @@
 """BM25 beside FAISS, fused by reciprocal rank: names and figures are found by their words."""
 
-import numpy as np
+import json
+import math
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
-from index.evaluation import evaluate, load_claims
-from index.retrieval.lexical import LexicalDelta, LexicalIndex, reciprocal_rank_fusion, tokenize
-from index.verify import ClaimVerifier
-from tests.index.test_evaluation import DEV_CLAIMS
+import numpy as np
+import pytest
+
+from index.retrieval.lexical import (
+    K1,
+    B,
+    LexicalDelta,
+    LexicalFormatError,
+    LexicalIndex,
+    reciprocal_rank_fusion,
+    terms,
+    tokenize,
+)
 
 
 def test_tokenize_keeps_numbers_and_names_and_drops_function_words():
@@ -34,58 +46,92 @@ def test_bm25_search_leaves_out_sentences_sharing_no_term():
     ]
 
 
-def test_bm25_search_scores_in_the_calling_thread(monkeypatch):
-    """A thread pool per query (bm25s with n_threads >= 1) costs more than the search itself."""
-    import bm25s
-
-    index = LexicalIndex.build(["Russia launched 133 drones", "Hegseth ruled out NATO", "Saudi Arabia hosts talks"])
-    expected = index.search(["Russia drones", "NATO"], k=2)
-
-    def no_pool(*args, **kwargs):
-        raise AssertionError("LexicalIndex.search started a thread pool")
-
-    monkeypatch.setattr(bm25s, "ThreadPoolExecutor", no_pool)
-    assert index.search(["Russia drones", "NATO"], k=2) == expected
-    assert expected[0][0][0] == 0 and expected[1][0][0] == 1
+def test_the_index_analyser_makes_the_same_words_as_tokenize():
+    """The same decisions written as a Tantivy analyser: index terms are what `tokenize` gives."""
+    for text in [
+        "The Ukrainian air force said Russia had launched 133 drones.",
+        "Ça coûte 1,5 € — the 2nd-largest café's attack, under_score x2 3.14",
+        "Officials SAID it would cost $4.2bn (about 12%) by 2031",
+    ]:
+        assert terms(text) == tokenize(text)
 
 
-def test_bm25_top_k_matches_bm25s_retrieve_and_orders_ties_by_id():
-    """Our top-k selection over bm25s's scores gives bm25s's own ranking; equal scores go in id order."""
+def _exhaustive_bm25(texts: list[str], ids: np.ndarray, query: str) -> list[tuple[int, float]]:
+    """Tantivy's BM25 computed over every document: what a top-k with pruning must equal."""
+    docs = [Counter(terms(t)) for t in texts]
+    lengths = np.array([sum(d.values()) for d in docs], dtype=np.float64)
+    avg = lengths.mean()
+    scores = np.zeros(len(texts))
+    for word in terms(query):
+        df = sum(1 for d in docs if word in d)
+        idf = math.log(1 + (len(texts) - df + 0.5) / (df + 0.5))
+        for i, d in enumerate(docs):
+            if word in d:
+                tf = d[word]
+                scores[i] += idf * (1 + K1) * tf / (tf + K1 * (1 - B + B * lengths[i] / avg))
+    order = sorted((i for i in range(len(texts)) if scores[i] > 0), key=lambda i: (-scores[i], ids[i]))
+    return [(int(ids[i]), float(scores[i])) for i in order]
+
+
+def test_the_pruned_top_k_is_the_exhaustive_bm25_ranking_with_ties_in_id_order():
     rng = np.random.default_rng(5)
     vocabulary = [f"w{i}" for i in range(60)]
     texts = [" ".join(rng.choice(vocabulary, size=rng.integers(4, 16))) for _ in range(400)]
     texts += [texts[7]] * 3  # exact copies: equal scores
-    index = LexicalIndex.build(texts, ids=np.arange(len(texts)) * 3 + 5)
-    mask = index.mask(excluded=index.ids[::4])
+    ids = np.arange(len(texts)) * 3 + 5
+    index = LexicalIndex.build(texts, ids=ids)
+    excluded = ids[::4]
     for query_no in range(40):
         query = " ".join(rng.choice(vocabulary, size=rng.integers(1, 6)))
-        for weights in (None, mask):
-            ours = index.search([query], 20, mask=weights)[0]
-            positions, scores = index.retriever.retrieve(
-                [tokenize(query)], k=20, show_progress=False, n_threads=0, weight_mask=weights
-            )
-            theirs = [(int(index.ids[p]), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if s > 0]
-            assert [s for _, s in ours] == [s for _, s in theirs], query_no
+        expected = _exhaustive_bm25(texts, ids, query)
+        for exclude in (None, excluded):
+            ours = index.search([query], 20, excluded=exclude)[0]
+            theirs = [p for p in expected if exclude is None or p[0] not in set(exclude.tolist())][:20]
+            assert np.allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5), query_no
             boundary = theirs[-1][1] if len(theirs) == 20 else None
-            assert {i for i, s in ours if s != boundary} == {i for i, s in theirs if s != boundary}, query_no
+            assert {i for i, s in ours if not np.isclose(s, boundary or -1)} == {
+                i for i, s in theirs if not np.isclose(s, boundary or -1)
+            }, query_no
             assert ours == sorted(ours, key=lambda pair: (-pair[1], pair[0]))
     copies = index.search([texts[7]], 4)[0]
     assert [i for i, _ in copies] == [5 + 3 * 7, 5 + 3 * 400, 5 + 3 * 401, 5 + 3 * 402]
 
 
+def test_concurrent_searches_from_many_threads_agree():
+    texts = [f"Story {i} about drones over Kyiv and {i % 7} talks" for i in range(300)]
+    index = LexicalIndex.build(texts)
+    queries = [f"drones {i} talks" for i in range(40)]
+    expected = index.search(queries, 10)
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda q: index.search([q], 10)[0], queries)) == expected
+
+
 def test_lexical_index_round_trips_through_disk_with_its_sentence_ids(tmp_path):
-    index = LexicalIndex.build(["alpha beta", "gamma delta"], ids=np.array([7, 42]))
-    index.save(tmp_path / "lexical")
+    LexicalIndex.build(["alpha beta", "gamma delta"], ids=np.array([7, 42]), directory=tmp_path / "lexical")
     loaded = LexicalIndex.load(tmp_path / "lexical")
     assert [sid for sid, _ in loaded.search(["delta"], k=2)[0]] == [42]
 
 
-def test_a_mask_keeps_only_allowed_ids_minus_excluded_ones():
+def test_another_engine_or_format_is_refused_naming_the_fix(tmp_path):
+    old = tmp_path / "old"  # a bm25s snapshot of an earlier release: no lexical.json
+    old.mkdir()
+    (old / "params.index.json").write_text("{}")
+    with pytest.raises(LexicalFormatError, match=r"build_index\.py --out INDEX_DIR --snapshot"):
+        LexicalIndex.load(old)
+    LexicalIndex.build(["alpha beta"], directory=tmp_path / "new")
+    meta = tmp_path / "new" / LexicalIndex.META_FILE
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "format": 99}))
+    with pytest.raises(LexicalFormatError, match="tantivy format 99, this release reads tantivy format 1"):
+        LexicalIndex.load(tmp_path / "new")
+
+
+def test_allowed_and_excluded_ids_filter_without_changing_scores():
     index = LexicalIndex.build(["drones drones", "drones", "drones over Kyiv"], ids=np.array([3, 5, 9]))
-    assert {sid for sid, _ in index.search(["drones"], 3)[0]} == {3, 5, 9}
-    assert [sid for sid, _ in index.search(["drones"], 3, mask=index.mask(excluded=np.array([3, 4])))[0]] == [5, 9]
-    only = index.mask(allowed=np.array([9, 100]))
-    assert [sid for sid, _ in index.search(["drones"], 3, mask=only)[0]] == [9]
+    everything = dict(index.search(["drones"], 3)[0])
+    assert set(everything) == {3, 5, 9}
+    assert [sid for sid, _ in index.search(["drones"], 3, excluded=np.array([3, 4]))[0]] == [5, 9]
+    only = index.search(["drones"], 3, allowed=np.array([9, 100]))[0]
+    assert only == [(9, everything[9])]
 
 
 def test_a_delta_scores_its_sentences_exactly_as_a_rebuilt_index_would():
@@ -103,22 +149,21 @@ def test_a_delta_scores_its_sentences_exactly_as_a_rebuilt_index_would():
 
 
 def test_an_empty_lexical_index_finds_nothing(tmp_path):
-    empty = LexicalIndex.build([], ids=np.array([], dtype=np.int64))
-    empty.save(tmp_path / "lexical")
+    LexicalIndex.build([], ids=np.array([], dtype=np.int64), directory=tmp_path / "lexical")
     assert LexicalIndex.load(tmp_path / "lexical").search(["drones"], 5) == [[]]
 
 
-def test_hybrid_retrieval_beats_dense_only_on_the_dev_set(embedder, verifier):
-    claims = [c for c in load_claims(DEV_CLAIMS) if c.gold]
-    dense = evaluate(ClaimVerifier(embedder, verifier.index, retrieval="dense"), claims)
-    hybrid = evaluate(verifier, claims)
-    assert hybrid.hit_at_1 > dense.hit_at_1
-    assert hybrid.hit_at_1 >= 0.9 and hybrid.mrr >= dense.mrr
-
-
-def test_a_sentence_found_only_by_bm25_gets_its_real_cosine(verifier):
-    result = verifier.verify_claim("Hegseth", top_k=3)
-    assert "Pete Hegseth" in result.evidence[0].text
-    vector = verifier.embedder.encode(["Hegseth"])[0]
-    sentence_vector = verifier.embedder.encode([result.evidence[0].text])[0]
-    assert abs(result.evidence[0].score - float(vector @ sentence_vector)) < 1e-3
+def test_common_words_only_add_to_the_score_of_sentences_sharing_a_rarer_one():
+    """`common_share`: words in more than that share of the sentences match nothing alone; the
+    sentences found are scored exactly as before, and a claim of common words only is unchanged."""
+    texts = [f"officials said the council met on day {i}" for i in range(95)]
+    texts += ["officials said drones hit Odesa", "drones over Kharkiv", "the council said nothing", "Odesa port", "x"]
+    index = LexicalIndex.build(texts)
+    plain = dict(index.search(["officials said drones hit Odesa council"], 100)[0])
+    index.common_share = 0.2  # officials, council: in most sentences; drones, odesa: rare
+    found = index.search(["officials said drones hit Odesa council"], 100)[0]
+    assert {i for i, _ in found} == {95, 96, 98}  # each shares drones or Odesa
+    assert all(np.isclose(score, plain[i]) for i, score in found)
+    assert (
+        index.search(["officials council"], 100)[0] == LexicalIndex.build(texts).search(["officials council"], 100)[0]
+    )

@@ -43,6 +43,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import synthetic_corpus
 from harness import (
     bench_dir,
     command,
@@ -58,7 +59,7 @@ from harness import (
     write_json,
 )
 
-DIMENSION = 384
+DIMENSION = synthetic_corpus.DIMENSION
 CLAIMS = 100
 
 
@@ -321,31 +322,6 @@ def new_primary_object(url: str):
 # ---- stored articles with random vectors ------------------------------------------------------
 
 
-def random_articles(seed: int, prefix: str, sentences: int | None = None, articles: int | None = None) -> Iterator:
-    """`PreparedArticle`s of synthetic sentences (offsets into the article's text) with random unit vectors."""
-    import numpy as np
-    import synthetic_corpus
-
-    from index.documents.articles import Article
-    from index.documents.sentences import Sentence
-    from index.storage.archive import PreparedArticle
-
-    rng = np.random.default_rng(seed)
-    for record, body in synthetic_corpus._articles(seed, articles, sentences):
-        article_id = f"{prefix}-{record['id']}"
-        text, at, spans = record["text"], 0, []
-        for i, sentence in enumerate(body):
-            start = text.index(sentence, at)
-            at = start + len(sentence)
-            spans.append(Sentence(article_id, i, start, at, sentence))
-        vectors = rng.standard_normal((len(body), DIMENSION), dtype=np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        article = Article(
-            id=article_id, title=record["title"], body=text, url=record["url"], published=record["published"]
-        )
-        yield PreparedArticle(article, spans, vectors, [False] * len(body))
-
-
 def batches(items: Sequence, size: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -367,13 +343,13 @@ def write_rate(bench: Bench, server, work: Path, articles: int, rounds: int, see
     for turn in range(rounds):
         for backend, per_txn in rotated(configs, turn):
             prefix = f"r{turn}-{backend}-{per_txn}"
-            items = list(random_articles(seed + turn, prefix, articles=articles))
+            items = list(synthetic_corpus.random_vector_articles(seed + turn, prefix, articles=articles))
             primary = None
             if backend == "postgresql":
                 primary, _ = new_primary(server, "rate")
             folder = work / "rate" / prefix
             archive = Archive.open(folder, create=True, primary=primary)
-            warm = list(random_articles(seed + 1000 + turn, prefix + "-warm", articles=1))
+            warm = list(synthetic_corpus.random_vector_articles(seed + 1000 + turn, prefix + "-warm", articles=1))
             archive.put_articles(warm, model=model())  # the pool's connections, the files, the model row
             times = []
             started = time.perf_counter()
@@ -453,7 +429,7 @@ def from_archive_only(bench: Bench, server, work: Path, n: int, per_txn: int, bu
             interval.update(sentences=0, seconds=0.0)
 
     stopped_early = False
-    for item in random_articles(seed, "stored", sentences=n):
+    for item in synthetic_corpus.random_vector_articles(seed, "stored", sentences=n):
         batch.append(item)
         if len(batch) >= per_txn:
             flush()

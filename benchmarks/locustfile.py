@@ -5,7 +5,7 @@ connection; with BENCH_RATE, after a random think time (exponential, mean 1/BENC
 requests arrive at random moments, as editors' do (locust's `constant_throughput` puts every client
 on the same beat: bursts). Every request's exact time is logged (locust's statistics round them).
 
-    BENCH_TARGET   ours: POST /v1/verify {"claim", "top_k": 5}; txtai: GET /search?query=…&limit=5
+    BENCH_TARGET   ours: POST /v1/verify {"claim", "top_k": 5}; txtai and peer-judged: GET /search?query=…&limit=5
     BENCH_CLAIMS   JSON file with a list of claims (each client walks it from its own offset)
     BENCH_LOG      where to write one line per request: start time, milliseconds, ok (1/0), status
     BENCH_CLOSE    1: send `Connection: close` (a new connection per request) instead of keeping it alive
@@ -56,7 +56,7 @@ class Client(FastHttpUser):
     @task
     def verify(self) -> None:
         claim = next(self.claims)
-        if TARGET != "txtai":  # ours, or a --variant of ours
+        if TARGET not in ("txtai", "peer-judged"):  # ours, or a --variant of ours
             with self.client.post(
                 "/v1/verify", json={"claim": claim, "top_k": 5}, headers=HEADERS, name="verify", catch_response=True
             ) as response:

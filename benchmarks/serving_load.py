@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/serving_load.py --variant unbatched:ENCODE_BATCH_TEXTS=1   # A/B in one run
     .venv/bin/python benchmarks/serving_load.py --peer none --clients 8 --rate 14          # random arrivals
     .venv/bin/python benchmarks/serving_load.py --peer none --nginx --clients 8,32        # direct and through nginx
+    .venv/bin/python benchmarks/serving_load.py --random-vectors --sentences 1000000 --also-sentences 100000 --peer none
 
 1. The index: the synthetic corpus (`--sentences`, `--seed`) built once by scripts/build_index.py
    into var/bench/index-<N>k-s<seed> (`--index DIR` takes any other); the build's time is kept
@@ -16,6 +17,10 @@
    docs show: GET /search?query=…&limit=5, sent with `Connection: close`, since with 2 workers
    every answer on a kept-alive connection came ~40 ms late (a stall in the transport, not
    txtai's work; `--txtai-keepalive` measures it anyway).
+   The same-work peer (target `peer-judged`, `--judged-peer on`, the default with txtai):
+   benchmarks/peer_judged.py, txtai's hybrid search over that index, then the same int8 judge
+   (models/nli-minilm-l6, 1 thread, no cache) on each of its top 3 passages, served by uvicorn
+   as txtai's API is, with as many workers: what a user would assemble to do this service's work.
 3. Claims: `synthetic_corpus.make_claims` over the archive's sentences.
 4. Servers: ours is gunicorn.conf.py with WEB_CONCURRENCY (2) workers, MODEL_THREADS=1; txtai is
    uvicorn with as many workers, one thread each. All stay up; one is loaded at a time.
@@ -92,12 +97,18 @@ def _record(out: Path) -> Path:
 def ensure_index(args) -> tuple[Path, dict]:
     bench_dir()  # a fresh checkout has no var/
     ensure_onnx_export()  # nor the embedder's export, which the build and our servers load
-    name = f"{args.sentences // 1000}k-s{args.seed}"
+    name = f"{args.sentences // 1000}k-s{args.seed}" + ("-rv" if args.random_vectors else "")
     index_dir = Path(args.index) if args.index else ROOT / "var" / "bench" / f"index-{name}"
     if (index_dir / "CURRENT").exists():
         return index_dir, json.loads(_record(index_dir).read_text("utf-8")) if _record(index_dir).exists() else {}
     if args.index:
         raise SystemExit(f"no index in {index_dir}")
+    if args.random_vectors:
+        print(f"building {index_dir} with random unit vectors (once; later runs reuse it)", flush=True)
+        return index_dir, _built_once(
+            _record(index_dir), "synthetic sentences, random unit vectors, archive + snapshot",
+            lambda: _build_random(index_dir, args.sentences, args.seed),
+        )  # fmt: skip
     corpus = index_dir.with_name(f"corpus-{name}.jsonl")
     if not corpus.exists():
         synthetic_corpus.write_jsonl(corpus, synthetic_corpus.generate(seed=args.seed, sentences=args.sentences))
@@ -108,6 +119,26 @@ def ensure_index(args) -> tuple[Path, dict]:
         return subprocess.run(command, capture_output=True, text=True, check=True, env=_env()).stdout.strip()
 
     return index_dir, _built_once(_record(index_dir), "scripts/build_index.py, model load included", build)
+
+
+def _build_random(index_dir: Path, sentences: int, seed: int) -> str:
+    """The synthetic sentences with random unit vectors: the index's search costs at any size
+    without embedding it (what the judge reads costs the same whatever it says)."""
+    from index.ingestion.builder import write_snapshot
+    from index.retrieval.embedder import model_name
+    from index.storage.archive import Archive
+
+    archive = Archive.open(index_dir, create=True)
+    batch = []
+    for item in synthetic_corpus.random_vector_articles(seed, "rv", sentences=sentences):
+        batch.append(item)
+        if len(batch) == 64:
+            archive.put_articles(batch, model=model_name(None))
+            batch = []
+    if batch:
+        archive.put_articles(batch, model=model_name(None))
+    manifest = write_snapshot(index_dir, archive)
+    return f"{manifest.sentences} sentences, {manifest.vector_index}"
 
 
 def live_sentences(index_dir: Path) -> list[tuple[int, str]]:
@@ -208,6 +239,17 @@ def serve_txtai(txtai_dir: Path, workers: int, log: Path, config_path: Path):
     env = _env(CONFIG=str(config_path), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     command = [str(BIN / "uvicorn"), "txtai.api:app", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    return running_server(command, env, port, workers, log, ready_path="/search?query=ready&limit=1", timeout=600)
+
+
+def serve_peer_judged(txtai_dir: Path, workers: int, log: Path):
+    """The same-work peer (benchmarks/peer_judged.py): txtai's hybrid search, then our int8 judge
+    on its top 3, served by uvicorn as txtai's API is, one index and judge session per worker."""
+    port = free_port()
+    env = _env(PEER_INDEX=str(txtai_dir), PEER_CONFIG=json.dumps(txtai_config()), OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))  # fmt: skip
+    command = [str(BIN / "uvicorn"), "peer_judged:app", "--app-dir", str(BENCH), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     return running_server(command, env, port, workers, log, ready_path="/search?query=ready&limit=1", timeout=600)
 
 
@@ -330,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     add("--sentences", type=int, default=100_000)
     add("--seed", type=int, default=11)
     add("--index", help="serve this index directory instead of the synthetic one")
+    random_vectors = "the synthetic sentences with random unit vectors, not embedded (cost at scale; no peer)"
+    add("--random-vectors", action="store_true", help=random_vectors)
+    add("--also-sentences", type=int, help="also serve ours on an index of this size, as target ours-<N>k")
     add("--clients", default="1,8,32", help="comma-separated concurrent clients")
     add("--rounds", type=int, default=3)
     add("--warmup", type=float, default=5.0)
@@ -337,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     add("--workers", type=int, default=2, help="WEB_CONCURRENCY, and uvicorn --workers for txtai")
     add("--claims", type=int, default=2000)
     add("--peer", choices=("txtai", "none"), default="txtai", help="txtai: hybrid (dense + BM25, as ours)")
+    judged = "also serve the same-work peer: txtai's search, then our judge on its top 3 (target peer-judged)"
+    add("--judged-peer", choices=("on", "off"), default="on", help=judged)
     add("--rate", type=float, help="clients think a random 1/RATE s on average (random arrivals), not closed loop")
     add("--txtai-index", choices=("ivf", "exact"), default="ivf", help="ivf: txtai's default here; exact: IDMap,Flat")
     add("--txtai-keepalive", action="store_true", help="keep txtai's connections alive (answers then wait ~40 ms)")
@@ -353,12 +400,20 @@ def main(argv: list[str] | None = None) -> int:
     index_dir, build = ensure_index(args)
     variants = dict(_variant(spec) for spec in args.variant)
     targets = ["ours", *variants, *(["nginx"] if args.nginx else [])]
+    smaller = None
+    if args.also_sentences:
+        smaller, _ = ensure_index(argparse.Namespace(**{**vars(args), "sentences": args.also_sentences}))
+        targets.append(f"ours-{args.also_sentences // 1000}k")
+    if args.random_vectors and args.peer != "none":
+        raise SystemExit("--random-vectors: the peer would embed the sentences itself; add --peer none")
     peer_build: dict = {}
     if args.peer != "none":
         txtai_dir, peer_build = ensure_txtai(index_dir)
         if args.txtai_index == "ivf":
             txtai_dir = ensure_txtai_ivf(txtai_dir)
         targets.append("txtai")
+        if args.judged_peer == "on":
+            targets.append("peer-judged")
     claims = ensure_claims(index_dir, args.claims, args.seed)
     version = (index_dir / "CURRENT").read_text().strip()
     manifest = json.loads((index_dir / "versions" / version / "manifest.json").read_text())
@@ -382,16 +437,23 @@ def main(argv: list[str] | None = None) -> int:
             servers[name] = stack.enter_context(serve_ours(index_dir, args.workers, work / f"{name}.log", **settings))
         if args.nginx:
             servers["nginx"] = stack.enter_context(serve_cluster(index_dir, args.workers, work))
+        if smaller is not None:
+            name = f"ours-{args.also_sentences // 1000}k"
+            servers[name] = stack.enter_context(serve_ours(smaller, args.workers, work / f"{name}.log"))
         if "txtai" in targets:
             txtai = serve_txtai(txtai_dir, args.workers, work / "txtai.log", work / "txtai.yml")
             servers["txtai"] = stack.enter_context(txtai)
+        if "peer-judged" in targets:
+            peer = serve_peer_judged(txtai_dir, args.workers, work / "peer-judged.log")
+            servers["peer-judged"] = stack.enter_context(peer)
         for name, (base, proc) in servers.items():
             print(f"{name}: {base}, workers {worker_memory(proc.pid)}", flush=True)
         for round_no in range(args.rounds):
             for level_no, clients in enumerate(levels):
                 for target in rotated(targets, round_no + level_no):
                     base, proc = servers[target]
-                    ours, close = target != "txtai", target == "txtai" and not args.txtai_keepalive
+                    peer = target in ("txtai", "peer-judged")
+                    ours, close = not peer, peer and not args.txtai_keepalive
                     before = encoder_stats(base) if ours else None
                     result = run_load(target, base, clients, claims, args, work, close)
                     if ours:  # warm-up included: how many requests each model call carried

@@ -459,6 +459,37 @@ def _articles(
         yield record, body
 
 
+DIMENSION = 384  # all-MiniLM-L6-v2's
+
+
+def random_vector_articles(
+    seed: int, prefix: str, sentences: int | None = None, articles: int | None = None
+) -> Iterator:
+    """`PreparedArticle`s of synthetic sentences (offsets into the article's text) with random unit
+    vectors (seeded): an archive of any size without embedding it, for what costs the same
+    whatever the vectors say (writes, joins, search cost). Nothing about quality follows."""
+    import numpy as np
+
+    from index.documents.articles import Article
+    from index.documents.sentences import Sentence
+    from index.storage.archive import PreparedArticle
+
+    rng = np.random.default_rng(seed)
+    for record, body in _articles(seed, articles, sentences):
+        article_id = f"{prefix}-{record['id']}"
+        text, at, spans = record["text"], 0, []
+        for i, sentence in enumerate(body):
+            start = text.index(sentence, at)
+            at = start + len(sentence)
+            spans.append(Sentence(article_id, i, start, at, sentence))
+        vectors = rng.standard_normal((len(body), DIMENSION), dtype=np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        article = Article(
+            id=article_id, title=record["title"], body=text, url=record["url"], published=record["published"]
+        )
+        yield PreparedArticle(article, spans, vectors, [False] * len(body))
+
+
 def write_jsonl(path: str | Path, records: Iterator[dict]) -> tuple[int, int]:
     """Write records one a line; returns (articles, bytes)."""
     count = size = 0

@@ -11,8 +11,8 @@ import pytest
 from service.processes import ROOT
 
 BENCHMARKS = sorted(
-    p for p in (ROOT / "benchmarks").glob("*.py") if p.name not in ("harness.py", "locustfile.py")
-)  # locustfile.py is loaded by locust, not run; harness.py is what the others import
+    p for p in (ROOT / "benchmarks").glob("*.py") if p.name not in ("harness.py", "locustfile.py", "peer_judged.py")
+)  # locustfile.py is loaded by locust and peer_judged.py by uvicorn, not run; harness.py is what the others import
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

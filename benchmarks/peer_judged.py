@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 from fastapi import FastAPI
 
@@ -21,9 +22,18 @@ JUDGED = 3  # passages the judge reads, as ours reads up to 3 (docs/api.md, "The
 
 app = FastAPI()
 _state: dict = {}
+_loading = threading.Lock()
+# txtai's own API searches under one lock per index (txtai/app/base.py: its SQLite content store
+# refuses concurrent cursors); the judge reads outside it, as ours does.
+_search_lock = threading.RLock()
 
 
 def _loaded() -> tuple:
+    with _loading:
+        return _load()
+
+
+def _load() -> tuple:
     if not _state:
         from txtai import Embeddings
 
@@ -39,7 +49,8 @@ def _loaded() -> tuple:
 @app.get("/search")
 def search(query: str, limit: int = 5) -> list[dict]:
     embeddings, judge = _loaded()
-    hits = embeddings.search(query, limit)
+    with _search_lock:
+        hits = embeddings.search(query, limit)
     readings = judge.score([(hit["text"], query) for hit in hits[:JUDGED]])
     for hit, reading in zip(hits, readings, strict=False):
         hit["stance"] = {

@@ -225,7 +225,7 @@ def _truncate(data: bytes) -> bytes:
     [
         ("vectors.faiss", lambda data: b"not a faiss index"),
         ("vectors.faiss", _truncate),
-        ("lexical/ids.npy", lambda data: data[:-8] + b"\x01" * 8),
+        ("lexical/meta.json", lambda data: data[:-8] + b"\x01" * 8),  # Tantivy's segment list
         ("archive.sqlite", lambda data: b"\0" * 100),
         ("archive.sqlite", _truncate),
     ],

@@ -209,7 +209,7 @@ def folder_bytes(path: Path) -> int:
 def from_text(bench: Bench, server, work: Path, n: int, seed: int, backend: str | None) -> None:
     import synthetic_corpus
 
-    from index.ingestion.builder import build_from_archive, build_index
+    from index.ingestion.builder import build_index
     from index.retrieval.embedder import DEFAULT_BACKEND, load_embedder
     from index.retrieval.live import load_index
     from index.storage import layout
@@ -266,11 +266,7 @@ def from_text(bench: Bench, server, work: Path, n: int, seed: int, backend: str 
     )
     primary.close()
 
-    joiner = new_primary_object(url)
-    started = time.perf_counter()
-    replica = build_from_archive(joiner, host_2)
-    joined = time.perf_counter() - started
-    joiner.close()
+    replica, joined = join(url, host_2)
     bench.record(
         "from the stored vectors",
         articles=replica.articles,
@@ -317,6 +313,18 @@ def new_primary_object(url: str):
     from index.storage.postgres import PostgresArchive
 
     return PostgresArchive(url)
+
+
+def join(url: str, host: Path) -> tuple:
+    """A new host's replica and snapshot from the stored vectors: (its report, wall seconds)."""
+    from index.ingestion.builder import build_from_archive
+
+    joiner = new_primary_object(url)
+    started = time.perf_counter()
+    replica = build_from_archive(joiner, host)
+    seconds = time.perf_counter() - started
+    joiner.close()
+    return replica, seconds
 
 
 # ---- stored articles with random vectors ------------------------------------------------------
@@ -397,7 +405,6 @@ def write_rate(bench: Bench, server, work: Path, articles: int, rounds: int, see
 def from_archive_only(bench: Bench, server, work: Path, n: int, per_txn: int, budget: float, seed: int) -> None:
     import numpy as np
 
-    from index.ingestion.builder import build_from_archive
     from index.retrieval.live import load_index
     from index.storage import layout
     from index.storage.archive import Archive
@@ -457,12 +464,8 @@ def from_archive_only(bench: Bench, server, work: Path, n: int, per_txn: int, bu
     )
     bench.record("PostgreSQL size", **pg_sizes(url, written))
 
-    joiner = new_primary_object(url)
     host = work / "joined"
-    started = time.perf_counter()
-    replica = build_from_archive(joiner, host)
-    joined = time.perf_counter() - started
-    joiner.close()
+    replica, joined = join(url, host)
     manifest = layout.Manifest.read(layout.current_version_dir(host))
     bench.record(
         "from the stored vectors",

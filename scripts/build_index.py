@@ -201,7 +201,7 @@ def _snapshot(out: str, url: str | None) -> int:
     try:
         archive = Archive.open(out, primary=_primary(url))
         archive.check()
-        archive.follow()
+        archive.catch_up()
         if archive.model() is None:
             print(f"error: {archive.where} holds no sentences yet", file=sys.stderr)
             return 1

@@ -169,9 +169,7 @@ def build_index(
     if not per_article:
         raise NothingToIndex(ingest.problems)
     archive = Archive.open(index_dir, create=True, primary=primary)
-    if primary is not None:
-        primary.check_schema()
-        archive.follow()  # its stored vectors: nothing already in the shared archive is embedded again
+    archive.catch_up()  # its stored vectors: nothing already in the shared archive is embedded again
     archive.check_model(embedder.name, embedder.dimension)  # before embedding anything
     hashes = archive.content_hashes()
     changed = [(a, s) for a, s in per_article if hashes.get(a.id) != content_hash(a)]
@@ -214,10 +212,9 @@ class ReplicaReport:
 def build_from_archive(primary: PostgresArchive, index_dir: str | Path) -> ReplicaReport:
     """A host's replica and snapshot from the shared archive's stored vectors: how a new host
     joins, and how one too far behind catches up, without loading the model."""
-    primary.check_schema()
     started = time.perf_counter()
     archive = Archive.open(index_dir, create=True, primary=primary)
-    archive.follow()
+    archive.catch_up()
     if archive.model() is None:
         raise ValueError(
             f"the shared archive {primary.display} holds no sentences yet: build into it first "

@@ -228,8 +228,9 @@ class LexicalIndex:
         if self.common_share is None:
             return tantivy.Query.boolean_query([(tantivy.Occur.Should, self._term(w)) for w in words])
         cutoff = self.common_share * self._size
-        rare = [w for w in words if self.document_frequency(w) <= cutoff]
-        common = [w for w in words if self.document_frequency(w) > cutoff]
+        frequency = {w: self.document_frequency(w) for w in set(words)}
+        rare = [w for w in words if frequency[w] <= cutoff]
+        common = [w for w in words if frequency[w] > cutoff]
         if not rare or not common:
             return tantivy.Query.boolean_query([(tantivy.Occur.Should, self._term(w)) for w in words])
         must = tantivy.Query.boolean_query([(tantivy.Occur.Should, self._term(w)) for w in rare])

@@ -174,14 +174,12 @@ class LiveIndex:
         directory = layout.current_version_dir(self.index_dir)
         self.archive = Archive.open(self.index_dir, primary=primary)
         self.archive.check()
-        if primary is not None:
-            # A schema this release cannot read leaves the worker not ready (SchemaMismatch names
-            # the fix). An archive out of reach does not: reads are answered from the replica.
-            try:
-                primary.check_schema()
-                self.archive.follow()  # catch up with what was written while this host was away
-            except ArchiveUnavailable as exc:
-                log.warning("serving reads from this host's replica; writes answer 503 until it returns: %s", exc)
+        # A schema this release cannot read leaves the worker not ready (SchemaMismatch names the
+        # fix). An archive out of reach does not: reads are answered from the replica.
+        try:
+            self.archive.catch_up()  # what was written while this host was away
+        except ArchiveUnavailable as exc:
+            log.warning("serving reads from this host's replica; writes answer 503 until it returns: %s", exc)
         snapshot = load_snapshot(directory)
         self._view = build_view(snapshot, self.archive, self.archive.generation())
         self._lock = threading.Lock()

@@ -286,9 +286,22 @@ class Archive:
         """Where writes go: this file, or the shared archive (without its password)."""
         return self.primary.display if self.primary is not None else str(self.path)
 
+    def catch_up(self) -> PullResult | None:
+        """Before using a replica: check the shared archive's schema (`SchemaMismatch` names the
+        fix), then pull what this replica lacks. None without a primary."""
+        if self.primary is None:
+            return None
+        self.primary.check_schema()
+        return self.follow()
+
     def follow(self) -> PullResult | None:
-        """Bring the primary's changes into this replica (None without a primary)."""
-        return None if self.primary is None else self.primary.pull_into(self.connection)
+        """Bring the primary's changes into this replica, in one local write transaction (None
+        without a primary). Safe from several processes of one host at once: the transaction
+        serialises them, and each pull re-reads the replica's generation inside it."""
+        if self.primary is None:
+            return None
+        with self._local_write() as conn:
+            return self.primary.pull(conn)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -330,11 +343,8 @@ class Archive:
     def check_model(self, model: str, dimension: int) -> None:
         """`ModelMismatch` unless the archive (the primary, if there is one) is empty or holds
         vectors of this model."""
-        if self.primary is None:
-            _check_model(self.connection, model, dimension, self.where)
-        else:
-            with self.primary.read() as conn:
-                _check_model(conn, model, dimension, self.where)
+        with self.read_primary() as conn:
+            _check_model(conn, model, dimension, self.where)
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -368,12 +378,7 @@ class Archive:
         """The generation each live article is at (None: absent or deleted), read from the
         primary: what `put_articles(expected=…)` compares against when it commits."""
         found: dict[str, int | None] = dict.fromkeys(ids)
-        with self._read_primary() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                query = f"SELECT id, updated FROM articles WHERE deleted IS NULL AND id IN ({marks})"
-                found.update({aid: int(updated) for aid, updated in conn.execute(query, chunk).fetchall()})
+        found.update({aid: int(updated) for aid, updated in self._live_articles("updated", ids)})
         return found
 
     def _put(self, conn, item: PreparedArticle, expected: Mapping[str, int | None] | None = None) -> PutResult:
@@ -478,33 +483,26 @@ class Archive:
     def _write(self, model: str | None = None, dimension: int = 0) -> Iterator:
         """One write transaction on the primary (this file, or the shared archive, then pulled
         back here so this host's next request sees it). Checks and records the vectors' model."""
-        if self.primary is None:
-            with self._local_write() as conn:
-                if model:
-                    _record_model(conn, model, dimension, self.where)
-                yield conn
-            return
-        with self.primary.write_transaction() as conn:
+        transaction = self._local_write() if self.primary is None else self.primary.write_transaction()
+        with transaction as conn:
             if model:
                 _record_model(conn, model, dimension, self.where)
             yield conn
-        try:
-            self.follow()
-        except Exception as exc:  # committed: the follower thread brings it here later
-            log.warning("a write committed to %s is not yet in this host's replica: %s", self.where, exc)
+        if self.primary is not None:
+            try:
+                self.follow()
+            except Exception as exc:  # committed: the follower thread brings it here later
+                log.warning("a write committed to %s is not yet in this host's replica: %s", self.where, exc)
 
     @contextmanager
-    def _read_primary(self) -> Iterator:
-        """A connection for reads that must see every committed write (the primary's)."""
+    def read_primary(self) -> Iterator:
+        """A connection for reads that must see every committed write: the primary's (this file
+        without one). What is stored, and the sync's state (index/ingestion/sources/sync.py)."""
         if self.primary is None:
             yield self.connection
         else:
             with self.primary.read() as conn:
                 yield conn
-
-    def read_primary(self):
-        """Reads of the sync's state and of what is stored, on the primary (public for sync.py)."""
-        return self._read_primary()
 
     # Other record kinds kept in the archive (index/reviews/store.py) write through these, so
     # they share its one-writer transactions, its model check and its generations.
@@ -646,16 +644,20 @@ class Archive:
 
     def content_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         """Content hash of every live article (or of those of `ids` that are live), on the primary."""
-        with self._read_primary() as conn:
+        return dict(self._live_articles("content_hash", ids))
+
+    def _live_articles(self, column: str, ids: Sequence[str] | None) -> list[tuple[str, object]]:
+        """(id, column) of every live article, or of those of `ids` that are live, on the primary."""
+        with self.read_primary() as conn:
             if ids is None:
-                return dict(conn.execute("SELECT id, content_hash FROM articles WHERE deleted IS NULL").fetchall())
-            found: dict[str, str] = {}
+                return conn.execute(f"SELECT id, {column} FROM articles WHERE deleted IS NULL").fetchall()
+            rows = []
             for start in range(0, len(ids), 500):  # SQLite's bound on parameters
                 chunk = list(ids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                query = f"SELECT id, content_hash FROM articles WHERE deleted IS NULL AND id IN ({marks})"
-                found.update(conn.execute(query, chunk).fetchall())
-            return found
+                query = f"SELECT id, {column} FROM articles WHERE deleted IS NULL AND id IN ({marks})"
+                rows += conn.execute(query, chunk).fetchall()
+            return rows
 
 
 def _check_model(conn, model: str, dimension: int, where: str) -> bool:

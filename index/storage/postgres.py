@@ -6,7 +6,7 @@ generation log (migrations/). Each host keeps `INDEX_DIR/archive.sqlite` as its 
 and its snapshots (FAISS, BM25) as today:
 
     write (any host)  → one PostgreSQL transaction under one advisory lock → NOTIFY
-    every host        → LISTEN (or a poll) → `pull_into`: the rows of the generations it has
+    every host        → LISTEN (or a poll) → `pull`: the rows of the generations it has
                         not seen, copied into its replica in one local transaction
     every request     → the local replica and snapshot only (live.py), so a host keeps
                         answering reads while PostgreSQL is away
@@ -319,21 +319,9 @@ class PostgresArchive:
 
     # ---- the replica ----------------------------------------------------------------------
 
-    def pull_into(self, local: sqlite3.Connection) -> PullResult:
-        """Copy every change the replica has not seen, in one local transaction.
-
-        Safe to run from several processes of one host at once: the local `BEGIN IMMEDIATE`
-        serialises them and each re-reads the replica's generation under it."""
-        local.execute("BEGIN IMMEDIATE")
-        try:
-            result = self._pull(local)
-        except BaseException:
-            local.execute("ROLLBACK")
-            raise
-        local.execute("COMMIT")
-        return result
-
-    def _pull(self, local: sqlite3.Connection) -> PullResult:
+    def pull(self, local: sqlite3.Connection) -> PullResult:
+        """Copy every change the replica behind `local` has not seen; run it inside the
+        replica's write transaction (`Archive.follow`), so it applies whole or not at all."""
         row = local.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
         have = int(row[0]) if row else 0
         mine = dict(local.execute("SELECT key, value FROM meta WHERE key IN ('primary_id', 'model', 'dimension')"))
@@ -456,12 +444,10 @@ class LogFollower:
     def pull_now(self) -> PullResult | None:
         try:
             result = self._pull()
-        except ArchiveUnavailable as exc:
+        except (ArchiveUnavailable, ReplicaMismatch) as exc:
             self.last_error = str(exc)
-            return None
-        except ReplicaMismatch as exc:
-            self.last_error = str(exc)
-            log.error("%s", exc)
+            if isinstance(exc, ReplicaMismatch):  # needs an operator; an outage passes by itself
+                log.error("%s", exc)
             return None
         self.last_error = None
         self.last_pull = time.time()

@@ -266,9 +266,7 @@ class Sync:
         started = time.perf_counter()
         with sync_lock(self.index_dir, self.primary):
             self.archive = Archive.open(self.index_dir, create=True, primary=self.primary)
-            if self.primary is not None:
-                self.primary.check_schema()
-                self.archive.follow()
+            self.archive.catch_up()
             self.archive.check_model(self.embedder.name, self.embedder.dimension)
             self.state = SourceState(self.archive)
             self.report.generation_before = self.archive.generation()
